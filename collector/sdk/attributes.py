@@ -1,0 +1,86 @@
+"""The span attribute keys the SDK writes, and turning Python values into attribute text.
+
+The SDK writes OpenInference keys for kind, input, output, session, user, tags and metadata,
+and OTel GenAI keys for model, provider and usage, so any backend that reads either
+convention understands loopwise spans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..semconv import SPAN_KINDS
+
+KIND = "openinference.span.kind"
+INPUT = "input.value"
+INPUT_MIME = "input.mime_type"
+OUTPUT = "output.value"
+OUTPUT_MIME = "output.mime_type"
+MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+PROVIDER = "gen_ai.provider.name"
+INPUT_TOKENS = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+TOTAL_TOKENS = "llm.token_count.total"
+COST = "llm.cost.total"
+SESSION = "session.id"
+USER = "user.id"
+TAGS = "tag.tags"
+METADATA = "metadata"
+PROJECT_RESOURCE = "loopwise.project"
+
+DEFAULT_MAX_TEXT = 64 * 1024
+
+
+def check_kind(kind: str) -> str:
+    """The kind, lower-cased, if it is one of the normalized span kinds."""
+    lowered = kind.lower()
+    if lowered not in SPAN_KINDS:
+        raise ValueError(f"unknown span kind {kind!r}; expected one of {', '.join(SPAN_KINDS)}")
+    return lowered
+
+
+def to_text(value: Any, max_chars: int = DEFAULT_MAX_TEXT) -> tuple[str, str]:
+    """``(text, mime_type)`` for an input or output value; strings pass through as text."""
+    if isinstance(value, str):
+        text, mime = value, "text/plain"
+    else:
+        text, mime = json.dumps(_jsonable(value), ensure_ascii=False, default=repr), "application/json"
+    if len(text) > max_chars:
+        text = text[:max_chars] + f"…[truncated {len(text) - max_chars} chars]"
+    return text, mime
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    dump = getattr(value, "model_dump", None)  # pydantic models
+    if callable(dump):
+        try:
+            return dump(mode="json")
+        except Exception:
+            return repr(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def bound_arguments(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The call's arguments by parameter name, without ``self``/``cls``; one argument alone
+    is returned as itself."""
+    try:
+        bound = inspect.signature(func).bind_partial(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {"args": list(args), "kwargs": kwargs}
+    arguments = dict(bound.arguments)
+    for name in ("self", "cls"):
+        arguments.pop(name, None)
+    if len(arguments) == 1:
+        return next(iter(arguments.values()))
+    return arguments

@@ -1,0 +1,212 @@
+"""The SDK client: configuration, the tracer provider, ``span()``, ``@observe``, flushing.
+
+Module-level functions in ``loopwise`` are bound to one default ``Client``; create more
+clients for tests or for several projects in one process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar, overload
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+from . import attributes as keys
+from .exporters import LocalStoreExporter, SpoolingExporter
+from .handle import SpanHandle
+from .live import Clock, LiveSpan, SpanContext
+from .observe import observe_function
+
+log = logging.getLogger("loopwise.sdk")
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+Mode = Literal["otlp", "local"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _default_spool_dir(project: str) -> Path:
+    base = os.environ.get("LOOPWISE_SPOOL_DIR") or Path.home() / ".cache" / "loopwise" / "spool"
+    return Path(base) / "".join(c if c.isalnum() or c in "-_." else "_" for c in project)
+
+
+class Client:
+    """Traces one application. Until ``init`` runs, spans go to the global OpenTelemetry
+    provider (a no-op unless the app configured one)."""
+
+    def __init__(self) -> None:
+        self._provider: TracerProvider | None = None
+        self._tracer: trace.Tracer = trace.get_tracer("loopwise")
+        self._clock: Clock | None = None
+        self._capture_content = True
+        self._lock = threading.Lock()
+        self._atexit_registered = False
+        self.project = "default"
+        self.exporter: SpanExporter | None = None
+
+    def init(
+        self,
+        project: str = "default",
+        *,
+        endpoint: str | None = None,
+        mode: Mode | None = None,
+        db: str | Path | None = None,
+        api_key: str | None = None,
+        service_name: str | None = None,
+        exporter: SpanExporter | None = None,
+        batch: bool = True,
+        id_generator: IdGenerator | None = None,
+        clock: Clock | None = None,
+        spool_dir: str | Path | None = None,
+        capture_content: bool = True,
+        set_global: bool = True,
+    ) -> None:
+        """Configure tracing for ``project``.
+
+        ``mode="otlp"`` (default) exports in a background batch to ``endpoint`` (default
+        ``$LOOPWISE_ENDPOINT`` or http://127.0.0.1:4318), spooling to disk while the collector
+        is away. ``mode="local"`` writes into the DuckDB file ``db`` with no collector. Pass
+        ``exporter`` to send spans anywhere else (``batch=False`` exports as each span ends),
+        and ``id_generator``/``clock`` for deterministic tests. With ``set_global`` and no
+        global OpenTelemetry provider yet, this one becomes global, so other instrumentation
+        in the process exports through it too.
+        """
+        with self._lock:
+            self._shutdown_provider()
+            self.project = project
+            self._clock = clock
+            self._capture_content = capture_content
+            chosen = exporter or self._make_exporter(project, endpoint, mode, db, api_key, spool_dir)
+            resource = Resource.create(
+                {"service.name": service_name or project, keys.PROJECT_RESOURCE: project}
+            )
+            provider = TracerProvider(resource=resource, id_generator=id_generator)
+            processor = (
+                BatchSpanProcessor(chosen, max_queue_size=8192, schedule_delay_millis=1000)
+                if batch
+                else SimpleSpanProcessor(chosen)
+            )
+            provider.add_span_processor(processor)
+            self._provider = provider
+            self.exporter = chosen
+            self._tracer = provider.get_tracer("loopwise")
+            if set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+                trace.set_tracer_provider(provider)
+            if not self._atexit_registered:
+                atexit.register(self.shutdown)
+                self._atexit_registered = True
+
+    @staticmethod
+    def _make_exporter(
+        project: str,
+        endpoint: str | None,
+        mode: Mode | None,
+        db: str | Path | None,
+        api_key: str | None,
+        spool_dir: str | Path | None,
+    ) -> SpanExporter:
+        mode = mode or ("local" if db is not None else "otlp")
+        if mode == "local":
+            path = Path(db or os.environ.get("LOOPWISE_DB") or ".loopwise/loopwise.duckdb")
+            return LocalStoreExporter(path, project=project)
+        if mode != "otlp":
+            raise ValueError(f"mode must be 'otlp' or 'local', got {mode!r}")
+        url = endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT
+        key = api_key or os.environ.get("LOOPWISE_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        spool = Path(spool_dir) if spool_dir else _default_spool_dir(project)
+        return SpoolingExporter(url, spool, headers=headers)
+
+    def span(self, name: str, *, kind: str = "chain", **attributes: Any) -> SpanContext:
+        """A span around a block: ``with span("retrieve", kind="retriever") as s: ...``.
+
+        Works with ``async with`` too. Extra keyword arguments become raw attributes.
+        """
+        checked = keys.check_kind(kind)
+        return SpanContext(lambda: self._new_span(name, checked, attributes))
+
+    @overload
+    def observe(self, fn: F) -> F: ...
+
+    @overload
+    def observe(
+        self,
+        fn: None = None,
+        *,
+        name: str | None = None,
+        kind: str = "chain",
+        capture_input: bool = True,
+        capture_output: bool = True,
+    ) -> Callable[[F], F]: ...
+
+    def observe(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        kind: str = "chain",
+        capture_input: bool = True,
+        capture_output: bool = True,
+    ) -> F | Callable[[F], F]:
+        """Trace every call of a function as a span of ``kind`` with its arguments as input
+        and its return value (or yielded items) as output. Exceptions are recorded on the
+        span and re-raised unchanged."""
+        checked = keys.check_kind(kind)
+
+        def decorate(func: F) -> F:
+            return observe_function(
+                func,
+                lambda span_name: self._new_span(span_name, checked, None),
+                name=name,
+                capture_input=capture_input,
+                capture_output=capture_output,
+            )
+
+        return decorate(fn) if fn is not None else decorate
+
+    def current_span(self) -> SpanHandle:
+        """The span that is current here (a no-op handle when there is none)."""
+        return SpanHandle(trace.get_current_span(), capture_content=self._capture_content)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Export every finished span now; True when everything was handed over."""
+        provider = self._provider
+        if provider is None:
+            return True
+        try:
+            return provider.force_flush(int(timeout_s * 1000))
+        except Exception:
+            log.debug("flush failed", exc_info=True)
+            return False
+
+    def shutdown(self) -> None:
+        """Flush and stop exporting (runs at interpreter exit too)."""
+        with self._lock:
+            self._shutdown_provider()
+
+    def _shutdown_provider(self) -> None:
+        if self._provider is not None:
+            try:
+                self._provider.shutdown()
+            except Exception:
+                log.debug("shutdown failed", exc_info=True)
+            self._provider = None
+            self._tracer = trace.get_tracer("loopwise")
+
+    def _new_span(self, name: str, kind: str, attributes: dict[str, Any] | None) -> LiveSpan:
+        return LiveSpan(
+            self._tracer,
+            name,
+            kind,
+            clock=self._clock,
+            capture_content=self._capture_content,
+            attributes=attributes,
+        )

@@ -1,0 +1,177 @@
+"""Span exporters: OTLP/HTTP with a disk spool for when the collector is away, and a local
+exporter that writes straight into a DuckDB file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from ..semconv import normalize_request
+from ..store import Store, StoreError
+
+log = logging.getLogger("loopwise.sdk")
+
+DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024
+
+
+class SpoolingExporter(SpanExporter):
+    """The official OTLP/HTTP exporter, plus a disk spool.
+
+    When an export fails, the encoded request is written to ``spool_dir`` and a background
+    thread re-posts spooled requests, oldest first, once the collector answers again. While
+    the collector is known to be away, exports go straight to the spool without waiting on
+    the network, so neither the app nor its shutdown is held up.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        spool_dir: Path,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 5.0,
+        retry_interval_s: float = 5.0,
+        max_spool_bytes: int = DEFAULT_SPOOL_BYTES,
+    ) -> None:
+        self.traces_url = endpoint.rstrip("/") + "/v1/traces"
+        self.spool_dir = spool_dir
+        self._headers = dict(headers or {})
+        self._otlp = OTLPSpanExporter(endpoint=self.traces_url, headers=self._headers, timeout=timeout_s)
+        self._timeout_s = timeout_s
+        self._retry_interval_s = retry_interval_s
+        self._max_spool_bytes = max_spool_bytes
+        self._away_until = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._replayer = threading.Thread(target=self._replay_loop, name="loopwise-spool", daemon=True)
+        self._replayer.start()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Send spans to the collector, or spool them when it is away."""
+        if time.monotonic() >= self._away_until:
+            try:
+                result = self._otlp.export(spans)
+            except Exception:
+                log.debug("OTLP export raised", exc_info=True)
+                result = SpanExportResult.FAILURE
+            if result == SpanExportResult.SUCCESS:
+                return result
+            self._away_until = time.monotonic() + self._retry_interval_s
+        self._spool(encode_spans(spans).SerializeToString())
+        return SpanExportResult.SUCCESS
+
+    def spooled_files(self) -> list[Path]:
+        """Spooled requests waiting for delivery, oldest first."""
+        try:
+            return sorted(self.spool_dir.glob("*.pb"))
+        except OSError:
+            return []
+
+    def deliver_spool(self) -> int:
+        """Post spooled requests now; return how many were delivered."""
+        delivered = 0
+        with self._lock:
+            for path in self.spooled_files():
+                try:
+                    body = path.read_bytes()
+                    response = httpx.post(
+                        self.traces_url,
+                        content=body,
+                        headers={**self._headers, "Content-Type": "application/x-protobuf"},
+                        timeout=self._timeout_s,
+                    )
+                except (OSError, httpx.HTTPError):
+                    self._away_until = time.monotonic() + self._retry_interval_s
+                    break
+                if response.status_code == 200 or 400 <= response.status_code < 429:
+                    if response.status_code != 200:
+                        log.warning("collector refused spooled spans (%s); dropping %s",
+                                    response.status_code, path.name)
+                    path.unlink(missing_ok=True)
+                    delivered += 1
+                else:
+                    break
+        if delivered:
+            self._away_until = 0.0
+        return delivered
+
+    def _spool(self, body: bytes) -> None:
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+            self._trim(len(body))
+            name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident() % 100000}.pb"
+            tmp = self.spool_dir / (name + ".tmp")
+            tmp.write_bytes(body)
+            tmp.rename(self.spool_dir / name)
+        except OSError:
+            log.warning("cannot spool spans to %s; they are lost", self.spool_dir, exc_info=True)
+
+    def _trim(self, incoming: int) -> None:
+        files = self.spooled_files()
+        sizes = [f.stat().st_size for f in files]
+        total = sum(sizes) + incoming
+        for path, size in zip(files, sizes, strict=True):
+            if total <= self._max_spool_bytes:
+                break
+            log.warning("spool over %d bytes: dropping the oldest request %s", self._max_spool_bytes, path.name)
+            path.unlink(missing_ok=True)
+            total -= size
+
+    def _replay_loop(self) -> None:
+        while not self._stop.wait(self._retry_interval_s):
+            if self.spooled_files() and time.monotonic() >= self._away_until:
+                try:
+                    self.deliver_spool()
+                except Exception:
+                    log.debug("spool delivery failed", exc_info=True)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing is buffered here; the spool survives restarts."""
+        return True
+
+    def shutdown(self) -> None:
+        """Stop the replay thread; spooled requests stay on disk for the next run."""
+        self._stop.set()
+        self._otlp.shutdown()
+
+
+class LocalStoreExporter(SpanExporter):
+    """Writes spans straight into a DuckDB file, no collector needed (notebooks, CI).
+
+    The file is opened for each export and closed again, so other processes can read it
+    between exports.
+    """
+
+    def __init__(self, db_path: Path, *, project: str = "default", attempts: int = 20) -> None:
+        self.db_path = db_path
+        self._project = project
+        self._attempts = attempts
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Normalize and append the spans in one transaction."""
+        batch = normalize_request(encode_spans(spans), default_project=self._project)
+        for attempt in range(self._attempts):
+            try:
+                with Store(self.db_path) as store:
+                    store.append_spans(batch.table)
+                return SpanExportResult.SUCCESS
+            except StoreError:
+                time.sleep(min(0.05 * (attempt + 1), 0.5))  # another process holds the file
+            except Exception:
+                log.warning("could not write spans to %s", self.db_path, exc_info=True)
+                return SpanExportResult.FAILURE
+        log.warning("%s stayed locked by another process; %d spans dropped", self.db_path, len(spans))
+        return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        """Nothing to release: the file is closed after every export."""

@@ -1,0 +1,93 @@
+"""OpenInference semantic conventions (Arize Phoenix and its instrumentations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .fields import Resolved, first_float, first_int, first_str, string_list
+from .messages import Message, render_text, unflatten
+from .values import parse_json_text
+
+SPAN_KINDS = {
+    "LLM": "llm",
+    "CHAIN": "chain",
+    "TOOL": "tool",
+    "AGENT": "agent",
+    "RETRIEVER": "retriever",
+    "RERANKER": "retriever",
+    "EMBEDDING": "embedding",
+    "EVALUATOR": "evaluator",
+    "GUARDRAIL": "guardrail",
+    "UNKNOWN": "other",
+}
+
+MODEL_KEYS = ("llm.model_name", "embedding.model_name")
+PROVIDER_KEYS = ("llm.provider", "llm.system")
+INPUT_TOKEN_KEYS = ("llm.token_count.prompt",)
+OUTPUT_TOKEN_KEYS = ("llm.token_count.completion",)
+TOTAL_TOKEN_KEYS = ("llm.token_count.total",)
+COST_KEYS = ("llm.cost.total",)
+
+
+def resolve(attrs: dict[str, Any]) -> Resolved:
+    """Read the normalized fields from OpenInference attributes."""
+    out = Resolved()
+    kind = attrs.get("openinference.span.kind")
+    if isinstance(kind, str):
+        out.kind = SPAN_KINDS.get(kind.upper())
+    out.model = first_str(attrs, MODEL_KEYS)
+    out.provider = first_str(attrs, PROVIDER_KEYS)
+    out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
+    out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
+    out.total_tokens = first_int(attrs, TOTAL_TOKEN_KEYS, out.warnings)
+    out.cost_usd = first_float(attrs, COST_KEYS, out.warnings)
+    out.session_id = first_str(attrs, ("session.id",))
+    out.user_id = first_str(attrs, ("user.id",))
+    out.tags = string_list(attrs.get("tag.tags"))
+    metadata = parse_json_text(attrs.get("metadata"))
+    if isinstance(metadata, dict):
+        out.metadata = metadata
+    elif metadata is not None:
+        out.warnings.append("metadata: not a JSON object")
+
+    input_messages = _messages(attrs, "llm.input_messages")
+    out.input = render_text(input_messages) if input_messages else first_str(attrs, ("input.value",))
+    output_messages = _messages(attrs, "llm.output_messages")
+    out.output = (
+        render_text(output_messages) if output_messages else first_str(attrs, ("output.value",))
+    )
+    return out
+
+
+def _messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
+    if not any(key.startswith(prefix) for key in attrs):
+        return []
+    rebuilt = unflatten(attrs, prefix)
+    if not isinstance(rebuilt, list):
+        return []
+    messages: list[Message] = []
+    for item in rebuilt:
+        body = item.get("message") if isinstance(item, dict) else None
+        if not isinstance(body, dict):
+            continue
+        content = body.get("content")
+        if content is None and isinstance(body.get("contents"), list):
+            content = "\n".join(
+                str(part.get("message_content", {}).get("text", ""))
+                for part in body["contents"]
+                if isinstance(part, dict)
+            )
+        message: Message = {"role": str(body.get("role") or "unknown"), "content": content or ""}
+        calls = body.get("tool_calls")
+        if isinstance(calls, list):
+            message["tool_calls"] = [
+                {
+                    "name": call.get("tool_call", {}).get("function", {}).get("name"),
+                    "arguments": call.get("tool_call", {}).get("function", {}).get("arguments"),
+                    "id": call.get("tool_call", {}).get("id"),
+                }
+                for call in calls
+                if isinstance(call, dict)
+            ]
+        messages.append(message)
+    return messages

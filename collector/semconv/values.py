@@ -1,0 +1,51 @@
+"""Decoding OTLP ``AnyValue``/``KeyValue`` protobuf messages into plain Python values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+
+def any_value(value: AnyValue) -> Any:
+    """Return the Python value held by an OTLP ``AnyValue`` (None when it holds nothing)."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "int_value":
+        return value.int_value
+    if which == "double_value":
+        return value.double_value
+    if which == "bool_value":
+        return value.bool_value
+    if which == "array_value":
+        return [any_value(item) for item in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    if which == "bytes_value":
+        return value.bytes_value.hex()
+    return None
+
+
+def key_values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
+    """Return OTLP key-value pairs as a dict; a repeated key keeps its last value."""
+    return {kv.key: any_value(kv.value) for kv in pairs}
+
+
+def to_json(value: Any) -> str:
+    """Serialize a decoded attribute structure to compact JSON text."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def parse_json_text(value: Any) -> Any:
+    """Parse ``value`` as JSON when it is a string holding JSON, else return it unchanged."""
+    if isinstance(value, str):
+        stripped = value.lstrip()
+        if stripped[:1] in ("{", "["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+    return value

@@ -1,0 +1,20 @@
+"""The collector process: OTLP/HTTP receiver, JSON API, and the single writer of the store."""
+
+from .app import OTLP_TRACE_PATHS, Collector, create_app
+from .config import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, CollectorConfig
+from .decode import BadRequest, decode_traces
+from .run import CollectorServer, serve
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_PORT",
+    "OTLP_TRACE_PATHS",
+    "BadRequest",
+    "Collector",
+    "CollectorConfig",
+    "CollectorServer",
+    "create_app",
+    "decode_traces",
+    "serve",
+]

@@ -1,0 +1,244 @@
+"""The collector's ASGI application: OTLP/HTTP receiver plus the JSON read API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ... import __version__
+from ..semconv import NormalizedBatch, normalize_request
+from ..store import (
+    GroupCommitWriter,
+    QueryRejected,
+    Store,
+    StoreError,
+    WriterOverloaded,
+    recent_traces,
+    span_tree,
+    trace_spans,
+)
+from .config import CollectorConfig
+from .decode import BadRequest, decode_traces, decompress, media_type
+from .responses import json_error, json_response, otlp_error, otlp_success
+
+log = logging.getLogger(__name__)
+
+OTLP_TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
+OPEN_PATHS = ("/health",)
+
+
+class Collector:
+    """The collector's state: the store it owns, its writer thread and settings."""
+
+    def __init__(self, config: CollectorConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store if store is not None else Store(config.db_path)
+        self.writer = GroupCommitWriter(self.store)
+        self.rejected_spans = 0
+
+    def start(self) -> None:
+        """Start background work (the writer thread)."""
+        self.writer.start()
+
+    def stop(self) -> None:
+        """Flush queued writes and close the database."""
+        self.writer.close()
+        self.store.close()
+
+
+def create_app(config: CollectorConfig, store: Store | None = None) -> Starlette:
+    """Build the collector application; the database opens now and closes on shutdown."""
+    collector = Collector(config, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        collector.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(collector.stop)
+
+    routes = [Route(path, _receive_traces(collector), methods=["POST"]) for path in OTLP_TRACE_PATHS]
+    routes += [
+        Route("/health", _health(collector), methods=["GET"]),
+        Route("/api/traces", _list_traces(collector), methods=["GET"]),
+        Route("/api/traces/{trace_id}", _get_trace(collector), methods=["GET"]),
+        Route("/api/sql", _run_sql(collector), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.collector = collector
+    if config.api_key:
+        app.add_middleware(_ApiKeyMiddleware, api_key=config.api_key)  # type: ignore[arg-type]
+    return app
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _receive_traces(collector: Collector) -> Handler:
+    limit = collector.config.max_body_bytes
+
+    async def receive(request: Request) -> Response:
+        encoding: str | None = None
+        try:
+            encoding = media_type(request.headers.get("content-type"))
+            body = await _read_body(request, limit)
+            body = decompress(body, request.headers.get("content-encoding"), limit)
+            batch = await run_in_threadpool(_decode_and_normalize, body, encoding, collector)
+            future = collector.writer.submit(batch.table)
+            await asyncio.wrap_future(future)
+        except BadRequest as exc:
+            return otlp_error(encoding, exc.status, exc.message)
+        except WriterOverloaded as exc:
+            return otlp_error(encoding, 503, str(exc), {"Retry-After": "1"})
+        except Exception as exc:  # the collector answers every input; it never dies on one
+            log.exception("failed to store a trace request")
+            return otlp_error(encoding, 503, f"could not store spans: {exc}", {"Retry-After": "5"})
+        collector.rejected_spans += batch.rejected
+        return otlp_success(encoding, batch.rejected, batch.error_message)
+
+    return receive
+
+
+def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> NormalizedBatch:
+    request = decode_traces(body, encoding)
+    return normalize_request(request, default_project=collector.config.default_project)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"body exceeds the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _health(collector: Collector) -> Handler:
+    async def health(_: Request) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "db_path": str(collector.config.db_path),
+                "pending_rows": collector.writer.pending_rows,
+                "commits": collector.writer.commits,
+                "rows_written": collector.writer.rows_written,
+                "rejected_spans": collector.rejected_spans,
+            }
+        )
+
+    return health
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(400, f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(400, f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _list_traces(collector: Collector) -> Handler:
+    async def list_traces(request: Request) -> Response:
+        try:
+            limit = _int_param(request, "limit", 50, 1, 1000)
+            offset = _int_param(request, "offset", 0, 0, 10_000_000)
+        except BadRequest as exc:
+            return json_error(exc.status, exc.message)
+        project = request.query_params.get("project") or None
+        result = await run_in_threadpool(
+            recent_traces, collector.store, limit=limit, offset=offset, project=project
+        )
+        return json_response({"traces": result.records(), "limit": limit, "offset": offset})
+
+    return list_traces
+
+
+def _get_trace(collector: Collector) -> Handler:
+    async def get_trace(request: Request) -> Response:
+        trace_id = request.path_params["trace_id"].lower()
+        if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
+            return json_error(400, "trace id must be 32 hex characters")
+        spans = await run_in_threadpool(trace_spans, collector.store, trace_id)
+        if not spans:
+            return json_error(404, f"no trace {trace_id}")
+        return json_response({"trace_id": trace_id, "spans": spans, "tree": span_tree(spans)})
+
+    return get_trace
+
+
+def _run_sql(collector: Collector) -> Handler:
+    async def run_sql(request: Request) -> Response:
+        try:
+            payload = await request.json()
+        except ValueError:
+            return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
+        sql = payload.get("sql") if isinstance(payload, dict) else None
+        if not isinstance(sql, str) or not sql.strip():
+            return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
+        try:
+            result = await run_in_threadpool(
+                collector.store.select, sql, timeout_s=collector.config.sql_timeout_s
+            )
+        except (QueryRejected, StoreError) as exc:
+            return json_error(400, str(exc))
+        except Exception as exc:  # DuckDB binder/catalog/conversion errors: the query's fault
+            return json_error(400, str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        return json_response(
+            {"columns": result.columns, "rows": [list(r) for r in result.rows], "truncated": result.truncated}
+        )
+
+    return run_sql
+
+
+class _ApiKeyMiddleware:
+    """Require the API key on every path but /health: Bearer, x-api-key, or Basic auth
+    (either half of ``user:password`` may carry it, as Langfuse clients send public:secret)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], api_key: str) -> None:
+        self.app = app
+        self.api_key = api_key
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[type-arg]
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = json_error(401, "missing or wrong API key")
+        await response(scope, receive, send)
+
+    def _allowed(self, scope: dict) -> bool:  # type: ignore[type-arg]
+        headers = {k.decode().lower(): v.decode(errors="replace") for k, v in scope["headers"]}
+        candidates = [headers.get("x-api-key", "")]
+        auth = headers.get("authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer":
+            candidates.append(value.strip())
+        elif scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user = password = ""
+            candidates += [user, password]
+        return any(c and hmac.compare_digest(c, self.api_key) for c in candidates)

@@ -1,0 +1,50 @@
+"""Collector settings, from arguments or LOOPWISE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..store import DEFAULT_DB_PATH
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4318
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """Where the collector listens, which file it owns, and its limits."""
+
+    db_path: Path = DEFAULT_DB_PATH
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    api_key: str | None = None
+    default_project: str = "default"
+    sql_timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> CollectorConfig:
+        """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES, then overrides."""
+        values: dict[str, object] = {}
+        if os.environ.get("LOOPWISE_DB"):
+            values["db_path"] = Path(os.environ["LOOPWISE_DB"])
+        if os.environ.get("LOOPWISE_API_KEY"):
+            values["api_key"] = os.environ["LOOPWISE_API_KEY"]
+        if os.environ.get("LOOPWISE_MAX_BODY_BYTES"):
+            values["max_body_bytes"] = int(os.environ["LOOPWISE_MAX_BODY_BYTES"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def check(self) -> None:
+        """Refuse settings that would expose the collector unprotected."""
+        if self.host not in LOOPBACK_HOSTS and not self.api_key:
+            raise ValueError(
+                f"refusing to listen on {self.host} without an API key: "
+                "set LOOPWISE_API_KEY or --api-key, or bind to 127.0.0.1"
+            )
+        if self.max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be positive")

@@ -1,0 +1,119 @@
+"""Decoding OTLP/HTTP trace request bodies (protobuf or JSON, gzip or not) with size limits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+class BadRequest(Exception):
+    """The request cannot be accepted; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def media_type(content_type: str | None) -> str:
+    """The OTLP encoding named by a Content-Type header, or raise 415."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    if base in (PROTOBUF, "application/protobuf"):
+        return PROTOBUF
+    if base == JSON:
+        return JSON
+    raise BadRequest(
+        415, f"unsupported content type {base or '(none)'!r}: use {PROTOBUF} or {JSON}"
+    )
+
+
+def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """Undo gzip/deflate Content-Encoding, refusing anything that inflates past ``max_bytes``."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("identity", ""):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise BadRequest(415, f"unsupported content encoding {encoding!r}: use gzip or none")
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise BadRequest(400, f"body is not valid {encoding}: {exc}") from None
+    if len(data) > max_bytes:
+        raise BadRequest(413, f"decompressed body exceeds the {max_bytes}-byte limit")
+    if not inflater.eof:
+        raise BadRequest(400, f"body is truncated {encoding} data")
+    return data
+
+
+def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
+    """Parse an ExportTraceServiceRequest from protobuf bytes or OTLP/JSON text."""
+    request = ExportTraceServiceRequest()
+    if encoding == PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except (DecodeError, RuntimeError, ValueError) as exc:
+            raise BadRequest(400, f"body is not a valid OTLP protobuf trace request: {exc}") from None
+        return request
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, f"body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BadRequest(400, "OTLP/JSON body must be an object with resourceSpans")
+    _hex_ids_to_base64(document)
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError) as exc:
+        raise BadRequest(400, f"body is not a valid OTLP/JSON trace request: {exc}") from None
+    return request
+
+
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+
+
+def _hex_ids_to_base64(document: dict[str, Any]) -> None:
+    """OTLP/JSON writes ids as hex where protobuf's JSON mapping expects base64: convert them.
+
+    An id that is not hex becomes empty, so that span is rejected on its own later.
+    """
+    for resource_spans in _list(document, "resourceSpans", "resource_spans"):
+        for scope_spans in _list(resource_spans, "scopeSpans", "scope_spans"):
+            for span in _list(scope_spans, "spans"):
+                if not isinstance(span, dict):
+                    continue
+                _convert_ids(span)
+                for link in _list(span, "links"):
+                    if isinstance(link, dict):
+                        _convert_ids(link)
+
+
+def _convert_ids(obj: dict[str, Any]) -> None:
+    for key in _ID_FIELDS:
+        value = obj.get(key)
+        if isinstance(value, str):
+            try:
+                obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
+            except (ValueError, binascii.Error):
+                obj[key] = ""
+
+
+def _list(obj: Any, *keys: str) -> list[Any]:
+    if not isinstance(obj, dict):
+        return []
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, list):
+            return value
+    return []

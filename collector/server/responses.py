@@ -1,0 +1,79 @@
+"""Encoding OTLP responses and JSON API payloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import uuid
+from typing import Any
+
+from google.protobuf import json_format
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.responses import Response
+
+from .decode import JSON, PROTOBUF
+
+
+def otlp_success(encoding: str, rejected: int = 0, message: str = "") -> Response:
+    """200 with an ExportTraceServiceResponse, carrying partial_success when spans were rejected."""
+    reply = ExportTraceServiceResponse()
+    if rejected or message:
+        reply.partial_success.rejected_spans = rejected
+        reply.partial_success.error_message = message
+    return _encode(reply, encoding, 200)
+
+
+def otlp_error(
+    encoding: str | None, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An error answered with a google.rpc.Status body, as the OTLP specification asks."""
+    body = Status(code=_GRPC_CODES.get(status, 2), message=message)
+    return _encode(body, encoding or JSON, status, headers)
+
+
+_GRPC_CODES = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14}
+
+
+def _encode(message: Any, encoding: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    if encoding == PROTOBUF:
+        return Response(message.SerializeToString(), status, headers, media_type=PROTOBUF)
+    text = json_format.MessageToJson(message, indent=None)
+    return Response(text, status, headers, media_type=JSON)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID | bytes):
+        return value.hex() if isinstance(value, bytes) else str(value)
+    return str(value)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """A JSON response that also serializes timestamps, decimals and bytes (NaN becomes null)."""
+    try:
+        text = json.dumps(payload, default=_default, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_without_nan(payload), default=_default, ensure_ascii=False)
+    return Response(text, status, media_type=JSON)
+
+
+def _without_nan(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nan(v) for v in value]
+    return value
+
+
+def json_error(status: int, message: str) -> Response:
+    """``{"error": message}`` with the given status."""
+    return Response(json.dumps({"error": message}), status, media_type=JSON)

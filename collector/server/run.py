@@ -1,0 +1,93 @@
+"""Running the collector: in the foreground (``loopwise collect``) or on a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .config import CollectorConfig
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _server(config: CollectorConfig) -> uvicorn.Server:
+    config.check()
+    app = create_app(config)
+    uv_config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=10, lifespan="on"
+    )
+    return uvicorn.Server(uv_config)
+
+
+def serve(config: CollectorConfig) -> None:
+    """Run the collector in the foreground until interrupted."""
+    sock = _bind(config.host, config.port)
+    server = _server(config)
+    server.run(sockets=[sock])
+
+
+class CollectorServer:
+    """A real collector on a background thread; ``port=0`` picks a free port.
+
+    >>> with CollectorServer(CollectorConfig(db_path=tmp / "t.duckdb", port=0)) as c:
+    ...     post_spans_to(c.url)
+    """
+
+    def __init__(self, config: CollectorConfig) -> None:
+        self._sock = _bind(config.host, config.port)
+        self.port = int(self._sock.getsockname()[1])
+        self.config = config
+        self._server = _server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+            name="loopwise-collector",
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:4318``."""
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> CollectorServer:
+        """Start serving and wait until the server accepts requests."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the collector failed to start (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the collector did not start in time")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, flush the writer and close the database."""
+        self._server.should_exit = True
+        self._thread.join(30)
+        self._sock.close()
+
+    def __enter__(self) -> CollectorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,59 @@
+"""Named schema migrations, applied once each and recorded in ``_migrations``.
+
+A migration is a function taking a DuckDB connection. Append new ones to ``MIGRATIONS``;
+never edit or reorder one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from .schema import SPANS_DDL
+
+Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
+
+
+def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
+    # No index on start_time: DuckDB zone maps already prune by time, and an ART index
+    # would slow every append.
+    con.execute(SPANS_DDL)
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_create_spans", _create_spans),
+]
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the migrations already applied to the database behind ``con``."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    return [row[0] for row in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; return their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations "
+        "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    done = set(applied_migrations(con))
+    newly: list[str] = []
+    for name, apply in migrations if migrations is not None else MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            apply(con)
+            con.execute("INSERT INTO _migrations (name) VALUES (?)", [name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        newly.append(name)
+    return newly

@@ -1,0 +1,47 @@
+"""The normalized ``spans`` table: one definition for DuckDB DDL and the Arrow batches."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+# (column, DuckDB type, Arrow type). Order is the table's column order.
+SPAN_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
+    ("project", "VARCHAR NOT NULL", pa.string()),
+    ("trace_id", "VARCHAR NOT NULL", pa.string()),
+    ("span_id", "VARCHAR NOT NULL", pa.string()),
+    ("parent_span_id", "VARCHAR", pa.string()),
+    ("name", "VARCHAR NOT NULL", pa.string()),
+    ("kind", "VARCHAR NOT NULL", pa.string()),
+    ("status", "VARCHAR NOT NULL", pa.string()),
+    ("status_message", "VARCHAR", pa.string()),
+    ("start_time", "TIMESTAMP NOT NULL", pa.timestamp("us")),
+    ("end_time", "TIMESTAMP NOT NULL", pa.timestamp("us")),
+    ("duration_ms", "DOUBLE NOT NULL", pa.float64()),
+    ("service_name", "VARCHAR", pa.string()),
+    ("model", "VARCHAR", pa.string()),
+    ("provider", "VARCHAR", pa.string()),
+    ("input", "VARCHAR", pa.string()),
+    ("output", "VARCHAR", pa.string()),
+    ("input_tokens", "BIGINT", pa.int64()),
+    ("output_tokens", "BIGINT", pa.int64()),
+    ("total_tokens", "BIGINT", pa.int64()),
+    ("cost_usd", "DOUBLE", pa.float64()),
+    ("session_id", "VARCHAR", pa.string()),
+    ("user_id", "VARCHAR", pa.string()),
+    ("tags", "VARCHAR[]", pa.list_(pa.string())),
+    ("metadata", "JSON", pa.string()),
+    ("attributes", "JSON", pa.string()),
+    ("resource", "JSON", pa.string()),
+    ("events", "JSON", pa.string()),
+    ("ingested_at", "TIMESTAMP NOT NULL", pa.timestamp("us")),
+)
+
+SPAN_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in SPAN_COLUMNS)
+
+SPAN_ARROW_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in SPAN_COLUMNS])
+
+SPANS_DDL = (
+    "CREATE TABLE spans (\n    "
+    + ",\n    ".join(f"{name} {sql}" for name, sql, _ in SPAN_COLUMNS)
+    + ",\n    PRIMARY KEY (trace_id, span_id)\n)"
+)

@@ -1,0 +1,153 @@
+"""The DuckDB store: opening the file, migrating it, appending span batches, reading."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .migrations import migrate
+from .readonly import check_single_select
+from .schema import SPAN_COLUMN_NAMES
+
+DEFAULT_DB_PATH = Path(".loopwise") / "loopwise.duckdb"
+MAX_RESULT_ROWS = 10_000
+
+
+class StoreError(RuntimeError):
+    """The database could not be opened or used; the message says why in one line."""
+
+
+class QueryTimeout(StoreError):
+    """A query ran past its time limit and was interrupted."""
+
+
+class QueryResult:
+    """Columns and rows of a query, with a flag when rows were cut at the limit."""
+
+    def __init__(self, columns: list[str], rows: list[tuple[Any, ...]], truncated: bool) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.truncated = truncated
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+class Store:
+    """One DuckDB database file holding spans (and, later, scores, reviews, datasets).
+
+    Open read-write in exactly one process (the collector, or a local SDK/CLI when no
+    collector runs); every other process goes through the collector's HTTP API.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"no database at {self.path}")
+        config: dict[str, Any] = {
+            # User SQL runs through this database: no file, network or extension access, and
+            # no scanning of Python variables by name. Our own batches are registered explicitly.
+            "enable_external_access": False,
+            "python_enable_replacements": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            message = str(exc).splitlines()[0]
+            if "lock" in message.lower():
+                raise StoreError(
+                    f"{self.path} is open in another process (a running collector?): "
+                    "query it through its HTTP API instead"
+                ) from None
+            raise StoreError(f"cannot open {self.path}: {message}") from None
+        self._write_lock = threading.Lock()
+        if not read_only:
+            migrate(self._con)
+
+    def close(self) -> None:
+        """Close the database (pending writes are already committed)."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor for one thread's reads; cursors see every committed write."""
+        return self._con.cursor()
+
+    def append_spans(self, table: pa.Table) -> int:
+        """Append a batch of normalized spans in one transaction; return how many were new.
+
+        Idempotent on (trace_id, span_id): spans already stored, or repeated within the
+        batch, are skipped, so a resent request changes nothing.
+        """
+        if table.num_rows == 0:
+            return 0
+        table = table.select(list(SPAN_COLUMN_NAMES))
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                before = _count(cur)
+                cur.register("_incoming_spans", table)
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    cur.execute("INSERT OR IGNORE INTO spans SELECT * FROM _incoming_spans")
+                    cur.execute("COMMIT")
+                except Exception:
+                    cur.execute("ROLLBACK")
+                    raise
+                finally:
+                    cur.unregister("_incoming_spans")
+                return _count(cur) - before
+            finally:
+                cur.close()
+
+    def select(
+        self, sql: str, *, max_rows: int = MAX_RESULT_ROWS, timeout_s: float | None = 30.0
+    ) -> QueryResult:
+        """Run one read-only SELECT (checked with DuckDB's parser); cut at ``max_rows``."""
+        statement = check_single_select(sql)
+        return self.query(statement, max_rows=max_rows, timeout_s=timeout_s)
+
+    def query(
+        self,
+        sql: str,
+        params: list[Any] | dict[str, Any] | None = None,
+        *,
+        max_rows: int = MAX_RESULT_ROWS,
+        timeout_s: float | None = None,
+    ) -> QueryResult:
+        """Run trusted SQL (our own queries) on a fresh cursor, interrupted after ``timeout_s``."""
+        cur = self._con.cursor()
+        timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
+        try:
+            if timer:
+                timer.start()
+            result = cur.execute(sql, params or [])
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchmany(max_rows + 1)
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"query ran longer than {timeout_s:g}s and was stopped") from None
+        finally:
+            if timer:
+                timer.cancel()
+            cur.close()
+        return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
+
+
+def _count(cur: duckdb.DuckDBPyConnection) -> int:
+    rows = cur.execute("SELECT count(*) FROM spans").fetchall()
+    return int(rows[0][0])

@@ -1,0 +1,1 @@
+"""loopwise.feedback: review items, corrections, versioned datasets and prompts."""
