@@ -20,7 +20,11 @@ SPAN_KINDS = (
 
 @dataclass(slots=True)
 class Resolved:
-    """Fields a convention read from one span's attributes; ``None`` means "not found here"."""
+    """The normalized fields of one span, filled by the conventions in priority order.
+
+    Each convention fills only fields still ``None`` (first convention wins) and skips the
+    work for fields already resolved.
+    """
 
     kind: str | None = None
     model: str | None = None
@@ -36,29 +40,6 @@ class Resolved:
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-    def merge(self, other: Resolved) -> None:
-        """Fill every field still unset here from ``other`` (first convention wins)."""
-        for name in (
-            "kind",
-            "model",
-            "provider",
-            "input",
-            "output",
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "cost_usd",
-            "session_id",
-            "user_id",
-        ):
-            if getattr(self, name) is None:
-                setattr(self, name, getattr(other, name))
-        if not self.tags:
-            self.tags = other.tags
-        for key, value in other.metadata.items():
-            self.metadata.setdefault(key, value)
-        self.warnings.extend(other.warnings)
 
 
 def first_str(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:

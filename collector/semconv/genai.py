@@ -6,7 +6,7 @@ from typing import Any
 
 from .fields import Resolved, first_int, first_str
 from .messages import Message, render_text
-from .values import parse_json_text
+from .values import parse_json_text, to_json
 
 OPERATION_KINDS = {
     "chat": "llm",
@@ -25,35 +25,39 @@ OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_toke
 SESSION_KEYS = ("gen_ai.conversation.id",)
 
 
-def resolve(attrs: dict[str, Any]) -> Resolved:
-    """Read the normalized fields from GenAI attributes."""
-    out = Resolved()
-    operation = attrs.get("gen_ai.operation.name")
-    if isinstance(operation, str):
-        out.kind = OPERATION_KINDS.get(operation)
-    out.model = first_str(attrs, MODEL_KEYS)
-    out.provider = first_str(attrs, PROVIDER_KEYS)
-    out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
-    out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
-    out.session_id = first_str(attrs, SESSION_KEYS)
+def resolve(attrs: dict[str, Any], out: Resolved) -> None:
+    """Fill the fields still unset in ``out`` from GenAI attributes."""
+    if out.kind is None:
+        operation = attrs.get("gen_ai.operation.name")
+        if isinstance(operation, str):
+            out.kind = OPERATION_KINDS.get(operation)
+    if out.model is None:
+        out.model = first_str(attrs, MODEL_KEYS)
+    if out.provider is None:
+        out.provider = first_str(attrs, PROVIDER_KEYS)
+    if out.input_tokens is None:
+        out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
+    if out.output_tokens is None:
+        out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
+    if out.session_id is None:
+        out.session_id = first_str(attrs, SESSION_KEYS)
 
-    input_messages = _messages(attrs, "gen_ai.system_instructions", "system", out.warnings)
-    input_messages += _messages(attrs, "gen_ai.input.messages", None, out.warnings)
-    if input_messages:
-        out.input = render_text(input_messages)
-    elif "gen_ai.tool.call.arguments" in attrs:
-        out.input = _text(attrs["gen_ai.tool.call.arguments"])
-    output_messages = _messages(attrs, "gen_ai.output.messages", None, out.warnings)
-    if output_messages:
-        out.output = render_text(output_messages)
-    elif "gen_ai.tool.call.result" in attrs:
-        out.output = _text(attrs["gen_ai.tool.call.result"])
-    return out
+    if out.input is None:
+        messages = _messages(attrs, "gen_ai.system_instructions", "system", out.warnings)
+        messages += _messages(attrs, "gen_ai.input.messages", None, out.warnings)
+        if messages:
+            out.input = render_text(messages)
+        elif "gen_ai.tool.call.arguments" in attrs:
+            out.input = _text(attrs["gen_ai.tool.call.arguments"])
+    if out.output is None:
+        messages = _messages(attrs, "gen_ai.output.messages", None, out.warnings)
+        if messages:
+            out.output = render_text(messages)
+        elif "gen_ai.tool.call.result" in attrs:
+            out.output = _text(attrs["gen_ai.tool.call.result"])
 
 
 def _text(value: Any) -> str:
-    from .values import to_json
-
     return value if isinstance(value, str) else to_json(value)
 
 

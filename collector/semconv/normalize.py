@@ -44,9 +44,9 @@ class NormalizedBatch:
 
 def resolve_attributes(attrs: dict[str, Any]) -> Resolved:
     """Resolve the normalized fields of one span from its raw attributes."""
-    resolved = CONVENTIONS[0](attrs)
-    for convention in CONVENTIONS[1:]:
-        resolved.merge(convention(attrs))
+    resolved = Resolved()
+    for convention in CONVENTIONS:
+        convention(attrs, resolved)
     if resolved.total_tokens is None and (
         resolved.input_tokens is not None or resolved.output_tokens is not None
     ):

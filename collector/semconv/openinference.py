@@ -29,38 +29,50 @@ TOTAL_TOKEN_KEYS = ("llm.token_count.total",)
 COST_KEYS = ("llm.cost.total",)
 
 
-def resolve(attrs: dict[str, Any]) -> Resolved:
-    """Read the normalized fields from OpenInference attributes."""
-    out = Resolved()
-    kind = attrs.get("openinference.span.kind")
-    if isinstance(kind, str):
-        out.kind = SPAN_KINDS.get(kind.upper())
-    out.model = first_str(attrs, MODEL_KEYS)
-    out.provider = first_str(attrs, PROVIDER_KEYS)
-    out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
-    out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
-    out.total_tokens = first_int(attrs, TOTAL_TOKEN_KEYS, out.warnings)
-    out.cost_usd = first_float(attrs, COST_KEYS, out.warnings)
-    out.session_id = first_str(attrs, ("session.id",))
-    out.user_id = first_str(attrs, ("user.id",))
-    out.tags = string_list(attrs.get("tag.tags"))
-    metadata = parse_json_text(attrs.get("metadata"))
-    if isinstance(metadata, dict):
-        out.metadata = metadata
-    elif metadata is not None:
-        out.warnings.append("metadata: not a JSON object")
+def resolve(attrs: dict[str, Any], out: Resolved) -> None:
+    """Fill the fields still unset in ``out`` from OpenInference attributes."""
+    if out.kind is None:
+        kind = attrs.get("openinference.span.kind")
+        if isinstance(kind, str):
+            out.kind = SPAN_KINDS.get(kind.upper())
+    if out.model is None:
+        out.model = first_str(attrs, MODEL_KEYS)
+    if out.provider is None:
+        out.provider = first_str(attrs, PROVIDER_KEYS)
+    if out.input_tokens is None:
+        out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
+    if out.output_tokens is None:
+        out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
+    if out.total_tokens is None:
+        out.total_tokens = first_int(attrs, TOTAL_TOKEN_KEYS, out.warnings)
+    if out.cost_usd is None:
+        out.cost_usd = first_float(attrs, COST_KEYS, out.warnings)
+    if out.session_id is None:
+        out.session_id = first_str(attrs, ("session.id",))
+    if out.user_id is None:
+        out.user_id = first_str(attrs, ("user.id",))
+    if not out.tags and "tag.tags" in attrs:
+        out.tags = string_list(attrs["tag.tags"])
+    if "metadata" in attrs:
+        metadata = parse_json_text(attrs["metadata"])
+        if isinstance(metadata, dict):
+            for key, value in metadata.items():
+                out.metadata.setdefault(key, value)
+        else:
+            out.warnings.append("metadata: not a JSON object")
 
-    input_messages = _messages(attrs, "llm.input_messages")
-    out.input = render_text(input_messages) if input_messages else first_str(attrs, ("input.value",))
-    output_messages = _messages(attrs, "llm.output_messages")
-    out.output = (
-        render_text(output_messages) if output_messages else first_str(attrs, ("output.value",))
-    )
-    return out
+    if out.input is None:
+        messages = _messages(attrs, "llm.input_messages")
+        out.input = render_text(messages) if messages else first_str(attrs, ("input.value",))
+    if out.output is None:
+        messages = _messages(attrs, "llm.output_messages")
+        out.output = render_text(messages) if messages else first_str(attrs, ("output.value",))
 
 
 def _messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
-    if not any(key.startswith(prefix) for key in attrs):
+    # Flattened messages always start at index 0 with a role or content: two dict lookups
+    # instead of a scan over every key.
+    if f"{prefix}.0.message.role" not in attrs and f"{prefix}.0.message.content" not in attrs:
         return []
     rebuilt = unflatten(attrs, prefix)
     if not isinstance(rebuilt, list):

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 
@@ -31,12 +32,20 @@ def any_value(value: AnyValue) -> Any:
 
 def key_values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     """Return OTLP key-value pairs as a dict; a repeated key keeps its last value."""
-    return {kv.key: any_value(kv.value) for kv in pairs}
+    out: dict[str, Any] = {}
+    for kv in pairs:
+        value = kv.value
+        # Strings are most attributes: read them without a call per attribute.
+        if value.WhichOneof("value") == "string_value":
+            out[kv.key] = value.string_value
+        else:
+            out[kv.key] = any_value(value)
+    return out
 
 
 def to_json(value: Any) -> str:
-    """Serialize a decoded attribute structure to compact JSON text."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Serialize a decoded attribute structure to compact JSON text (NaN becomes null)."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def parse_json_text(value: Any) -> Any:

@@ -10,6 +10,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -48,7 +49,10 @@ class Collector:
         self.rejected_spans = 0
 
     def start(self) -> None:
-        """Start background work (the writer thread)."""
+        """Warm up the decode path, then start background work (the writer thread)."""
+        # The first Arrow conversion imports pandas (about a second): pay it at start-up,
+        # not on the first client's request.
+        normalize_request(ExportTraceServiceRequest())
         self.writer.start()
 
     def stop(self) -> None:

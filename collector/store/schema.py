@@ -5,6 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 # (column, DuckDB type, Arrow type). Order is the table's column order.
+# metadata, attributes, resource and events hold JSON text in VARCHAR columns: DuckDB's JSON
+# functions and ->> work on them, and the JSON type would re-validate text we just
+# serialized (about 13% of the append rate).
 SPAN_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("project", "VARCHAR NOT NULL", pa.string()),
     ("trace_id", "VARCHAR NOT NULL", pa.string()),
@@ -29,10 +32,10 @@ SPAN_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("session_id", "VARCHAR", pa.string()),
     ("user_id", "VARCHAR", pa.string()),
     ("tags", "VARCHAR[]", pa.list_(pa.string())),
-    ("metadata", "JSON", pa.string()),
-    ("attributes", "JSON", pa.string()),
-    ("resource", "JSON", pa.string()),
-    ("events", "JSON", pa.string()),
+    ("metadata", "VARCHAR", pa.string()),  # JSON text
+    ("attributes", "VARCHAR", pa.string()),  # JSON text
+    ("resource", "VARCHAR", pa.string()),  # JSON text
+    ("events", "VARCHAR", pa.string()),  # JSON text
     ("ingested_at", "TIMESTAMP NOT NULL", pa.timestamp("us")),
 )
 

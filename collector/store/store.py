@@ -15,6 +15,7 @@ from .schema import SPAN_COLUMN_NAMES
 
 DEFAULT_DB_PATH = Path(".loopwise") / "loopwise.duckdb"
 MAX_RESULT_ROWS = 10_000
+CHECKPOINT_THRESHOLD = "256MB"
 
 
 class StoreError(RuntimeError):
@@ -72,6 +73,9 @@ class Store:
             raise StoreError(f"cannot open {self.path}: {message}") from None
         self._write_lock = threading.Lock()
         if not read_only:
+            # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
+            # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
+            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             migrate(self._con)
 
     def close(self) -> None:

@@ -1,0 +1,125 @@
+"""``loopwise sql``: run one read-only SELECT through the collector's API, or on the file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from loopwise.collector.sdk import DEFAULT_ENDPOINT
+from loopwise.collector.store import DEFAULT_DB_PATH, QueryRejected, Store, StoreError
+
+from .common import err_console, fail
+
+console = Console()
+
+
+class OutputFormat(str, Enum):
+    """How query results are printed."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help='One SELECT statement, e.g. "select name, kind from spans".')],
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to query through."),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="DuckDB file to read directly (only while no collector owns it)."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, csv (header line, then rows) or json.")
+    ] = OutputFormat.table,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
+    ] = None,
+) -> None:
+    """Run one read-only SELECT over the store.
+
+    With neither --endpoint nor --db, asks the collector at http://127.0.0.1:4318 when one
+    runs, else reads ./.loopwise/loopwise.duckdb.
+    """
+    if endpoint and db:
+        fail("give --endpoint or --db, not both", code=2)
+    if db is not None:
+        columns, rows = _from_file(query, db)
+    elif endpoint is not None:
+        columns, rows = _from_api(query, endpoint, api_key)
+    elif _collector_running(DEFAULT_ENDPOINT):
+        columns, rows = _from_api(query, DEFAULT_ENDPOINT, api_key)
+    else:
+        columns, rows = _from_file(query, DEFAULT_DB_PATH)
+    _print(columns, rows, output)
+
+
+def _collector_running(endpoint: str) -> bool:
+    try:
+        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _from_api(query: str, endpoint: str, api_key: str | None) -> tuple[list[str], list[list[Any]]]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    url = endpoint.rstrip("/") + "/api/sql"
+    try:
+        response = httpx.post(url, json={"sql": query}, headers=headers, timeout=60.0)
+    except httpx.HTTPError as exc:
+        fail(f"collector at {endpoint} is not reachable: {exc}")
+    try:
+        payload = response.json()
+    except ValueError:
+        fail(f"collector at {endpoint} answered {response.status_code} without JSON")
+    if response.status_code != 200:
+        fail(str(payload.get("error") if isinstance(payload, dict) else payload))
+    if payload.get("truncated"):
+        _warn_truncated(len(payload["rows"]))
+    return list(payload["columns"]), [list(r) for r in payload["rows"]]
+
+
+def _warn_truncated(shown: int) -> None:
+    err_console.print(f"[yellow]showing the first {shown} rows; add a LIMIT or aggregate[/]")
+
+
+def _from_file(query: str, db: Path) -> tuple[list[str], list[list[Any]]]:
+    try:
+        with Store(db, read_only=True) as store:
+            result = store.select(query)
+    except (QueryRejected, StoreError) as exc:
+        fail(str(exc))
+    except Exception as exc:  # DuckDB binder and catalog errors belong to the query
+        fail(str(exc).strip().splitlines()[0])
+    if result.truncated:
+        _warn_truncated(len(result.rows))
+    return result.columns, [list(r) for r in result.rows]
+
+
+def _print(columns: list[str], rows: list[list[Any]], output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(records, default=str, ensure_ascii=False, indent=2) + "\n")
+    elif output is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    else:
+        table = Table(*columns, show_lines=False)
+        for row in rows:
+            # Text(), not str: stored values are untrusted and must not be read as markup.
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        console.print(table)
+        console.print(f"{len(rows)} row(s)", style="dim")
