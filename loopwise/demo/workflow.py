@@ -1,0 +1,261 @@
+"""The demo's support-triage workflow, instrumented with the loopwise SDK.
+
+One ticket is one trace::
+
+    triage_ticket (chain)      input: subject and body, output: the final reply
+    ├── classify (llm)         output: the model's raw text, expected to be JSON
+    ├── retrieve (retriever)   output: [{id, title}] of the chosen KB articles
+    └── draft_reply (llm)      output: the reply
+
+A classification that is not valid JSON falls back to the category ``unknown`` and the
+workflow carries on, a silent fault for evaluators to catch. A ``ModelError`` propagates:
+the spans it crosses and the trace end in status error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypedDict, cast
+
+from loopwise.collector.sdk import Client
+from loopwise.datasets import dataset_path
+
+from .fake_model import FakeModel, Fault, ModelError, ModelReply, Task
+
+DATASET = "support_tickets"
+CATEGORIES = ("refund", "shipping", "account", "product", "billing")
+PRIORITIES = ("low", "normal", "high")
+FALLBACK_CATEGORY = "unknown"
+FALLBACK_PRIORITY = "normal"
+RETRIEVED_ARTICLES = 2
+CATEGORY_MATCH_SCORE = 5
+
+CLASSIFY_INSTRUCTIONS = (
+    "You are the triage assistant of Brightcart, an online shop. Classify the customer "
+    f"ticket into exactly one category ({', '.join(CATEGORIES)}) and rate its priority "
+    f"({', '.join(PRIORITIES)}). Answer with JSON only, for example "
+    '{"category": "shipping", "priority": "normal"}.'
+)
+REPLY_INSTRUCTIONS = (
+    "You are a friendly Brightcart support agent. Write a short, polite email reply to the "
+    "ticket below. Base every statement on the knowledge-base articles. Mention the "
+    "customer's order number if they gave one, and never invent order numbers."
+)
+STOPWORDS = frozenset({
+    "a", "all", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "do", "for",
+    "from", "get", "got", "have", "how", "i", "if", "in", "is", "it", "just", "me", "my", "no",
+    "not", "now", "of", "on", "one", "or", "order", "so", "still", "take", "that", "the",
+    "this", "to", "was", "we", "what", "when", "will", "with", "you", "your",
+})  # fmt: skip
+
+
+class Ticket(TypedDict):
+    """A support ticket, as in datasets/support_tickets/tickets.jsonl."""
+
+    id: str
+    customer: str
+    subject: str
+    body: str
+    order_id: str | None
+    expected_category: str
+    expected_reply_points: list[str]
+
+
+class KbArticle(TypedDict):
+    """A knowledge-base article, as in datasets/support_tickets/kb.jsonl."""
+
+    id: str
+    title: str
+    text: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The category and priority read from the classify step; ``valid`` is False when the
+    model's text was unusable and the fallback was taken."""
+
+    category: str
+    priority: str
+    valid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    """What one successful run of the workflow produced."""
+
+    ticket_id: str
+    trace_id: str
+    classification: Classification
+    article_ids: tuple[str, ...]
+    reply: str
+    faults: tuple[Fault, ...]
+
+
+def load_tickets() -> list[Ticket]:
+    """The shipped support tickets, in file order."""
+    return [cast(Ticket, row) for row in _read_jsonl("tickets.jsonl")]
+
+
+def load_kb() -> list[KbArticle]:
+    """The shipped knowledge-base articles, in file order."""
+    return [cast(KbArticle, row) for row in _read_jsonl("kb.jsonl")]
+
+
+def _read_jsonl(file_name: str) -> list[dict[str, object]]:
+    path = dataset_path(DATASET) / file_name
+    rows: list[dict[str, object]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not valid JSON: {error}") from None
+    return rows
+
+
+def parse_classification(text: str) -> Classification:
+    """Read the classify step's JSON strictly; anything else gives the fallback category."""
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        return Classification(FALLBACK_CATEGORY, FALLBACK_PRIORITY, valid=False)
+    if not isinstance(answer, dict) or answer.get("category") not in CATEGORIES:
+        return Classification(FALLBACK_CATEGORY, FALLBACK_PRIORITY, valid=False)
+    priority = answer.get("priority")
+    return Classification(
+        category=str(answer["category"]),
+        priority=priority if isinstance(priority, str) and priority in PRIORITIES else "normal",
+        valid=True,
+    )
+
+
+def retrieve_articles(
+    ticket: Ticket, category: str, kb: Sequence[KbArticle], *, top_k: int = RETRIEVED_ARTICLES
+) -> list[KbArticle]:
+    """The ``top_k`` articles scored by category match plus words shared with the ticket."""
+    asked = _words(f"{ticket['subject']} {ticket['body']}")
+    scored: list[tuple[int, str, KbArticle]] = []
+    for article in kb:
+        score = len(asked & _words(f"{article['title']} {article['text']}"))
+        if article["category"] == category:
+            score += CATEGORY_MATCH_SCORE
+        if score > 0:
+            scored.append((score, article["id"], article))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [article for _, _, article in scored[:top_k]]
+
+
+def _words(text: str) -> set[str]:
+    """Lower-cased words of three or more characters, without stopwords or a plural "s"."""
+    words = re.findall(r"[a-z0-9]{3,}", text.lower())
+    return {word.removesuffix("s") for word in words if word not in STOPWORDS}
+
+
+def classify_prompt(ticket: Ticket) -> str:
+    """The prompt of the classify step."""
+    return f"{CLASSIFY_INSTRUCTIONS}\n\nSubject: {ticket['subject']}\n\n{ticket['body']}"
+
+
+def reply_prompt(
+    ticket: Ticket, classification: Classification, articles: Sequence[KbArticle]
+) -> str:
+    """The prompt of the draft_reply step."""
+    knowledge = "\n".join(f"[{a['id']}] {a['title']}: {a['text']}" for a in articles) or "(none)"
+    return (
+        f"{REPLY_INSTRUCTIONS}\n\nCategory: {classification.category}\n"
+        f"Priority: {classification.priority}\n\nKnowledge base:\n{knowledge}\n\n"
+        f"Ticket from {ticket['customer']}:\nSubject: {ticket['subject']}\n\n{ticket['body']}"
+    )
+
+
+def session_id_for(customer: str) -> str:
+    """The session id that groups one customer's tickets, e.g. ``session-maria-lopez``."""
+    return "session-" + re.sub(r"[^a-z0-9]+", "-", customer.lower()).strip("-")
+
+
+def run_ticket(
+    client: Client, model: FakeModel, ticket: Ticket, kb: Sequence[KbArticle]
+) -> TriageResult:
+    """Triage one ticket as one trace on ``client``; return the reply and what happened.
+
+    A ModelError propagates (its ``trace_id`` set to this trace); the trace is an error.
+    """
+    with client.span("triage_ticket", kind="chain") as root:
+        root.set_input(f"{ticket['subject']}\n\n{ticket['body']}")
+        root.set_user(ticket["customer"])
+        root.set_session(session_id_for(ticket["customer"]))
+        root.set_metadata(ticket_id=ticket["id"], order_id=ticket["order_id"])
+        try:
+            classify_reply = _call_model(
+                client, model, "classify", classify_prompt(ticket), ticket, []
+            )
+            classification = parse_classification(classify_reply.text)
+            articles = _retrieve(client, ticket, classification.category, kb)
+            prompt = reply_prompt(ticket, classification, articles)
+            draft = _call_model(client, model, "draft_reply", prompt, ticket, articles)
+        except ModelError as error:
+            error.trace_id = root.trace_id
+            raise
+        root.set_output(draft.text)
+        root.set_tags(["demo", classification.category])
+        root.set_metadata(
+            ticket_id=ticket["id"],
+            order_id=ticket["order_id"],
+            category=classification.category,
+            priority=classification.priority,
+            kb_articles=[article["id"] for article in articles],
+        )
+        return TriageResult(
+            ticket_id=ticket["id"],
+            trace_id=root.trace_id,
+            classification=classification,
+            article_ids=tuple(article["id"] for article in articles),
+            reply=draft.text,
+            faults=classify_reply.faults + draft.faults,
+        )
+
+
+def _call_model(
+    client: Client,
+    model: FakeModel,
+    task: Task,
+    prompt: str,
+    ticket: Ticket,
+    context: Sequence[KbArticle],
+) -> ModelReply:
+    with client.span(task, kind="llm") as span:
+        span.set_input(prompt)
+        span.set_metadata(task=task, ticket_id=ticket["id"])
+        reply = model.complete(prompt, task=task, ticket=ticket, context=context)
+        span.set_usage(
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            total_tokens=reply.total_tokens,
+            model=reply.model,
+            provider=reply.provider,
+            cost_usd=reply.cost_usd,
+        )
+        span.set_output(reply.text)
+        # The demo's answer key: which faults the fake model injected into this call.
+        span.set_metadata(
+            task=task,
+            ticket_id=ticket["id"],
+            simulated_latency_s=round(reply.latency_s, 3),
+            injected_faults=[fault.value for fault in reply.faults],
+        )
+        return reply
+
+
+def _retrieve(
+    client: Client, ticket: Ticket, category: str, kb: Sequence[KbArticle]
+) -> list[KbArticle]:
+    with client.span("retrieve", kind="retriever") as span:
+        span.set_input({"query": f"{ticket['subject']} {ticket['body']}", "category": category})
+        articles = retrieve_articles(ticket, category, kb)
+        span.set_output([{"id": article["id"], "title": article["title"]} for article in articles])
+        span.set_metadata(top_k=RETRIEVED_ARTICLES, kb_size=len(kb))
+        return articles
