@@ -32,7 +32,19 @@ from rich.console import Console
 from rich.table import Table
 
 SPANS_PER_REQUEST = 512
-WORDS = "refund order shipping delayed account password invoice charge parcel label warranty".split()
+WORDS = [
+    "refund",
+    "order",
+    "shipping",
+    "delayed",
+    "account",
+    "password",
+    "invoice",
+    "charge",
+    "parcel",
+    "label",
+    "warranty",
+]
 
 
 def _kv(key: str, value: str | int) -> KeyValue:
@@ -55,7 +67,9 @@ def build_request(rng: random.Random, start_ns: int) -> bytes:
     """One OTLP request of SPANS_PER_REQUEST LLM spans with ~2 KB of text each."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend([_kv("service.name", "bench"), _kv("loopwise.project", "bench")])
+    resource_spans.resource.attributes.extend(
+        [_kv("service.name", "bench"), _kv("loopwise.project", "bench")]
+    )
     scope = resource_spans.scope_spans.add()
     for i in range(SPANS_PER_REQUEST):
         prompt = _text(rng, 1200)
@@ -145,7 +159,9 @@ def run_case(bodies: list[bytes], concurrency: int) -> dict[str, float]:
                 shares = pool.map(_post_share, [(port, i, concurrency) for i in range(concurrency)])
                 elapsed = time.perf_counter() - started
             failures = [status for share in shares for status in share]
-            stored = httpx.post(url + "/api/sql", json={"sql": "select count(*) from spans"}).json()["rows"][0][0]
+            stored = httpx.post(
+                url + "/api/sql", json={"sql": "select count(*) from spans"}
+            ).json()["rows"][0][0]
             health = httpx.get(url + "/health").json()
         finally:
             process.terminate()
@@ -188,7 +204,8 @@ def main() -> None:
     average_span = sum(map(len, bodies)) / len(bodies) / SPANS_PER_REQUEST
     results = [run_case(bodies, int(c)) for c in args.concurrency.split(",")]
 
-    table = Table(title=f"ingest: {args.requests} requests × {SPANS_PER_REQUEST} spans, ~{average_span:.0f} B/span")
+    shape = f"{args.requests} requests x {SPANS_PER_REQUEST} spans, ~{average_span:.0f} B/span"
+    table = Table(title=f"ingest: {shape}")
     for column in ("clients", "spans", "stored", "failed", "seconds", "spans/s", "MB/s", "commits"):
         table.add_column(column, justify="right")
     lines = [
@@ -197,9 +214,15 @@ def main() -> None:
     ]
     for r in results:
         cells = [
-            f"{r['concurrency']:.0f}", f"{r['spans']:.0f}", f"{r['stored']:.0f}", f"{r['failed_requests']:.0f}",
-            f"{r['seconds']:.2f}", f"{r['spans_per_s']:,.0f}", f"{r['mb_per_s']:.1f}", f"{r['commits']:.0f}",
-        ]  # fmt: skip
+            f"{r['concurrency']:.0f}",
+            f"{r['spans']:.0f}",
+            f"{r['stored']:.0f}",
+            f"{r['failed_requests']:.0f}",
+            f"{r['seconds']:.2f}",
+            f"{r['spans_per_s']:,.0f}",
+            f"{r['mb_per_s']:.1f}",
+            f"{r['commits']:.0f}",
+        ]
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     Console().print(table)

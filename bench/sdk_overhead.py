@@ -24,7 +24,7 @@ from rich.table import Table
 import loopwise
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import machine, write_section  # noqa: E402
+from ingest import machine, write_section
 
 
 def _closed_port() -> int:
@@ -51,7 +51,10 @@ def main() -> None:
     client = loopwise.Client()
     with tempfile.TemporaryDirectory() as spool:
         client.init(
-            "bench", endpoint=f"http://127.0.0.1:{_closed_port()}", spool_dir=spool, set_global=False
+            "bench",
+            endpoint=f"http://127.0.0.1:{_closed_port()}",
+            spool_dir=spool,
+            set_global=False,
         )
 
         def bare(x: int) -> str:
@@ -76,7 +79,7 @@ def main() -> None:
         shutdown_s = time.perf_counter() - started
         spooled = len(list(Path(spool).rglob("*.pb")))
 
-    table = Table(title=f"SDK overhead, {args.calls} calls × 5, collector away")
+    table = Table(title=f"SDK overhead, {args.calls} calls x 5, collector away")
     for column in ("case", "median µs/call", "worst run µs/call"):
         table.add_column(column, justify="right")
     lines = ["| case | median µs/call | worst run µs/call |", "|---|---:|---:|"]
@@ -84,7 +87,9 @@ def main() -> None:
         table.add_row(name, f"{median:.1f}", f"{worst:.1f}")
         lines.append(f"| {name} | {median:.1f} | {worst:.1f} |")
     Console().print(table)
-    Console().print(f"shutdown with the collector away: {shutdown_s:.2f} s; spooled requests: {spooled}")
+    Console().print(
+        f"shutdown with the collector away: {shutdown_s:.2f} s; spooled requests: {spooled}"
+    )
     section = "\n".join(
         [
             "## sdk overhead (bench/sdk_overhead.py)",

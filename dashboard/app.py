@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+
 from loopwise.dashboard import traces_page
 from loopwise.dashboard.settings import DashboardSettings
 

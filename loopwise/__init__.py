@@ -17,7 +17,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from loopwise.collector.sdk import (  # noqa: E402
+from loopwise.collector.sdk import (
     Client,
     SequentialIdGenerator,
     SpanHandle,

@@ -49,7 +49,8 @@ def to_text(value: Any, max_chars: int = DEFAULT_MAX_TEXT) -> tuple[str, str]:
     if isinstance(value, str):
         text, mime = value, "text/plain"
     else:
-        text, mime = json.dumps(_jsonable(value), ensure_ascii=False, default=repr), "application/json"
+        text = json.dumps(_jsonable(value), ensure_ascii=False, default=repr)
+        mime = "application/json"
     if len(text) > max_chars:
         text = text[:max_chars] + f"…[truncated {len(text) - max_chars} chars]"
     return text, mime

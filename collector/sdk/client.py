@@ -84,13 +84,15 @@ class Client:
             self.project = project
             self._clock = clock
             self._capture_content = capture_content
-            chosen = exporter or self._make_exporter(project, endpoint, mode, db, api_key, spool_dir)
+            chosen = exporter or self._make_exporter(
+                project, endpoint, mode, db, api_key, spool_dir
+            )
             resource = Resource.create(
                 {"service.name": service_name or project, keys.PROJECT_RESOURCE: project}
             )
             provider = TracerProvider(resource=resource, id_generator=id_generator)
             processor = (
-                BatchSpanProcessor(chosen, max_queue_size=8192, schedule_delay_millis=1000)
+                BatchSpanProcessor(chosen, max_queue_size=32768, schedule_delay_millis=1000)
                 if batch
                 else SimpleSpanProcessor(chosen)
             )

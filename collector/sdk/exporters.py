@@ -20,6 +20,10 @@ from ..semconv import normalize_request
 from ..store import Store, StoreError
 
 log = logging.getLogger("loopwise.sdk")
+# The official exporter logs every retry while the collector is away; those spans are not
+# lost but spooled, so one warning of ours replaces its stream of retry messages.
+for _name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp.common"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024
 
@@ -39,26 +43,35 @@ class SpoolingExporter(SpanExporter):
         spool_dir: Path,
         *,
         headers: dict[str, str] | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = 2.0,
         retry_interval_s: float = 5.0,
         max_spool_bytes: int = DEFAULT_SPOOL_BYTES,
     ) -> None:
         self.traces_url = endpoint.rstrip("/") + "/v1/traces"
         self.spool_dir = spool_dir
         self._headers = dict(headers or {})
-        self._otlp = OTLPSpanExporter(endpoint=self.traces_url, headers=self._headers, timeout=timeout_s)
+        self._otlp = OTLPSpanExporter(
+            endpoint=self.traces_url, headers=self._headers, timeout=timeout_s
+        )
         self._timeout_s = timeout_s
         self._retry_interval_s = retry_interval_s
         self._max_spool_bytes = max_spool_bytes
-        self._away_until = 0.0
+        self._away = False
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._replayer = threading.Thread(target=self._replay_loop, name="loopwise-spool", daemon=True)
+        self._replayer = threading.Thread(
+            target=self._replay_loop, name="loopwise-spool", daemon=True
+        )
         self._replayer.start()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Send spans to the collector, or spool them when it is away."""
-        if time.monotonic() >= self._away_until:
+        """Send spans to the collector, or spool them when it is away.
+
+        Once an export fails, the collector counts as away: later exports go straight to the
+        spool and only the replay thread probes the network, so the export queue never waits
+        on a dead endpoint.
+        """
+        if not self._away:
             try:
                 result = self._otlp.export(spans)
             except Exception:
@@ -66,7 +79,12 @@ class SpoolingExporter(SpanExporter):
                 result = SpanExportResult.FAILURE
             if result == SpanExportResult.SUCCESS:
                 return result
-            self._away_until = time.monotonic() + self._retry_interval_s
+            self._away = True
+            log.warning(
+                "collector at %s is unreachable; spooling spans to %s until it is back",
+                self.traces_url,
+                self.spool_dir,
+            )
         self._spool(encode_spans(spans).SerializeToString())
         return SpanExportResult.SUCCESS
 
@@ -91,18 +109,20 @@ class SpoolingExporter(SpanExporter):
                         timeout=self._timeout_s,
                     )
                 except (OSError, httpx.HTTPError):
-                    self._away_until = time.monotonic() + self._retry_interval_s
                     break
                 if response.status_code == 200 or 400 <= response.status_code < 429:
                     if response.status_code != 200:
-                        log.warning("collector refused spooled spans (%s); dropping %s",
-                                    response.status_code, path.name)
+                        log.warning(
+                            "collector refused spooled spans (%s); dropping %s",
+                            response.status_code,
+                            path.name,
+                        )
                     path.unlink(missing_ok=True)
                     delivered += 1
                 else:
                     break
-        if delivered:
-            self._away_until = 0.0
+            if not self.spooled_files():
+                self._away = False
         return delivered
 
     def _spool(self, body: bytes) -> None:
@@ -123,13 +143,17 @@ class SpoolingExporter(SpanExporter):
         for path, size in zip(files, sizes, strict=True):
             if total <= self._max_spool_bytes:
                 break
-            log.warning("spool over %d bytes: dropping the oldest request %s", self._max_spool_bytes, path.name)
+            log.warning(
+                "spool over %d bytes: dropping the oldest request %s",
+                self._max_spool_bytes,
+                path.name,
+            )
             path.unlink(missing_ok=True)
             total -= size
 
     def _replay_loop(self) -> None:
         while not self._stop.wait(self._retry_interval_s):
-            if self.spooled_files() and time.monotonic() >= self._away_until:
+            if self._away or self.spooled_files():
                 try:
                     self.deliver_spool()
                 except Exception:
@@ -142,7 +166,7 @@ class SpoolingExporter(SpanExporter):
     def shutdown(self) -> None:
         """Stop the replay thread; spooled requests stay on disk for the next run."""
         self._stop.set()
-        self._otlp.shutdown()
+        self._otlp.shutdown()  # type: ignore[no-untyped-call]
 
 
 class LocalStoreExporter(SpanExporter):
@@ -170,7 +194,9 @@ class LocalStoreExporter(SpanExporter):
             except Exception:
                 log.warning("could not write spans to %s", self.db_path, exc_info=True)
                 return SpanExportResult.FAILURE
-        log.warning("%s stayed locked by another process; %d spans dropped", self.db_path, len(spans))
+        log.warning(
+            "%s stayed locked by another process; %d spans dropped", self.db_path, len(spans)
+        )
         return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:

@@ -21,16 +21,30 @@ log = logging.getLogger("loopwise.sdk")
 class SpanHandle:
     """A live span. Setters return nothing and never raise."""
 
-    def __init__(self, span: Span, *, capture_content: bool = True, max_chars: int = keys.DEFAULT_MAX_TEXT) -> None:
+    def __init__(
+        self, span: Span, *, capture_content: bool = True, max_chars: int = keys.DEFAULT_MAX_TEXT
+    ) -> None:
         self._span = span
         self._capture = capture_content
         self._max_chars = max_chars
-        self.output_set = False
+        self._output_set = False
 
     @property
     def span(self) -> Span:
         """The underlying OpenTelemetry span."""
         return self._span
+
+    @property
+    def output_set(self) -> bool:
+        """True once an output was recorded on this span, through this handle or another one
+        (``current_span()`` makes a new handle for the same span)."""
+        if self._output_set:
+            return True
+        attributes = getattr(self._span, "attributes", None)
+        try:
+            return bool(attributes) and keys.OUTPUT in attributes  # type: ignore[operator]
+        except Exception:
+            return False
 
     @property
     def trace_id(self) -> str:
@@ -49,7 +63,7 @@ class SpanHandle:
     def set_output(self, value: Any) -> None:
         """Record the span's output (text as is, anything else as JSON)."""
         self._set_content(keys.OUTPUT, keys.OUTPUT_MIME, value)
-        self.output_set = True
+        self._output_set = True
 
     def set_usage(
         self,
@@ -83,7 +97,12 @@ class SpanHandle:
 
     def set_tags(self, tags: Sequence[str]) -> None:
         """Tag the span (replaces earlier tags)."""
-        self._set_many({keys.TAGS: [str(t) for t in tags]})
+        try:
+            values = [str(t) for t in tags]
+        except Exception:
+            log.debug("could not read tags", exc_info=True)
+            return
+        self._set_many({keys.TAGS: values})
 
     def set_metadata(self, **metadata: Any) -> None:
         """Attach free-form metadata, stored as a JSON object."""
@@ -96,10 +115,11 @@ class SpanHandle:
         """Set any raw OpenTelemetry attribute (kept verbatim in the stored span)."""
         self._set_many({key: value})
 
-    def record_error(self, error: BaseException) -> None:
-        """Mark the span failed with this exception (type, message and stack trace)."""
+    def record_error(self, error: BaseException, *, timestamp: int | None = None) -> None:
+        """Mark the span failed with this exception (type, message and stack trace);
+        ``timestamp`` (ns) dates the exception event, else the current time."""
         try:
-            self._span.record_exception(error)
+            self._span.record_exception(error, timestamp=timestamp)
             self._span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         except Exception:
             log.debug("could not record an error", exc_info=True)

@@ -71,7 +71,11 @@ class LiveSpan:
         """Record an exception that escaped the observed code."""
         if isinstance(error, GeneratorExit | StopIteration | StopAsyncIteration):
             return
-        self.handle.record_error(error)
+        try:
+            timestamp = self._clock() if self._clock else None
+        except Exception:
+            timestamp = None
+        self.handle.record_error(error, timestamp=timestamp)
 
     def end(self) -> None:
         """End the span (once)."""
@@ -80,9 +84,12 @@ class LiveSpan:
         self._ended = True
         try:
             span = self.handle.span
-            if span.is_recording() and getattr(span, "status", None) is not None:
-                if span.status.status_code == StatusCode.UNSET:  # type: ignore[attr-defined]
-                    span.set_status(StatusCode.OK)
+            if (
+                span.is_recording()
+                and getattr(span, "status", None) is not None
+                and span.status.status_code == StatusCode.UNSET  # type: ignore[attr-defined]
+            ):
+                span.set_status(StatusCode.OK)
             span.end(end_time=self._clock() if self._clock else None)
         except Exception:
             log.debug("could not end span", exc_info=True)

@@ -3,6 +3,7 @@ spans can be read back as normalized rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 from collections.abc import Sequence
@@ -74,11 +75,21 @@ class TestingExporter(SpanExporter):
             return list(self._spans)
 
     def rows(self, project: str = "default") -> list[dict[str, Any]]:
-        """The finished spans normalized exactly as the collector stores them."""
+        """The finished spans normalized exactly as the collector stores them.
+
+        ``ingested_at`` is the latest span end rather than the wall clock, so with a fixed
+        clock and id generator the rows are the same on every run.
+        """
         spans = self.spans
         if not spans:
             return []
-        return normalize_request(encode_spans(spans), default_project=project).table.to_pylist()
+        table = normalize_request(encode_spans(spans), default_project=project).table
+        rows: list[dict[str, Any]] = table.to_pylist()
+        last_end_us = max(span.end_time or span.start_time or 0 for span in spans) // 1000
+        ingested_at = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=last_end_us)
+        for row in rows:
+            row["ingested_at"] = ingested_at
+        return rows
 
     def clear(self) -> None:
         """Forget every span."""

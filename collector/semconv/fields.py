@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ SPAN_KINDS = (
     "guardrail",
     "other",
 )
+
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -59,9 +62,9 @@ def first_int(attrs: dict[str, Any], keys: tuple[str, ...], warnings: list[str])
             continue
         try:
             number = int(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: float infinity
             number = None
-        if number is None or number < 0:
+        if number is None or not 0 <= number <= INT64_MAX:  # the column is a BIGINT
             warnings.append(f"{key}: not a non-negative integer: {value!r:.80}")
             continue
         return number
@@ -78,7 +81,7 @@ def first_float(attrs: dict[str, Any], keys: tuple[str, ...], warnings: list[str
             number = float(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
-        if number is None or number < 0 or number != number:
+        if number is None or number < 0 or not math.isfinite(number):
             warnings.append(f"{key}: not a non-negative number: {value!r:.80}")
             continue
         return number

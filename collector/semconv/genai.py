@@ -68,9 +68,9 @@ def _messages(
     if raw is None:
         return []
     parsed = parse_json_text(raw)
-    if isinstance(parsed, str):
+    if isinstance(parsed, str):  # not JSON: the field stays null, the raw text stays in attributes
         warnings.append(f"{key}: not a JSON array of messages")
-        return [{"role": role or "unknown", "content": parsed}]
+        return []
     if isinstance(parsed, dict):
         parsed = [parsed]
     if not isinstance(parsed, list):

@@ -14,7 +14,8 @@ Message = dict[str, Any]
 def unflatten(attrs: dict[str, Any], prefix: str) -> Any:
     """Rebuild the nested value whose leaves were flattened under ``prefix.``.
 
-    ``{"p.0.message.role": "user"}`` with prefix ``"p"`` becomes ``[{"message": {"role": "user"}}]``.
+    ``{"p.0.message.role": "user"}`` with prefix ``"p"`` becomes
+    ``[{"message": {"role": "user"}}]``.
     Returns None when no key carries the prefix.
     """
     head = prefix + "."

@@ -118,7 +118,9 @@ def _append_span(
     start = span.start_time_unix_nano
     end = max(span.end_time_unix_nano, start)
     status = _STATUS.get(span.status.code, "unset")
-    status_message = span.status.message or (_exception_message(events) if status == "error" else "")
+    status_message = span.status.message or (
+        _exception_message(events) if status == "error" else ""
+    )
 
     columns["project"].append(project)
     columns["trace_id"].append(span.trace_id.hex())

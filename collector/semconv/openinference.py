@@ -69,6 +69,10 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
         out.output = render_text(messages) if messages else first_str(attrs, ("output.value",))
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
     # Flattened messages always start at index 0 with a role or content: two dict lookups
     # instead of a scan over every key.
@@ -85,21 +89,24 @@ def _messages(attrs: dict[str, Any], prefix: str) -> list[Message]:
         content = body.get("content")
         if content is None and isinstance(body.get("contents"), list):
             content = "\n".join(
-                str(part.get("message_content", {}).get("text", ""))
+                str(part["message_content"]["text"])
                 for part in body["contents"]
                 if isinstance(part, dict)
+                and isinstance(part.get("message_content"), dict)
+                and part["message_content"].get("text") not in (None, "")
             )
         message: Message = {"role": str(body.get("role") or "unknown"), "content": content or ""}
         calls = body.get("tool_calls")
         if isinstance(calls, list):
             message["tool_calls"] = [
                 {
-                    "name": call.get("tool_call", {}).get("function", {}).get("name"),
-                    "arguments": call.get("tool_call", {}).get("function", {}).get("arguments"),
-                    "id": call.get("tool_call", {}).get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                    "id": call["tool_call"].get("id"),
                 }
                 for call in calls
-                if isinstance(call, dict)
+                if isinstance(call, dict) and isinstance(call.get("tool_call"), dict)
+                for function in [_dict(call["tool_call"].get("function"))]
             ]
         messages.append(message)
     return messages

@@ -45,7 +45,13 @@ def key_values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
 
 def to_json(value: Any) -> str:
     """Serialize a decoded attribute structure to compact JSON text (NaN becomes null)."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # nested past orjson's 254 levels, or an integer beyond 64 bits
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        except (ValueError, RecursionError):
+            return "null"
 
 
 def parse_json_text(value: Any) -> Any:
@@ -55,6 +61,6 @@ def parse_json_text(value: Any) -> Any:
         if stripped[:1] in ("{", "["):
             try:
                 return json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return value
     return value

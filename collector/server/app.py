@@ -73,7 +73,8 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> Starlette
         finally:
             await run_in_threadpool(collector.stop)
 
-    routes = [Route(path, _receive_traces(collector), methods=["POST"]) for path in OTLP_TRACE_PATHS]
+    receive = _receive_traces(collector)
+    routes = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
     routes += [
         Route("/health", _health(collector), methods=["GET"]),
         Route("/api/traces", _list_traces(collector), methods=["GET"]),
@@ -83,7 +84,7 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> Starlette
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = collector
     if config.api_key:
-        app.add_middleware(_ApiKeyMiddleware, api_key=config.api_key)  # type: ignore[arg-type]
+        app.add_middleware(_ApiKeyMiddleware, api_key=config.api_key)
     return app
 
 
@@ -209,9 +210,14 @@ def _run_sql(collector: Collector) -> Handler:
         except (QueryRejected, StoreError) as exc:
             return json_error(400, str(exc))
         except Exception as exc:  # DuckDB binder/catalog/conversion errors: the query's fault
-            return json_error(400, str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+            text = str(exc).strip()
+            return json_error(400, text.splitlines()[0] if text else repr(exc))
         return json_response(
-            {"columns": result.columns, "rows": [list(r) for r in result.rows], "truncated": result.truncated}
+            {
+                "columns": result.columns,
+                "rows": [list(r) for r in result.rows],
+                "truncated": result.truncated,
+            }
         )
 
     return run_sql

@@ -64,18 +64,22 @@ def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
         try:
             request.ParseFromString(body)
         except (DecodeError, RuntimeError, ValueError) as exc:
-            raise BadRequest(400, f"body is not a valid OTLP protobuf trace request: {exc}") from None
+            raise BadRequest(
+                400, f"body is not a valid OTLP protobuf trace request: {exc}"
+            ) from None
         return request
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(400, "body is not valid OTLP/JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise BadRequest(400, "OTLP/JSON body must be an object with resourceSpans")
     _hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError) as exc:
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
         raise BadRequest(400, f"body is not a valid OTLP/JSON trace request: {exc}") from None
     return request
 

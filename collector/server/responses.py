@@ -36,7 +36,9 @@ def otlp_error(
 _GRPC_CODES = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14}
 
 
-def _encode(message: Any, encoding: str, status: int, headers: dict[str, str] | None = None) -> Response:
+def _encode(
+    message: Any, encoding: str, status: int, headers: dict[str, str] | None = None
+) -> Response:
     if encoding == PROTOBUF:
         return Response(message.SerializeToString(), status, headers, media_type=PROTOBUF)
     text = json_format.MessageToJson(message, indent=None)

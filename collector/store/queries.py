@@ -55,7 +55,11 @@ def trace_spans(store: Store, trace_id: str) -> list[dict[str, Any]]:
 
 
 def span_tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Nest spans under their parents; spans whose parent is absent become roots."""
+    """Nest spans under their parents; spans whose parent is absent become roots.
+
+    Parent links that form a cycle (bad input: a is b's parent and b is a's) would leave those
+    spans out of the tree; the first span of each cycle becomes a root instead.
+    """
     by_id = {span["span_id"]: {**span, "children": []} for span in spans}
     roots: list[dict[str, Any]] = []
     for node in by_id.values():
@@ -64,4 +68,21 @@ def span_tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
             parent["children"].append(node)
         else:
             roots.append(node)
+    reached: set[int] = set()
+
+    def reach(start: dict[str, Any]) -> None:
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            reached.add(id(node))
+            stack.extend(node["children"])
+
+    for root in roots:
+        reach(root)
+    for node in by_id.values():
+        if id(node) not in reached:  # on a cycle: cut it at this span
+            siblings = by_id[node["parent_span_id"]]["children"]
+            siblings[:] = [child for child in siblings if child is not node]
+            roots.append(node)
+            reach(node)
     return roots

@@ -71,6 +71,11 @@ class Store:
                     "query it through its HTTP API instead"
                 ) from None
             raise StoreError(f"cannot open {self.path}: {message}") from None
+        except duckdb.ConnectionException:
+            raise StoreError(
+                f"{self.path} is already open in this process (a collector running here?): "
+                "query it through its HTTP API instead"
+            ) from None
         self._write_lock = threading.Lock()
         if not read_only:
             # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves

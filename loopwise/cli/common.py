@@ -28,7 +28,9 @@ HostOption = Annotated[
     str,
     typer.Option("--host", help="Interface to listen on. Anything but loopback needs --api-key."),
 ]
-PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="OTLP/HTTP and API port.")]
+PortOption = Annotated[
+    int, typer.Option("--port", min=0, max=65535, help="OTLP/HTTP and API port.")
+]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(

@@ -17,23 +17,32 @@ console = Console()
 def demo(
     endpoint: Annotated[
         str | None,
-        typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to send traces to."),
+        typer.Option(
+            "--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to send traces to."
+        ),
     ] = None,
     db: Annotated[
         Path | None,
         typer.Option("--db", help="Write straight into this DuckDB file instead (no collector)."),
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", "-n", min=1, help="Traces to send; default: until Ctrl-C.")
+        int | None,
+        typer.Option("--count", "-n", min=1, help="Traces to send; default: until Ctrl-C."),
     ] = None,
     interval: Annotated[
         float, typer.Option("--interval", min=0.0, help="Seconds between traces.")
     ] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed replays the same run.")] = 7,
-    project: Annotated[str, typer.Option("--project", help="Project the traces belong to.")] = "support-bot",
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed: the same seed replays the same run.")
+    ] = 7,
+    project: Annotated[
+        str, typer.Option("--project", help="Project the traces belong to.")
+    ] = "support-bot",
     time_scale: Annotated[
         float,
-        typer.Option("--time-scale", min=0.0, help="Scale of simulated model latency (0: no waiting)."),
+        typer.Option(
+            "--time-scale", min=0.0, help="Scale of simulated model latency (0: no waiting)."
+        ),
     ] = 1.0,
 ) -> None:
     """Send the demo workflow's traces.
@@ -60,6 +69,8 @@ def demo(
     if summary is not None:
         table = Table("traces", "errors", *sorted(summary.faults), title="demo run")
         table.add_row(
-            str(summary.traces), str(summary.errors), *(str(summary.faults[k]) for k in sorted(summary.faults))
+            str(summary.traces),
+            str(summary.errors),
+            *(str(summary.faults[k]) for k in sorted(summary.faults)),
         )
         console.print(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from .common import err_console, fail
 console = Console()
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How query results are printed."""
 
     table = "table"
@@ -32,17 +32,24 @@ class OutputFormat(str, Enum):
 
 
 def sql(
-    query: Annotated[str, typer.Argument(help='One SELECT statement, e.g. "select name, kind from spans".')],
+    query: Annotated[
+        str, typer.Argument(help='One SELECT statement, e.g. "select name, kind from spans".')
+    ],
     endpoint: Annotated[
         str | None,
-        typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to query through."),
+        typer.Option(
+            "--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to query through."
+        ),
     ] = None,
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="DuckDB file to read directly (only while no collector owns it)."),
+        typer.Option(
+            "--db", help="DuckDB file to read directly (only while no collector owns it)."
+        ),
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table, csv (header line, then rows) or json.")
+        OutputFormat,
+        typer.Option("--format", "-f", help="table, csv (header line, then rows) or json."),
     ] = OutputFormat.table,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")

@@ -22,14 +22,18 @@ console = Console()
 
 
 def up(
-    demo: Annotated[bool, typer.Option("--demo", help="Also run the demo workflow, sending traffic.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also run the demo workflow, sending traffic.")
+    ] = False,
     db: DbOption = DEFAULTS["db"],  # type: ignore[assignment]
     host: HostOption = DEFAULTS["host"],  # type: ignore[assignment]
     port: PortOption = DEFAULTS["port"],  # type: ignore[assignment]
     dashboard_port: Annotated[
         int, typer.Option("--dashboard-port", min=0, max=65535, help="Streamlit dashboard port.")
     ] = 8501,
-    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Run without the dashboard.")] = False,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Run without the dashboard.")
+    ] = False,
     api_key: ApiKeyOption = None,
     demo_interval: Annotated[
         float, typer.Option("--demo-interval", min=0.0, help="Seconds between demo traces.")
@@ -48,7 +52,9 @@ def up(
     dashboard: subprocess.Popen[bytes] | None = None
     demo_thread: threading.Thread | None = None
     try:
-        console.print(f"collector  {server.url}  (OTLP: POST {server.url}/v1/traces) → {db}", highlight=False)
+        console.print(
+            f"collector  {server.url}  (OTLP: POST {server.url}/v1/traces) → {db}", highlight=False
+        )
         if not no_dashboard:
             dashboard = _start_dashboard(host, dashboard_port, server.url, config.api_key)
             console.print(f"dashboard  http://{host}:{dashboard_port}", highlight=False)
@@ -75,7 +81,9 @@ def up(
         server.stop()
 
 
-def _start_dashboard(host: str, port: int, endpoint: str, api_key: str | None) -> subprocess.Popen[bytes]:
+def _start_dashboard(
+    host: str, port: int, endpoint: str, api_key: str | None
+) -> subprocess.Popen[bytes]:
     from loopwise.dashboard import app_path
 
     env = {**os.environ, "LOOPWISE_ENDPOINT": endpoint}
@@ -94,7 +102,8 @@ def _start_dashboard(host: str, port: int, endpoint: str, api_key: str | None) -
     url = f"http://{host}:{port}/_stcore/health"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            fail(f"the dashboard failed to start (exit code {process.returncode}); is port {port} free?")
+            code = process.returncode
+            fail(f"the dashboard failed to start (exit code {code}); is port {port} free?")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return process
@@ -105,7 +114,9 @@ def _start_dashboard(host: str, port: int, endpoint: str, api_key: str | None) -
     fail(f"the dashboard did not answer on {url} within 60 s")
 
 
-def _start_demo(endpoint: str, api_key: str | None, interval: float, stop: threading.Event) -> threading.Thread:
+def _start_demo(
+    endpoint: str, api_key: str | None, interval: float, stop: threading.Event
+) -> threading.Thread:
     from loopwise.demo import demo_client, run_traffic
 
     if api_key:

@@ -48,7 +48,11 @@ def collector(tmp_path: Path) -> Iterator[CollectorServer]:
     with CollectorServer(CollectorConfig(db_path=tmp_path / "served.duckdb", port=0)) as server:
         client = loopwise.Client()
         client.init(
-            "cli-test", endpoint=server.url, batch=False, set_global=False, spool_dir=tmp_path / "spool"
+            "cli-test",
+            endpoint=server.url,
+            batch=False,
+            set_global=False,
+            spool_dir=tmp_path / "spool",
         )
         seed_spans(client)
         client.shutdown()

@@ -32,7 +32,15 @@ def test_json_from_file(seeded_db: Path) -> None:
 
 def test_csv_has_header_then_rows(seeded_db: Path) -> None:
     result = runner.invoke(
-        app, ["sql", "--db", str(seeded_db), "-f", "csv", "select name, input_tokens from spans order by name"]
+        app,
+        [
+            "sql",
+            "--db",
+            str(seeded_db),
+            "-f",
+            "csv",
+            "select name, input_tokens from spans order by name",
+        ],
     )
     assert result.exit_code == 0, result.output
     lines = list(csv.reader(io.StringIO(result.stdout)))
@@ -63,12 +71,18 @@ def test_through_the_collector_api(collector: CollectorServer) -> None:
 
 def test_rejects_anything_but_one_select(seeded_db: Path, collector: CollectorServer) -> None:
     for target in (["--db", str(seeded_db)], ["--endpoint", collector.url]):
-        for query in ("delete from spans", "select 1; select 2", "select * from read_csv('/etc/passwd')"):
+        for query in (
+            "delete from spans",
+            "select 1; select 2",
+            "select * from read_csv('/etc/passwd')",
+        ):
             result = runner.invoke(app, ["sql", *target, query])
             assert result.exit_code == 1, (target, query, result.output)
             assert "error:" in result.stderr
             assert "Traceback" not in result.output
-    rows = runner.invoke(app, ["sql", "--db", str(seeded_db), "-f", "json", "select count(*) n from spans"])
+    rows = runner.invoke(
+        app, ["sql", "--db", str(seeded_db), "-f", "json", "select count(*) n from spans"]
+    )
     assert json.loads(rows.stdout) == [{"n": 4}]
 
 
@@ -77,7 +91,9 @@ def test_clear_errors(tmp_path: Path, seeded_db: Path) -> None:
     assert missing.exit_code == 1
     assert "no database at" in missing.stderr
 
-    unreachable = runner.invoke(app, ["sql", "--endpoint", f"http://127.0.0.1:{free_port()}", "select 1"])
+    unreachable = runner.invoke(
+        app, ["sql", "--endpoint", f"http://127.0.0.1:{free_port()}", "select 1"]
+    )
     assert unreachable.exit_code == 1
     assert "not reachable" in unreachable.stderr
 

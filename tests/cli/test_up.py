@@ -16,7 +16,9 @@ import httpx
 from .conftest import free_port
 
 
-def wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes], limit_s: float = 90) -> None:
+def wait_for(
+    check: Callable[[], bool], what: str, process: subprocess.Popen[bytes], limit_s: float = 90
+) -> None:
     """Poll ``check`` until it holds; fail with ``what`` if the process dies or time runs out."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
@@ -39,12 +41,16 @@ def test_up_with_demo_serves_collector_dashboard_and_traffic(tmp_path: Path) -> 
         sys.executable, "-m", "loopwise", "up", "--demo", "--db", str(db),
         "--port", str(port), "--dashboard-port", str(dashboard_port), "--demo-interval", "0.1",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: httpx.get(base + "/health").json()["status"] == "ok", "/health", process)
         wait_for(
-            lambda: httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health").status_code == 200,
+            lambda: (
+                httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health").status_code == 200
+            ),
             "the dashboard",
             process,
         )
@@ -52,13 +58,17 @@ def test_up_with_demo_serves_collector_dashboard_and_traffic(tmp_path: Path) -> 
         assert page.status_code == 200 and "<html" in page.text.lower()
 
         def demo_traces_arrived() -> bool:
-            traces = httpx.get(base + "/api/traces", params={"project": "support-bot"}).json()["traces"]
+            traces = httpx.get(base + "/api/traces", params={"project": "support-bot"}).json()[
+                "traces"
+            ]
             return len(traces) >= 3
 
         wait_for(demo_traces_arrived, "demo traces", process)
         rows = httpx.post(
             base + "/api/sql",
-            json={"sql": "select distinct name from spans where project = 'support-bot' order by 1"},
+            json={
+                "sql": "select distinct name from spans where project = 'support-bot' order by 1"
+            },
         ).json()["rows"]
         assert {"triage_ticket", "classify", "retrieve", "draft_reply"} <= {r[0] for r in rows}
     finally:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+
+import loopwise
 from loopwise.collector.sdk import SequentialIdGenerator, TickingClock
 from loopwise.collector.sdk.testing import FIXED_EPOCH_NS
 from loopwise.collector.server import CollectorConfig, CollectorServer
-
-import loopwise
 
 PROJECT = "dash-test"
 OTHER_PROJECT = "other-project"

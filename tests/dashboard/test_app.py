@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from loopwise.dashboard import app_path
 from streamlit.testing.v1 import AppTest
+
+from loopwise.dashboard import app_path
 
 SeededCollector = Any  # tests/dashboard/conftest.py; conftest modules are not importable
 KeyedCollector = Any

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 import pytest
+
 from loopwise.dashboard.render import (
     SpanRow,
     content_block,

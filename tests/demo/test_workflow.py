@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopwise.collector.store import Store
 
 import loopwise
+from loopwise.collector.store import Store
 from loopwise.demo import (
     CATEGORIES,
     DemoSummary,
