@@ -195,7 +195,7 @@ def machine() -> str:
 def main() -> None:
     """Run the cases, print the table, and write it into bench/RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=120, help="requests per case")
+    parser.add_argument("--requests", type=int, default=240, help="requests per case")
     parser.add_argument("--concurrency", default="1,4,8", help="comma-separated client counts")
     args = parser.parse_args()
     rng = random.Random(42)
@@ -251,7 +251,8 @@ def write_section(path: Path, heading: str, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+        rest = text[end + 1 :] if end != -1 else ""
+        text = text[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
     path.write_text(text)
 
 

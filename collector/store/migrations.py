@@ -21,8 +21,25 @@ def _create_spans(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SPANS_DDL)
 
 
+def _raw_attributes_macro(con: duckdb.DuckDBPyConnection) -> None:
+    # Text copied verbatim into input/output is stored once; the attributes JSON holds
+    # {"$column": "input"} in its place (collector/semconv/normalize.py). This restores it.
+    con.execute(
+        """
+        CREATE MACRO raw_attributes(attributes, input, output) AS
+            replace(
+                replace(
+                    attributes, '{"$column":"input"}', coalesce(to_json(input)::VARCHAR, 'null')
+                ),
+                '{"$column":"output"}', coalesce(to_json(output)::VARCHAR, 'null')
+            )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
+    ("0002_raw_attributes_macro", _raw_attributes_macro),
 ]
 
 

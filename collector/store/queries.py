@@ -37,7 +37,7 @@ ORDER BY max(r.last_start) DESC, s.trace_id
 
 TRACE_SPANS_SQL = """
 SELECT * EXCLUDE (attributes, resource, events, metadata),
-       attributes, resource, events, metadata
+       raw_attributes(attributes, input, output) AS attributes, resource, events, metadata
 FROM spans WHERE trace_id = ? ORDER BY start_time, span_id
 """
 

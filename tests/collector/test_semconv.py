@@ -39,11 +39,34 @@ def store_and_read(store: Store, otlp, attributes: dict[str, Any]) -> tuple[dict
     )
     assert batch.rejected == 0
     assert store.append_spans(batch.table) == 1
-    [row] = store.query("SELECT * FROM spans WHERE trace_id = ?", [trace_id.hex()]).records()
+    [row] = store.query(
+        "SELECT * REPLACE (raw_attributes(attributes, input, output) AS attributes) "
+        "FROM spans WHERE trace_id = ?",
+        [trace_id.hex()],
+    ).records()
     for column in JSON_COLUMNS:
         if row[column] is not None:
             row[column] = json.loads(row[column])
     return row, batch.warnings
+
+
+def test_text_copied_into_input_and_output_is_stored_once(store: Store, otlp) -> None:
+    prompt, answer = "What is the refund window? " * 40, "Thirty days from delivery. " * 30
+    attributes = {"openinference.span.kind": "LLM", "input.value": prompt, "output.value": answer}
+    trace_id = otlp.trace_id()
+    batch = normalize_request(
+        otlp.request([otlp.span("case", trace_id=trace_id, attributes=attributes)])
+    )
+    store.append_spans(batch.table)
+    [(stored, restored)] = store.query(
+        "SELECT attributes, raw_attributes(attributes, input, output) FROM spans "
+        "WHERE trace_id = ?",
+        [trace_id.hex()],
+    ).rows
+    assert json.loads(stored)["input.value"] == {"$column": "input"}
+    assert json.loads(stored)["output.value"] == {"$column": "output"}
+    assert prompt not in stored
+    assert json.loads(restored) == attributes
 
 
 def test_there_are_golden_cases_for_each_convention() -> None:
