@@ -37,9 +37,16 @@ def _raw_attributes_macro(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _create_scores(con: duckdb.DuckDBPyConnection) -> None:
+    from .scores import create_scores_table  # scores imports store, which imports this module
+
+    create_scores_table(con)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
     ("0002_raw_attributes_macro", _raw_attributes_macro),
+    ("0003_create_scores", _create_scores),
 ]
 
 

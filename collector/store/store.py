@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,24 +105,55 @@ class Store:
         Idempotent on (trace_id, span_id): spans already stored, or repeated within the
         batch, are skipped, so a resent request changes nothing.
         """
-        if table.num_rows == 0:
+        return self.append_rows("spans", table.select(list(SPAN_COLUMN_NAMES)))
+
+    def append_rows(self, table_name: str, rows: pa.Table) -> int:
+        """Append an Arrow table to ``table_name`` in one transaction; return the rows added.
+
+        Rows whose primary key is already stored are skipped (``INSERT OR IGNORE``). Columns
+        are matched by name, so ``rows`` may leave out columns that have defaults.
+        """
+        if rows.num_rows == 0:
             return 0
-        table = table.select(list(SPAN_COLUMN_NAMES))
+        columns = ", ".join(f'"{name}"' for name in rows.column_names)
         with self._write_lock:
             cur = self._con.cursor()
             try:
-                before = _count(cur)
-                cur.register("_incoming_spans", table)
+                before = _count(cur, table_name)
+                cur.register("_incoming_rows", rows)
                 cur.execute("BEGIN TRANSACTION")
                 try:
-                    cur.execute("INSERT OR IGNORE INTO spans SELECT * FROM _incoming_spans")
+                    cur.execute(
+                        f"INSERT OR IGNORE INTO {table_name} ({columns}) "
+                        f"SELECT {columns} FROM _incoming_rows"
+                    )
                     cur.execute("COMMIT")
                 except Exception:
                     cur.execute("ROLLBACK")
                     raise
                 finally:
-                    cur.unregister("_incoming_spans")
-                return _count(cur) - before
+                    cur.unregister("_incoming_rows")
+                return _count(cur, table_name) - before
+            finally:
+                cur.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one write transaction: committed on success, rolled back on error.
+
+        Writers in this process take turns (one transaction at a time), so a check made
+        inside the block still holds at commit.
+        """
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    yield cur
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
             finally:
                 cur.close()
 
@@ -157,6 +190,6 @@ class Store:
         return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
 
 
-def _count(cur: duckdb.DuckDBPyConnection) -> int:
-    rows = cur.execute("SELECT count(*) FROM spans").fetchall()
+def _count(cur: duckdb.DuckDBPyConnection, table_name: str) -> int:
+    rows = cur.execute(f"SELECT count(*) FROM {table_name}").fetchall()
     return int(rows[0][0])
