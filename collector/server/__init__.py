@@ -3,6 +3,7 @@
 from .app import OTLP_TRACE_PATHS, Collector, create_app
 from .config import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, CollectorConfig
 from .decode import BadRequest, decode_traces
+from .extensions import Extension
 from .run import CollectorServer, serve
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Collector",
     "CollectorConfig",
     "CollectorServer",
+    "Extension",
     "create_app",
     "decode_traces",
     "serve",

@@ -8,7 +8,7 @@ import binascii
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
@@ -31,6 +31,7 @@ from ..store import (
 )
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
+from .extensions import Extension
 from .responses import json_error, json_response, otlp_error, otlp_success
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,16 @@ OPEN_PATHS = ("/health",)
 class Collector:
     """The collector's state: the store it owns, its writer thread and settings."""
 
-    def __init__(self, config: CollectorConfig, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        config: CollectorConfig,
+        store: Store | None = None,
+        extensions: Sequence[Extension] = (),
+    ) -> None:
         self.config = config
         self.store = store if store is not None else Store(config.db_path)
         self.writer = GroupCommitWriter(self.store)
+        self.extensions = list(extensions)
         self.rejected_spans = 0
 
     def start(self) -> None:
@@ -54,16 +61,28 @@ class Collector:
         # not on the first client's request.
         normalize_request(ExportTraceServiceRequest())
         self.writer.start()
+        for extension in self.extensions:
+            extension.start(self)
 
     def stop(self) -> None:
-        """Flush queued writes and close the database."""
+        """Stop extensions, flush queued writes and close the database."""
+        for extension in reversed(self.extensions):
+            try:
+                extension.stop()
+            except Exception:
+                log.exception("extension %s failed to stop", extension.name)
         self.writer.close()
         self.store.close()
 
 
-def create_app(config: CollectorConfig, store: Store | None = None) -> Starlette:
-    """Build the collector application; the database opens now and closes on shutdown."""
-    collector = Collector(config, store)
+def create_app(
+    config: CollectorConfig, store: Store | None = None, extensions: Sequence[Extension] = ()
+) -> Starlette:
+    """Build the collector application; the database opens now and closes on shutdown.
+
+    ``extensions`` add routes and background work (online evaluation, review queue, ...).
+    """
+    collector = Collector(config, store, extensions)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -81,6 +100,8 @@ def create_app(config: CollectorConfig, store: Store | None = None) -> Starlette
         Route("/api/traces/{trace_id}", _get_trace(collector), methods=["GET"]),
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
+    for extension in collector.extensions:
+        routes += extension.routes(collector)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = collector
     if config.api_key:

@@ -6,12 +6,14 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 import uvicorn
 
 from .app import create_app
 from .config import CollectorConfig
+from .extensions import Extension
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -36,19 +38,19 @@ def _bind(host: str, port: int) -> socket.socket:
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
-def _server(config: CollectorConfig) -> uvicorn.Server:
+def _server(config: CollectorConfig, extensions: Sequence[Extension] = ()) -> uvicorn.Server:
     config.check()
-    app = create_app(config)
+    app = create_app(config, extensions=extensions)
     uv_config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=10, lifespan="on"
     )
     return uvicorn.Server(uv_config)
 
 
-def serve(config: CollectorConfig) -> None:
+def serve(config: CollectorConfig, extensions: Sequence[Extension] = ()) -> None:
     """Run the collector in the foreground until interrupted."""
     sock = _bind(config.host, config.port)
-    server = _server(config)
+    server = _server(config, extensions)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     server.run(sockets=[sock])
 
@@ -60,12 +62,12 @@ class CollectorServer:
     ...     post_spans_to(c.url)
     """
 
-    def __init__(self, config: CollectorConfig) -> None:
+    def __init__(self, config: CollectorConfig, extensions: Sequence[Extension] = ()) -> None:
         self._sock = _bind(config.host, config.port)
         self.port = int(self._sock.getsockname()[1])
         self.config = config
         try:
-            self._server = _server(config)
+            self._server = _server(config, extensions)
         except BaseException:  # refused settings or a locked database: release the port
             self._sock.close()
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from loopwise.collector.server import CollectorConfig, serve
+from loopwise.extensions import default_extensions
 
 from .common import DEFAULTS, ApiKeyOption, DbOption, HostOption, PortOption, clean_errors
 
@@ -28,4 +29,4 @@ def collect(
         console.print(
             f"loopwise collector on http://{host}:{port} → {db}  (Ctrl-C to stop)", highlight=False
         )
-        serve(config)
+        serve(config, default_extensions())

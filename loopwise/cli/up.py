@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from loopwise.collector.server import CollectorConfig, CollectorServer
+from loopwise.extensions import default_extensions
 
 from .common import DEFAULTS, ApiKeyOption, DbOption, HostOption, PortOption, clean_errors, fail
 
@@ -46,7 +47,7 @@ def up(
     """
     with clean_errors():
         config = CollectorConfig.from_env(db_path=db, host=host, port=port, api_key=api_key)
-        server = CollectorServer(config).start()
+        server = CollectorServer(config, default_extensions()).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     dashboard: subprocess.Popen[bytes] | None = None
