@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ... import __version__
 from ..semconv import NormalizedBatch, normalize_request
@@ -93,7 +93,7 @@ def create_app(
             await run_in_threadpool(collector.stop)
 
     receive = _receive_traces(collector)
-    routes = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
+    routes: list[BaseRoute] = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
     routes += [
         Route("/health", _health(collector), methods=["GET"]),
         Route("/api/traces", _list_traces(collector), methods=["GET"]),
