@@ -4,13 +4,14 @@ from .app import OTLP_TRACE_PATHS, Collector, create_app
 from .config import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, CollectorConfig
 from .decode import BadRequest, decode_traces
 from .extensions import Extension
-from .run import CollectorServer, serve
+from .run import BackgroundServer, CollectorServer, serve
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_PORT",
     "OTLP_TRACE_PATHS",
+    "BackgroundServer",
     "BadRequest",
     "Collector",
     "CollectorConfig",

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -55,6 +56,55 @@ def serve(config: CollectorConfig, extensions: Sequence[Extension] = ()) -> None
     server.run(sockets=[sock])
 
 
+class BackgroundServer:
+    """Any ASGI app served by uvicorn on a background thread, bound before it starts."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "loopwise-server",
+        sock: socket.socket | None = None,
+    ) -> None:
+        self.host = host
+        self._sock = sock if sock is not None else _bind(host, port)
+        self.port = int(self._sock.getsockname()[1])
+        if isinstance(app, uvicorn.Server):
+            self._server = app
+        else:
+            self._server = uvicorn.Server(
+                uvicorn.Config(app, log_level="warning", access_log=False)
+            )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=name
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:4318``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start serving and wait until the server accepts requests."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the server failed to start (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server did not start in time")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving and wait for shutdown (the app's lifespan ends first)."""
+        self._server.should_exit = True
+        self._thread.join(30)
+        self._sock.close()
+
+
 class CollectorServer:
     """A real collector on a background thread; ``port=0`` picks a free port.
 
@@ -63,44 +113,31 @@ class CollectorServer:
     """
 
     def __init__(self, config: CollectorConfig, extensions: Sequence[Extension] = ()) -> None:
-        self._sock = _bind(config.host, config.port)
-        self.port = int(self._sock.getsockname()[1])
+        sock = _bind(config.host, config.port)
         self.config = config
         try:
-            self._server = _server(config, extensions)
+            server = _server(config, extensions)
         except BaseException:  # refused settings or a locked database: release the port
-            self._sock.close()
+            sock.close()
             raise
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            daemon=True,
-            name="loopwise-collector",
+        self._background = BackgroundServer(
+            server, host=config.host, name="loopwise-collector", sock=sock
         )
+        self.port = self._background.port
 
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:4318``."""
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        return f"http://{host}:{self.port}"
+        return self._background.url
 
     def start(self, timeout: float = 30.0) -> CollectorServer:
         """Start serving and wait until the server accepts requests."""
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the collector failed to start (see the log above)")
-            if time.monotonic() > deadline:
-                raise TimeoutError("the collector did not start in time")
-            time.sleep(0.01)
+        self._background.start(timeout)
         return self
 
     def stop(self) -> None:
         """Stop serving, flush the writer and close the database."""
-        self._server.should_exit = True
-        self._thread.join(30)
-        self._sock.close()
+        self._background.stop()
 
     def __enter__(self) -> CollectorServer:
         return self.start()
