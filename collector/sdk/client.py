@@ -10,6 +10,7 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -33,6 +34,16 @@ Mode = Literal["otlp", "local"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Clients to flush at interpreter exit. Weak, so a short-lived client is not kept alive.
+_LIVE_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_live_clients() -> None:
+    for client in list(_LIVE_CLIENTS):
+        client.shutdown()
+
+
 def _default_spool_dir(project: str) -> Path:
     base = os.environ.get("LOOPWISE_SPOOL_DIR") or Path.home() / ".cache" / "loopwise" / "spool"
     return Path(base) / "".join(c if c.isalnum() or c in "-_." else "_" for c in project)
@@ -48,7 +59,6 @@ class Client:
         self._clock: Clock | None = None
         self._capture_content = True
         self._lock = threading.Lock()
-        self._atexit_registered = False
         self.project = "default"
         self.exporter: SpanExporter | None = None
 
@@ -102,9 +112,7 @@ class Client:
             self._tracer = provider.get_tracer("loopwise")
             if set_global and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
                 trace.set_tracer_provider(provider)
-            if not self._atexit_registered:
-                atexit.register(self.shutdown)
-                self._atexit_registered = True
+            _LIVE_CLIENTS.add(self)
 
     @staticmethod
     def _make_exporter(

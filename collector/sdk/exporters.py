@@ -20,10 +20,24 @@ from ..semconv import normalize_request
 from ..store import Store, StoreError
 
 log = logging.getLogger("loopwise.sdk")
-# The official exporter logs every retry while the collector is away; those spans are not
-# lost but spooled, so one warning of ours replaces its stream of retry messages.
-for _name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp.common"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+_quiet = threading.local()
+
+
+class _OwnExportsFilter(logging.Filter):
+    """Drops the official exporter's retry and failure records while *our* export runs on
+    this thread: those spans are spooled, not lost, and one warning of ours says so. Other
+    exporters in the same process keep their logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_quiet, "active", False)
+
+
+for _name in (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.common.http",
+):
+    logging.getLogger(_name).addFilter(_OwnExportsFilter())
 
 DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024
 
@@ -72,11 +86,14 @@ class SpoolingExporter(SpanExporter):
         on a dead endpoint.
         """
         if not self._away:
+            _quiet.active = True
             try:
                 result = self._otlp.export(spans)
             except Exception:
                 log.debug("OTLP export raised", exc_info=True)
                 result = SpanExportResult.FAILURE
+            finally:
+                _quiet.active = False
             if result == SpanExportResult.SUCCESS:
                 return result
             self._away = True
