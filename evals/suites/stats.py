@@ -1,0 +1,137 @@
+"""Statistics for eval suites: bootstrap confidence intervals and paired comparisons.
+
+LLM outputs are noisy, so a gate compares intervals, not raw numbers. Repetitions of one
+example are not independent samples: every statistic here resamples *examples* (each
+example's repetitions averaged first), so repeating a flaky example ten times does not
+buy false confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_RESAMPLES = 4000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided confidence interval over ``n`` examples."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    confidence: float = DEFAULT_CONFIDENCE
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def example_means(per_example: Sequence[Sequence[float]]) -> np.ndarray:
+    """One mean per example (over its repetitions); examples without values are dropped."""
+    return np.array([float(np.mean(v)) for v in per_example if len(v)], dtype=float)
+
+
+def bootstrap_mean(
+    per_example: Sequence[Sequence[float]],
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Interval:
+    """Mean over examples with a percentile bootstrap interval (examples resampled).
+
+    Pass-rates are the same computation on 0/1 values. With fewer than two examples the
+    interval is the point itself (nothing to resample) — the caller should say so.
+    """
+    means = example_means(per_example)
+    if means.size == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 0, confidence)
+    estimate = float(means.mean())
+    if means.size < 2 or np.all(means == means[0]):
+        return Interval(estimate, estimate, estimate, int(means.size), confidence)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, means.size, size=(resamples, means.size))
+    samples = means[picks].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(samples, [tail, 1.0 - tail])
+    return Interval(estimate, float(low), float(high), int(means.size), confidence)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Current vs. baseline on the examples both runs scored."""
+
+    difference: Interval
+    p_value: float
+    n_pairs: int
+    improved: int
+    worsened: int
+    unchanged: int
+
+    def significant_regression(self, alpha: float = 0.05, margin: float = 0.0) -> bool:
+        """True when the mean got worse by more than ``margin`` and chance is an unlikely
+        explanation: the whole interval of the difference lies below ``-margin`` and the
+        paired test rejects "no difference" at ``alpha``."""
+        return self.difference.high < -margin and self.p_value < alpha
+
+
+def compare_paired(
+    current: Mapping[str, Sequence[float]],
+    baseline: Mapping[str, Sequence[float]],
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> PairedComparison:
+    """Paired bootstrap interval of the mean difference (current - baseline) and a paired
+    sign-flip permutation test, over the example ids present in both runs."""
+    shared = sorted(set(current) & set(baseline))
+    diffs = np.array(
+        [
+            float(np.mean(current[k])) - float(np.mean(baseline[k]))
+            for k in shared
+            if len(current[k]) and len(baseline[k])
+        ],
+        dtype=float,
+    )
+    n = int(diffs.size)
+    interval = bootstrap_mean(
+        [[d] for d in diffs], confidence=confidence, resamples=resamples, seed=seed
+    )
+    return PairedComparison(
+        difference=interval,
+        p_value=sign_flip_p_value(diffs, resamples=resamples, seed=seed),
+        n_pairs=n,
+        improved=int((diffs > 0).sum()),
+        worsened=int((diffs < 0).sum()),
+        unchanged=int((diffs == 0).sum()),
+    )
+
+
+def sign_flip_p_value(
+    diffs: np.ndarray, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> float:
+    """Two-sided p-value of "the mean paired difference is zero".
+
+    Under the null each difference is as likely positive as negative, so flipping signs at
+    random gives the null distribution of the mean. Exact for up to 16 non-zero pairs,
+    Monte Carlo (with the +1 correction) beyond.
+    """
+    nonzero = diffs[diffs != 0]
+    n = int(nonzero.size)
+    if n == 0:
+        return 1.0
+    observed = abs(float(nonzero.mean()))
+    if n <= 16:
+        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
+        null = np.abs((signs * nonzero).mean(axis=1))
+        return float(np.mean(null >= observed - 1e-12))
+    rng = np.random.default_rng(seed)
+    signs = rng.choice(np.array([-1.0, 1.0]), size=(resamples, n))
+    null = np.abs((signs * nonzero).mean(axis=1))
+    return float((np.sum(null >= observed - 1e-12) + 1) / (resamples + 1))
