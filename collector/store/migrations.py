@@ -10,7 +10,21 @@ from collections.abc import Callable
 
 import duckdb
 
+from .eval_runs_table import create_eval_runs_table
+from .evals_tables import (
+    create_eval_watermarks_table,
+    create_flag_cluster_tables,
+    create_flags_table,
+    create_judge_cache_table,
+)
+from .feedback_tables import (
+    create_corrections_table,
+    create_dataset_tables,
+    create_prompt_tables,
+    create_review_tables,
+)
 from .schema import SPANS_DDL
+from .traces import create_traces_table
 
 Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
 
@@ -47,6 +61,16 @@ MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
     ("0002_raw_attributes_macro", _raw_attributes_macro),
     ("0003_create_scores", _create_scores),
+    ("0015_create_traces", create_traces_table),
+    ("0020_create_flags", create_flags_table),
+    ("0021_create_flag_clusters", create_flag_cluster_tables),
+    ("0022_create_eval_watermarks", create_eval_watermarks_table),
+    ("0023_create_judge_cache", create_judge_cache_table),
+    ("0030_create_review_tables", create_review_tables),
+    ("0031_create_corrections", create_corrections_table),
+    ("0032_create_dataset_tables", create_dataset_tables),
+    ("0033_create_prompt_tables", create_prompt_tables),
+    ("0040_create_eval_runs", create_eval_runs_table),
 ]
 
 

@@ -110,7 +110,8 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN becomes None)."""
-        return _clean(dataclasses.asdict(self))
+        cleaned: dict[str, Any] = _clean(dataclasses.asdict(self))
+        return cleaned
 
 
 def _clean(value: Any) -> Any:

@@ -1,0 +1,153 @@
+"""Where suite runs are kept and found again: the collector (HTTP API), the database file,
+or a local results folder when neither is configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import pyarrow as pa
+
+from loopwise.collector.store import Store
+
+from .results import RunReport
+
+DEFAULT_RESULTS_DIR = Path(".loopwise") / "runs"
+
+
+class RunStore(Protocol):
+    """Saves run reports and finds earlier ones."""
+
+    where: str
+
+    def save(self, report: RunReport) -> None:
+        """Keep this run."""
+        ...
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        """An earlier run's report by id."""
+        ...
+
+    def last(self, suite: str, *, before_run: str | None = None) -> dict[str, Any] | None:
+        """The newest run of ``suite`` other than ``before_run``."""
+        ...
+
+
+class FolderRunStore:
+    """JSON reports under ``results_dir/<suite>/<run_id>.json``."""
+
+    def __init__(self, results_dir: Path = DEFAULT_RESULTS_DIR) -> None:
+        self.results_dir = results_dir
+        self.where = str(results_dir)
+
+    def save(self, report: RunReport) -> None:
+        """Write the report as JSON."""
+        folder = self.results_dir / _safe(report.suite)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{report.run_id}.json").write_text(json.dumps(report.to_dict(), default=str))
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        """Find a report by id in any suite folder."""
+        for path in self.results_dir.glob(f"*/{run_id}.json"):
+            return dict(json.loads(path.read_text()))
+        return None
+
+    def last(self, suite: str, *, before_run: str | None = None) -> dict[str, Any] | None:
+        """The newest report of ``suite`` by its start time."""
+        reports = []
+        for path in (self.results_dir / _safe(suite)).glob("*.json"):
+            data = json.loads(path.read_text())
+            if data.get("run_id") != before_run:
+                reports.append(data)
+        return max(reports, key=lambda r: r.get("started_at", ""), default=None)
+
+
+class DatabaseRunStore:
+    """The ``eval_runs`` table of a DuckDB file (when no collector owns it)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.where = str(db_path)
+
+    def save(self, report: RunReport) -> None:
+        """Append the run."""
+        row = run_row(report)
+        with Store(self.db_path) as store:
+            store.append_rows("eval_runs", pa.Table.from_pylist([row]))
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        """A run by id."""
+        return self._one("SELECT report FROM eval_runs WHERE run_id = ?", [run_id])
+
+    def last(self, suite: str, *, before_run: str | None = None) -> dict[str, Any] | None:
+        """The newest run of the suite."""
+        return self._one(
+            "SELECT report FROM eval_runs WHERE suite = ? AND run_id <> ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            [suite, before_run or ""],
+        )
+
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        if not self.db_path.exists():
+            return None
+        with Store(self.db_path) as store:
+            rows = store.query(sql, params).rows
+        return dict(json.loads(rows[0][0])) if rows else None
+
+
+class CollectorRunStore:
+    """The collector's ``/api/eval-runs`` endpoints."""
+
+    def __init__(self, endpoint: str, api_key: str | None = None) -> None:
+        self.base = endpoint.rstrip("/") + "/api/eval-runs"
+        self.where = endpoint
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def save(self, report: RunReport) -> None:
+        """POST the report."""
+        response = httpx.post(self.base, json=report.to_dict(), headers=self._headers, timeout=60)
+        response.raise_for_status()
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        """GET one run's report."""
+        response = httpx.get(f"{self.base}/{run_id}", headers=self._headers, timeout=30)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def last(self, suite: str, *, before_run: str | None = None) -> dict[str, Any] | None:
+        """The newest run of the suite, through the list endpoint."""
+        response = httpx.get(
+            self.base, params={"suite": suite, "limit": 2}, headers=self._headers, timeout=30
+        )
+        response.raise_for_status()
+        for run in response.json()["runs"]:
+            if run["run_id"] != before_run:
+                return self.get(run["run_id"])
+        return None
+
+
+def run_row(report: RunReport) -> dict[str, Any]:
+    """The ``eval_runs`` row for a report."""
+    return {
+        "run_id": report.run_id,
+        "suite": report.suite,
+        "dataset": report.dataset,
+        "passed": report.passed,
+        "started_at": _parse_time(report.started_at),
+        "finished_at": _parse_time(report.finished_at),
+        "git_commit": report.context.get("git_commit"),
+        "report": json.dumps(report.to_dict(), default=str),
+    }
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "suite"
