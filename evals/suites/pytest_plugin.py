@@ -1,0 +1,117 @@
+"""pytest plugin (entry point ``pytest11``): score outputs inside ordinary tests.
+
+    def test_reply_is_grounded(loopwise_eval):
+        reply = triage(ticket)
+        loopwise_eval.assert_score("invented_identifiers", reply, input=ticket["body"])
+
+Every ``assert_score`` is recorded; at the end of the session the results are saved like a
+suite run (suite ``pytest``, one example per test) under ``.loopwise/runs/`` or the folder
+given by ``--loopwise-results``. Imports of loopwise happen only when the fixture is used,
+so the plugin costs nothing in test sessions that do not use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..declare import Evaluator
+    from .results import ExampleResult, ScoreOutcome
+
+_RESULTS_KEY = pytest.StashKey[list["ExampleResult"]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--loopwise-results DIR``: where the session's eval results are saved."""
+    parser.addoption(
+        "--loopwise-results",
+        default=".loopwise/runs",
+        help="folder for loopwise eval results recorded by assert_score (default .loopwise/runs)",
+    )
+
+
+class EvalRecorder:
+    """What the ``loopwise_eval`` fixture gives a test."""
+
+    def __init__(self, test_id: str, sink: list[ExampleResult]) -> None:
+        self.test_id = test_id
+        self._sink = sink
+        self._count = 0
+
+    def score(
+        self,
+        evaluator: str | Evaluator,
+        output: Any,
+        *,
+        input: Any = None,
+        reference: Any = None,
+        context: list[str] | None = None,
+    ) -> ScoreOutcome:
+        """Score one output with an evaluator (a registry name or a declared evaluator)."""
+        from .results import ExampleResult
+        from .single import score_one
+
+        name, outcome = score_one(
+            evaluator, output, input=input, reference=reference, context=context
+        )
+        self._sink.append(
+            ExampleResult(
+                example_id=f"{self.test_id}#{self._count}",
+                repetition=0,
+                input=input,
+                expected=reference,
+                output=output,
+                scores={name: outcome},
+            )
+        )
+        self._count += 1
+        return outcome
+
+    def assert_score(
+        self,
+        evaluator: str | Evaluator,
+        output: Any,
+        *,
+        input: Any = None,
+        reference: Any = None,
+        context: list[str] | None = None,
+        passed: bool | None = True,
+        min_value: float | None = None,
+    ) -> ScoreOutcome:
+        """Score and assert: it must pass (``passed=True``, the default), and reach
+        ``min_value`` when given. An evaluator that could not score fails the assertion."""
+        outcome = self.score(evaluator, output, input=input, reference=reference, context=context)
+        label = evaluator if isinstance(evaluator, str) else evaluator.name
+        if outcome.errored:
+            pytest.fail(f"{label} could not score the output: {outcome.error}")
+        if passed is not None and outcome.passed is not passed:
+            why = f": {outcome.explanation}" if outcome.explanation else ""
+            pytest.fail(f"{label} expected passed={passed}, got {outcome.passed}{why}")
+        if min_value is not None and (outcome.value is None or outcome.value < min_value):
+            pytest.fail(f"{label} value {outcome.value} is below {min_value}")
+        return outcome
+
+
+@pytest.fixture
+def loopwise_eval(request: pytest.FixtureRequest) -> Iterator[EvalRecorder]:
+    """Score outputs in a test; results are saved like a suite run at session end."""
+    sink = request.config.stash.setdefault(_RESULTS_KEY, [])
+    yield EvalRecorder(request.node.nodeid, sink)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Save the recorded results (if any test used the fixture) as one run of ``pytest``."""
+    results = session.config.stash.get(_RESULTS_KEY, [])
+    if not results:
+        return
+    from .single import save_pytest_run
+
+    folder = Path(session.config.getoption("--loopwise-results"))
+    run_id = save_pytest_run(results, folder)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"loopwise: {len(results)} scores recorded as run {run_id} in {folder}")
