@@ -98,7 +98,8 @@ def _from_folder(folder: Path, version: str | None) -> LoadedDataset:
 
 def read_jsonl(path: Path, fields: Mapping[str, str] | None = None) -> list[SuiteExample]:
     """Examples from a JSONL file; ``fields`` maps our names (input, expected, metadata,
-    example_id) to the file's keys. A line that is not a JSON object is an error."""
+    example_id) to the file's keys (``"input": "*"`` takes the whole record as the input).
+    A line that is not a JSON object is an error."""
     mapping = dict(fields or {})
     examples: list[SuiteExample] = []
     with path.open(encoding="utf-8") as handle:
@@ -118,12 +119,17 @@ def read_jsonl(path: Path, fields: Mapping[str, str] | None = None) -> list[Suit
 def example_from_record(record: Mapping[str, Any], fields: Mapping[str, str]) -> SuiteExample:
     """One example from a record, honouring the field mapping."""
     input_key = fields.get("input", "input")
-    if input_key not in record:
-        raise DatasetNotFound(f"a record has no {input_key!r} field: keys {sorted(record)[:8]}")
     expected_key = fields.get("expected") or next((k for k in EXPECTED_KEYS if k in record), None)
-    metadata = record.get(fields.get("metadata", "metadata")) or {}
-    example_id = record.get(fields.get("example_id", "example_id"))
-    value = record[input_key]
+    metadata_key = fields.get("metadata", "metadata")
+    id_key = fields.get("example_id", "example_id")
+    if input_key == "*":
+        value: Any = dict(record)
+    elif input_key in record:
+        value = record[input_key]
+    else:
+        raise DatasetNotFound(f"a record has no {input_key!r} field: keys {sorted(record)[:8]}")
+    metadata = record.get(metadata_key) or {}
+    example_id = record.get(id_key)
     expected = record.get(expected_key) if expected_key else None
     if not example_id:
         digest = json.dumps([value, expected], sort_keys=True, default=str).encode()

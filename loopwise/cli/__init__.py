@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from . import collect, demo, sql, up
+from . import calibrate, collect, dataset, demo, prompt, review, sql, up
+from . import eval as eval_commands
 
 app = typer.Typer(
     name="loopwise",
@@ -12,11 +13,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 app.command("up")(up.up)
 app.command("collect")(collect.collect)
 app.command("demo")(demo.demo)
 app.command("sql")(sql.sql)
+app.add_typer(review.app, name="review")
+app.add_typer(dataset.app, name="dataset")
+app.add_typer(prompt.app, name="prompt")
+app.add_typer(calibrate.app, name="calibrate")
+app.add_typer(eval_commands.app, name="eval")
 
 
 def main() -> None:

@@ -47,7 +47,10 @@ def run(
     suite_file: Annotated[Path, typer.Argument(help="The suite: a Python file defining a Suite.")],
     dataset: Annotated[
         str | None,
-        typer.Option("--dataset", help="Override the suite's dataset: name[@version] or a path."),
+        typer.Option(
+            "--dataset",
+            help="Override the suite's dataset: a stored name (name@3 for a version) or a path.",
+        ),
     ] = None,
     baseline: Annotated[
         str | None,
