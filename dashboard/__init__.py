@@ -2,7 +2,10 @@
 HTTP API (the collector process owns the DuckDB file).
 
 Run it with ``loopwise up`` or ``streamlit run <app_path()>``; point it at a collector with
-LOOPWISE_ENDPOINT (default http://127.0.0.1:4318) and LOOPWISE_API_KEY. ``CollectorAPI`` is
+LOOPWISE_ENDPOINT (default http://127.0.0.1:4318), LOOPWISE_API_KEY and LOOPWISE_TIMEOUT_S.
+Pages: Overview (traffic, errors, latency, tokens, cost, score trends, open flags) and Traces
+(search, timeline, span details; ``/traces?trace=<id>`` opens a trace), Sessions and Users
+(each linking to its traces). ``CollectorAPI`` is
 the HTTP client the pages use, usable on its own too::
 
     from loopwise.dashboard import CollectorAPI
@@ -20,9 +23,14 @@ from .api import (
     CollectorAPIError,
     CollectorError,
     CollectorUnavailable,
+    EndpointMissing,
+    GroupPage,
     SqlResult,
     TraceDetail,
+    TracePage,
 )
+from .filters import TIME_RANGES, OverviewQuery, TraceQuery
+from .navigation import PAGES, PageSpec
 
 
 def app_path() -> Path:
@@ -31,11 +39,19 @@ def app_path() -> Path:
 
 
 __all__ = [
+    "PAGES",
+    "TIME_RANGES",
     "CollectorAPI",
     "CollectorAPIError",
     "CollectorError",
     "CollectorUnavailable",
+    "EndpointMissing",
+    "GroupPage",
+    "OverviewQuery",
+    "PageSpec",
     "SqlResult",
     "TraceDetail",
+    "TracePage",
+    "TraceQuery",
     "app_path",
 ]

@@ -3,7 +3,9 @@
 Every failure becomes one of two exceptions with a message fit to show a person:
 ``CollectorUnavailable`` when nothing answers at the URL (refused, timed out, broken
 connection), ``CollectorError`` when the collector answers 4xx/5xx or with a body that is
-not the JSON it promises. Both derive from ``CollectorAPIError``.
+not the JSON it promises. Both derive from ``CollectorAPIError``. ``EndpointMissing`` (a
+``CollectorError``) says the collector has no such route at all, as an older collector or
+one without the evaluation extension answers: pages show a plain note and carry on.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from urllib.parse import quote
 
 import httpx
 
+from .filters import OverviewQuery, TraceQuery
+
 Record = dict[str, Any]
 """One JSON object from the API (a trace summary, a span, a health report)."""
 
 DEFAULT_TIMEOUT_S = 5.0
+MAX_SCORES_PER_TRACE = 1000
 
 
 class CollectorAPIError(Exception):
@@ -43,13 +48,47 @@ class CollectorError(CollectorAPIError):
         self.message = message
 
 
+class EndpointMissing(CollectorError):
+    """The collector has no route at this path (a plain 404, not a JSON "no such item")."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(404, f"this collector has no {path} endpoint")
+        self.path = path
+
+
 @dataclass(frozen=True)
 class TraceDetail:
-    """Every span of one trace: flat in start order, and nested under their parents."""
+    """Every span of one trace: flat in start order, and nested under their parents; its
+    scores when the collector sends them with the trace (``None`` when it does not)."""
 
     trace_id: str
     spans: list[Record]
     tree: list[Record]
+    scores: list[Record] | None = None
+
+
+@dataclass(frozen=True)
+class TracePage:
+    """One page of trace summaries, newest first.
+
+    ``has_more`` says whether an older page exists; ``total`` counts every match when the
+    collector reports it. ``filtered`` is False when the collector ignored filters it does
+    not know (an older collector answers without ``has_more``).
+    """
+
+    traces: list[Record]
+    has_more: bool
+    total: int | None
+    filtered: bool
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """One page of sessions or users, the most recently active first."""
+
+    rows: list[Record]
+    has_more: bool
+    total: int | None
 
 
 @dataclass(frozen=True)
@@ -96,15 +135,172 @@ class CollectorAPI:
         payload = _expect_object(self._request("GET", "/api/traces", params=params))
         return _expect_records(payload.get("traces"), "traces")
 
+    def traces(self, query: TraceQuery) -> TracePage:
+        """One page of traces matching ``query``. Asks for one row more than the page holds,
+        so an older page is known to exist even when the collector does not say."""
+        params = query.params()
+        params["limit"] = query.limit + 1
+        payload = _expect_object(self._request("GET", "/api/traces", params=params))
+        fetched = _expect_records(payload.get("traces"), "traces")
+        reported = payload.get("has_more")
+        total = payload.get("total")
+        return TracePage(
+            traces=fetched[: query.limit],
+            has_more=len(fetched) > query.limit or reported is True,
+            total=total if isinstance(total, int) else None,
+            filtered=isinstance(reported, bool) or not query.narrowing(),
+        )
+
+    def groups(
+        self, kind: str, *, project: str | None = None, limit: int = 50, offset: int = 0
+    ) -> GroupPage:
+        """One page of ``sessions`` or ``users`` (/api/sessions, /api/users) with their trace
+        counts, activity, errors, tokens and cost; ``EndpointMissing`` on older collectors."""
+        if kind not in ("sessions", "users"):
+            raise ValueError(f"kind must be 'sessions' or 'users', got {kind!r}")
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        if project:
+            params["project"] = project
+        payload = _expect_object(self._request("GET", f"/api/{kind}", params=params))
+        total = payload.get("total")
+        return GroupPage(
+            rows=_expect_records(payload.get(kind), kind),
+            has_more=payload.get("has_more") is True,
+            total=total if isinstance(total, int) else None,
+        )
+
     def trace(self, trace_id: str) -> TraceDetail:
         """All spans of one trace; ``CollectorError`` with status 404 when it is unknown."""
         path = f"/api/traces/{quote(trace_id, safe='')}"
         payload = _expect_object(self._request("GET", path))
+        scores = payload.get("scores")
         return TraceDetail(
             trace_id=str(payload.get("trace_id", trace_id)),
             spans=_expect_records(payload.get("spans"), "spans"),
             tree=_expect_records(payload.get("tree"), "tree"),
+            scores=None if scores is None else _expect_records(scores, "scores"),
         )
+
+    def overview(self, query: OverviewQuery) -> Record:
+        """Traffic over time (/api/overview): ``window``, ``totals`` and ``series`` buckets of
+        traces, errors, latency p50/p95, tokens and cost."""
+        payload = _expect_object(self._request("GET", "/api/overview", params=query.params()))
+        _expect_records(payload.get("series"), "series")
+        if not isinstance(payload.get("totals"), dict):
+            raise CollectorError(200, "expected 'totals' to be an object")
+        return payload
+
+    def score_trends(self, query: OverviewQuery) -> Record:
+        """Scores per evaluator over time (/api/overview/scores): ``evaluators`` (one summary
+        each) and ``series`` (one row per evaluator and bucket)."""
+        path = "/api/overview/scores"
+        payload = _expect_object(self._request("GET", path, params=query.params()))
+        _expect_records(payload.get("evaluators"), "evaluators")
+        _expect_records(payload.get("series"), "series")
+        return payload
+
+    def facets(self, query: OverviewQuery, limit: int = 50) -> dict[str, list[Record]]:
+        """The most frequent projects, services, models and tags in the query's time window,
+        each ``{"value", "spans"}``: the choices for the filters."""
+        params: dict[str, str | int] = {"limit": limit}
+        params.update({k: v for k, v in query.params().items() if k in ("since", "until")})
+        payload = _expect_object(self._request("GET", "/api/overview/facets", params=params))
+        return {name: _expect_records(value, name) for name, value in payload.items()}
+
+    def flags(
+        self,
+        *,
+        status: str | None = None,
+        project: str | None = None,
+        trace_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Record]:
+        """Flags (/api/flags), newest first; ``EndpointMissing`` on a collector without them."""
+        params: dict[str, str | int] = {"limit": limit}
+        for name, value in (("status", status), ("project", project), ("trace_id", trace_id)):
+            if value:
+                params[name] = value
+        return _records_in(self._request("GET", "/api/flags", params=params), "flags")
+
+    def trace_scores(self, trace_id: str) -> list[Record]:
+        """Every score of one trace and its spans (/api/scores); ``EndpointMissing`` on a
+        collector that does not serve scores."""
+        params = {"trace_id": trace_id, "limit": MAX_SCORES_PER_TRACE}
+        payload = self._request("GET", "/api/scores", params=params)
+        return _records_in(payload, "scores")
+
+    def flag_clusters(self, project: str | None = None) -> list[Record]:
+        """The latest failure clusters (/api/flags/clusters): id, label, counts, severity."""
+        params = {"project": project} if project else None
+        return _records_in(self._request("GET", "/api/flags/clusters", params=params), "clusters")
+
+    def review_items(
+        self, *, state: str | None = "open", project: str | None = None, limit: int = 500
+    ) -> list[Record]:
+        """Review items (/api/reviews), newest first; ``EndpointMissing`` without feedback."""
+        params: dict[str, str | int] = {"limit": limit}
+        for name, value in (("state", state), ("project", project)):
+            if value:
+                params[name] = value
+        return _records_in(self._request("GET", "/api/reviews", params=params), "items")
+
+    def review_item(self, item_id: str) -> Record:
+        """One review item with its ``events`` and ``corrections`` (/api/reviews/{id})."""
+        path = f"/api/reviews/{quote(item_id, safe='')}"
+        return _expect_object(self._request("GET", path))
+
+    def review_action(self, item_id: str, action: str, **fields: Any) -> Record:
+        """Apply ``action`` (approve, correct, reject…) with ``actor``, ``expected_version``,
+        ``comment``, ``corrected_output``; ``CollectorError`` 409 when the item moved on."""
+        path = f"/api/reviews/{quote(item_id, safe='')}/actions"
+        body = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
+        return _expect_object(self._request("POST", path, json=body))
+
+    def datasets(self) -> list[Record]:
+        """Every dataset's latest version (/api/datasets)."""
+        return _records_in(self._request("GET", "/api/datasets"), "datasets")
+
+    def dataset_versions(self, name: str) -> list[Record]:
+        """Every version of one dataset, oldest first (/api/datasets/{name}/versions)."""
+        path = f"/api/datasets/{quote(name, safe='')}/versions"
+        return _records_in(self._request("GET", path), "versions")
+
+    def dataset_version(self, name: str, version: int) -> Record:
+        """One version: its ``version`` header and all its ``examples``."""
+        path = f"/api/datasets/{quote(name, safe='')}"
+        payload = _expect_object(self._request("GET", path, params={"version": version}))
+        _expect_records(payload.get("examples"), "examples")
+        return payload
+
+    def dataset_diff(self, name: str, old: int, new: int) -> Record:
+        """What changed between two versions: ``added``, ``removed``, ``changed``."""
+        path = f"/api/datasets/{quote(name, safe='')}/diff"
+        params = {"from": old, "to": new}
+        return _expect_object(self._request("GET", path, params=params))
+
+    def prompts(self) -> list[Record]:
+        """Every prompt: ``name``, ``latest_version``, ``versions``, ``labels`` (/api/prompts)."""
+        return _records_in(self._request("GET", "/api/prompts"), "prompts")
+
+    def prompt_versions(self, name: str) -> Record:
+        """A prompt's ``versions`` (oldest first) and ``label_history``."""
+        path = f"/api/prompts/{quote(name, safe='')}/versions"
+        return _expect_object(self._request("GET", path))
+
+    def prompt_diff(self, name: str, old: int, new: int) -> Record:
+        """A unified ``diff`` of two versions' templates and their ``model_params`` changes."""
+        path = f"/api/prompts/{quote(name, safe='')}/diff"
+        return _expect_object(self._request("GET", path, params={"from": old, "to": new}))
+
+    def prompt_proposals(self, name: str) -> list[Record]:
+        """Proposed versions of a prompt with their ``diff`` and ``status``."""
+        path = f"/api/prompts/{quote(name, safe='')}/proposals"
+        return _records_in(self._request("GET", path), "proposals")
+
+    def adopt_proposal(self, name: str, proposal_id: str, actor: str) -> Record:
+        """A person adopts a proposal: it becomes the prompt's next version (returned)."""
+        path = f"/api/prompts/{quote(name, safe='')}/proposals/{quote(proposal_id, safe='')}"
+        return _expect_object(self._request("POST", f"{path}/adopt", json={"actor": actor}))
 
     def sql(self, query: str) -> SqlResult:
         """Run one read-only SELECT on the collector's store."""
@@ -160,6 +356,8 @@ def _decode(response: httpx.Response) -> Any:
         payload = response.json()
     except ValueError:
         payload = None
+    if response.status_code == 404 and _route_missing(payload):
+        raise EndpointMissing(response.request.url.path)
     if response.is_error:
         message = payload.get("error") if isinstance(payload, dict) else None
         if not isinstance(message, str) or not message:
@@ -170,10 +368,26 @@ def _decode(response: httpx.Response) -> Any:
     return payload
 
 
+def _route_missing(payload: Any) -> bool:
+    """A 404 about the path itself: a plain-text body (older collectors) or the collector's
+    ``no such endpoint`` error, as opposed to a JSON 404 about one missing item."""
+    if not isinstance(payload, dict):
+        return True
+    message = payload.get("error")
+    return isinstance(message, str) and message.startswith("no such endpoint")
+
+
 def _expect_object(payload: Any) -> Record:
     if not isinstance(payload, dict):
         raise CollectorError(200, "expected a JSON object")
     return payload
+
+
+def _records_in(payload: Any, name: str) -> list[Record]:
+    """The list of objects a list endpoint answers: bare, or under ``name`` in an object."""
+    if isinstance(payload, dict):
+        payload = payload.get(name)
+    return _expect_records(payload, name)
 
 
 def _expect_records(value: Any, name: str) -> list[Record]:

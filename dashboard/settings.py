@@ -1,4 +1,5 @@
-"""Where the dashboard finds the collector: LOOPWISE_ENDPOINT and LOOPWISE_API_KEY."""
+"""Where the dashboard finds the collector: LOOPWISE_ENDPOINT, LOOPWISE_API_KEY, and how long
+it waits for an answer: LOOPWISE_TIMEOUT_S (seconds, default 5)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,24 @@ class DashboardSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardSettings:
-        """Settings from LOOPWISE_ENDPOINT (default http://127.0.0.1:4318) and LOOPWISE_API_KEY."""
+        """Settings from LOOPWISE_ENDPOINT (default http://127.0.0.1:4318), LOOPWISE_API_KEY
+        and LOOPWISE_TIMEOUT_S (a positive number of seconds; anything else means 5)."""
         env = os.environ if environ is None else environ
         endpoint = env.get("LOOPWISE_ENDPOINT", "").strip() or DEFAULT_ENDPOINT
-        return cls(endpoint=endpoint.rstrip("/"), api_key=env.get("LOOPWISE_API_KEY") or None)
+        return cls(
+            endpoint=endpoint.rstrip("/"),
+            api_key=env.get("LOOPWISE_API_KEY") or None,
+            timeout_s=_positive_seconds(env.get("LOOPWISE_TIMEOUT_S")),
+        )
 
     def connect(self) -> CollectorAPI:
         """A new API client for these settings; close it (or use ``with``) when done."""
         return CollectorAPI(self.endpoint, self.api_key, self.timeout_s)
+
+
+def _positive_seconds(raw: str | None) -> float:
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        return DEFAULT_TIMEOUT_S
+    return value if 0 < value < float("inf") else DEFAULT_TIMEOUT_S

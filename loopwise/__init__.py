@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 
 from loopwise.collector.sdk import (
     Client,
+    Prompt,
+    PromptUnavailable,
     SequentialIdGenerator,
     SpanHandle,
     TestingExporter,
@@ -33,6 +35,20 @@ span = _default.span
 current_span = _default.current_span
 flush = _default.flush
 shutdown = _default.shutdown
+prompt = _default.prompt
+# ``loopwise.feedback(...)`` also works: the loopwise.feedback subpackage is callable and
+# forwards to this (see feedback/__init__.py); this name is the one type checkers follow.
+user_feedback = _default.feedback
+
+
+def __getattr__(name: str) -> object:
+    # The feedback subpackage loads on first use of ``loopwise.feedback``, so importing the
+    # SDK stays light; the module is callable (end-user feedback) and holds the review API.
+    if name == "feedback":
+        import importlib
+
+        return importlib.import_module("loopwise.feedback")
+    raise AttributeError(f"module 'loopwise' has no attribute {name!r}")
 
 
 def default_client() -> Client:
@@ -42,6 +58,8 @@ def default_client() -> Client:
 
 __all__ = [
     "Client",
+    "Prompt",
+    "PromptUnavailable",
     "SequentialIdGenerator",
     "SpanHandle",
     "TestingExporter",
@@ -49,9 +67,12 @@ __all__ = [
     "__version__",
     "current_span",
     "default_client",
+    "feedback",
     "flush",
     "init",
     "observe",
+    "prompt",
     "shutdown",
     "span",
+    "user_feedback",
 ]

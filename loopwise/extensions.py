@@ -8,4 +8,8 @@ from loopwise.collector.server import Extension
 
 def default_extensions() -> list[Extension]:
     """Every extension shipped with loopwise, in start order."""
-    return []
+    from loopwise.evals import EvalsExtension
+    from loopwise.evals.suites.api import SuiteRunsExtension
+    from loopwise.feedback import FeedbackExtension
+
+    return [EvalsExtension(), FeedbackExtension(), SuiteRunsExtension()]

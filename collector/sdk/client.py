@@ -23,9 +23,12 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from . import attributes as keys
 from .exporters import LocalStoreExporter, SpoolingExporter
+from .feedback import FeedbackSender, feedback_sender
 from .handle import SpanHandle
 from .live import Clock, LiveSpan, SpanContext
 from .observe import observe_function
+from .prompt_template import Prompt
+from .prompts import DEFAULT_TTL_S, PromptFetcher, default_prompt_cache_dir
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -61,6 +64,8 @@ class Client:
         self._lock = threading.Lock()
         self.project = "default"
         self.exporter: SpanExporter | None = None
+        self._prompts = PromptFetcher()
+        self._feedback = FeedbackSender(None)
 
     def init(
         self,
@@ -78,6 +83,7 @@ class Client:
         spool_dir: str | Path | None = None,
         capture_content: bool = True,
         set_global: bool = True,
+        prompt_cache_dir: str | Path | None = None,
     ) -> None:
         """Configure tracing for ``project``.
 
@@ -87,7 +93,9 @@ class Client:
         ``exporter`` to send spans anywhere else (``batch=False`` exports as each span ends),
         and ``id_generator``/``clock`` for deterministic tests. With ``set_global`` and no
         global OpenTelemetry provider yet, this one becomes global, so other instrumentation
-        in the process exports through it too.
+        in the process exports through it too. ``prompt()`` reads the registry where spans
+        go (with a custom ``exporter``, only an explicit ``endpoint``) and caches prompts in
+        ``prompt_cache_dir`` (default ``$LOOPWISE_PROMPT_CACHE`` or ~/.cache/loopwise/prompts).
         """
         with self._lock:
             self._shutdown_provider()
@@ -96,6 +104,14 @@ class Client:
             self._capture_content = capture_content
             chosen = exporter or self._make_exporter(
                 project, endpoint, mode, db, api_key, spool_dir
+            )
+            self._prompts.close()
+            self._prompts = self._make_prompt_fetcher(
+                project, endpoint, mode, db, api_key, exporter, prompt_cache_dir
+            )
+            self._feedback.close()
+            self._feedback = self._make_feedback_sender(
+                project, endpoint, mode, db, api_key, exporter, spool_dir
             )
             resource = Resource.create(
                 {"service.name": service_name or project, keys.PROJECT_RESOURCE: project}
@@ -134,6 +150,102 @@ class Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         spool = Path(spool_dir) if spool_dir else _default_spool_dir(project)
         return SpoolingExporter(url, spool, headers=headers)
+
+    @staticmethod
+    def _make_feedback_sender(
+        project: str,
+        endpoint: str | None,
+        mode: Mode | None,
+        db: str | Path | None,
+        api_key: str | None,
+        exporter: SpanExporter | None,
+        spool_dir: str | Path | None,
+    ) -> FeedbackSender:
+        local = exporter is None and (mode or ("local" if db is not None else "otlp")) == "local"
+        if exporter is None and not local:
+            endpoint = endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT
+        return feedback_sender(
+            project,
+            endpoint=endpoint,
+            local_db=(
+                Path(db or os.environ.get("LOOPWISE_DB") or ".loopwise/loopwise.duckdb")
+                if local
+                else None
+            ),
+            api_key=api_key or os.environ.get("LOOPWISE_API_KEY"),
+            exporter=exporter,
+            spool_dir=(Path(spool_dir) if spool_dir else _default_spool_dir(project)) / "feedback",
+        )
+
+    def feedback(
+        self,
+        trace_id: str | int,
+        name: str,
+        value: bool | float | str,
+        comment: str | None = None,
+        *,
+        user_id: str | None = None,
+        span_id: str | int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Record an end user's feedback on a trace: ``value`` True/False (thumbs up/down),
+        a number (a rating) or a text label, with an optional ``comment``.
+
+        Returns at once and never raises: the feedback is checked, queued and delivered in
+        the background where spans go (the collector, or the file in local mode), spooled
+        to disk while the collector is away. Bad feedback is dropped with a warning.
+        """
+        self._feedback.send(
+            trace_id, name, value, comment, user_id=user_id, span_id=span_id, metadata=metadata
+        )
+
+    def _make_prompt_fetcher(
+        self,
+        project: str,
+        endpoint: str | None,
+        mode: Mode | None,
+        db: str | Path | None,
+        api_key: str | None,
+        exporter: SpanExporter | None,
+        cache_dir: str | Path | None,
+    ) -> PromptFetcher:
+        cache = Path(cache_dir) if cache_dir else default_prompt_cache_dir(project)
+        key = api_key or os.environ.get("LOOPWISE_API_KEY")
+        if exporter is not None:  # spans go elsewhere: only an explicit endpoint serves prompts
+            return PromptFetcher(
+                endpoint=endpoint,
+                api_key=key,
+                cache_dir=cache if endpoint else None,
+                capture_content=self._capture_content,
+            )
+        if (mode or ("local" if db is not None else "otlp")) == "local":
+            path = Path(db or os.environ.get("LOOPWISE_DB") or ".loopwise/loopwise.duckdb")
+            return PromptFetcher(db=path, cache_dir=cache, capture_content=self._capture_content)
+        url = endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT
+        return PromptFetcher(
+            endpoint=url, api_key=key, cache_dir=cache, capture_content=self._capture_content
+        )
+
+    def prompt(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version: int | None = None,
+        fallback: str | None = None,
+        cache_ttl_s: float = DEFAULT_TTL_S,
+    ) -> Prompt:
+        """The registered prompt ``name``: ``version``, else the one labelled ``label``
+        (default ``production``; ``latest`` is the newest version).
+
+        Served from memory for ``cache_ttl_s``; when the registry is away, from the last copy
+        fetched (in memory, then on disk), else from ``fallback`` (a template string).
+        ``prompt.format(**variables)`` renders it and records the prompt's name and version on
+        the current span. Raises PromptUnavailable only when none of these can answer.
+        """
+        return self._prompts.get(
+            name, label=label, version=version, fallback=fallback, cache_ttl_s=cache_ttl_s
+        )
 
     def span(self, name: str, *, kind: str = "chain", **attributes: Any) -> SpanContext:
         """A span around a block: ``with span("retrieve", kind="retriever") as s: ...``.
@@ -187,20 +299,24 @@ class Client:
         return SpanHandle(trace.get_current_span(), capture_content=self._capture_content)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
-        """Export every finished span now; True when everything was handed over."""
+        """Export every finished span, then queued feedback; True when everything was
+        handed over."""
         provider = self._provider
-        if provider is None:
-            return True
-        try:
-            return provider.force_flush(int(timeout_s * 1000))
-        except Exception:
-            log.debug("flush failed", exc_info=True)
-            return False
+        spans_done = True
+        if provider is not None:
+            try:
+                spans_done = provider.force_flush(int(timeout_s * 1000))
+            except Exception:
+                log.debug("flush failed", exc_info=True)
+                spans_done = False
+        return self._feedback.flush(timeout_s) and spans_done
 
     def shutdown(self) -> None:
         """Flush and stop exporting (runs at interpreter exit too)."""
         with self._lock:
             self._shutdown_provider()
+            self._feedback.close()
+            self._prompts.close()
 
     def _shutdown_provider(self) -> None:
         if self._provider is not None:

@@ -54,12 +54,17 @@ class TickingClock:
 
 
 class TestingExporter(SpanExporter):
-    """Keeps finished spans in memory; ``rows()`` gives them as the store would hold them."""
+    """Keeps finished spans in memory; ``rows()`` gives them as the store would hold them.
+
+    A client initialized with this exporter (and no endpoint) hands ``feedback()`` here too:
+    ``feedback`` lists the checked payloads.
+    """
 
     __test__ = False  # not a pytest test class
 
     def __init__(self) -> None:
         self._spans: list[ReadableSpan] = []
+        self._feedback: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -67,6 +72,17 @@ class TestingExporter(SpanExporter):
         with self._lock:
             self._spans.extend(spans)
         return SpanExportResult.SUCCESS
+
+    def export_feedback(self, payload: dict[str, Any]) -> None:
+        """Remember one piece of end-user feedback."""
+        with self._lock:
+            self._feedback.append(dict(payload))
+
+    @property
+    def feedback(self) -> list[dict[str, Any]]:
+        """Feedback payloads received, oldest first."""
+        with self._lock:
+            return list(self._feedback)
 
     @property
     def spans(self) -> list[ReadableSpan]:
@@ -92,9 +108,10 @@ class TestingExporter(SpanExporter):
         return rows
 
     def clear(self) -> None:
-        """Forget every span."""
+        """Forget every span and every piece of feedback."""
         with self._lock:
             self._spans.clear()
+            self._feedback.clear()
 
     def shutdown(self) -> None:
         """Nothing to release."""

@@ -1,6 +1,17 @@
 """Semantic conventions: OTLP spans from any client mapped into the normalized span."""
 
 from .fields import SPAN_KINDS, Resolved
-from .normalize import NormalizedBatch, normalize_request, resolve_attributes
+from .messages import Message, messages_in, render_text
+from .normalize import CONVENTIONS, NormalizedBatch, normalize_request, resolve_attributes
 
-__all__ = ["SPAN_KINDS", "NormalizedBatch", "Resolved", "normalize_request", "resolve_attributes"]
+__all__ = [
+    "CONVENTIONS",
+    "SPAN_KINDS",
+    "Message",
+    "NormalizedBatch",
+    "Resolved",
+    "messages_in",
+    "normalize_request",
+    "render_text",
+    "resolve_attributes",
+]

@@ -1,12 +1,20 @@
-"""OpenTelemetry GenAI semantic conventions (``gen_ai.*``), current names first."""
+"""OpenTelemetry GenAI semantic conventions (``gen_ai.*``): current names first, then the older
+ones still in the field (``gen_ai.system``, ``gen_ai.usage.prompt_tokens``, the
+``gen_ai.prompt``/``gen_ai.completion`` strings). Message span events: genai_events."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .fields import Resolved, first_int, first_str
-from .messages import Message, render_text
-from .values import parse_json_text, to_json
+from .fields import Resolved, copy_first, fill_tokens, first_float, first_int, first_str, token_keys
+from .genai_messages import (
+    INPUT_MESSAGES_KEY,
+    OUTPUT_MESSAGES_KEY,
+    SYSTEM_KEY,
+    message_list,
+    system_messages,
+)
+from .messages import messages_in, render_text
 
 OPERATION_KINDS = {
     "chat": "llm",
@@ -16,13 +24,43 @@ OPERATION_KINDS = {
     "execute_tool": "tool",
     "invoke_agent": "agent",
     "create_agent": "agent",
+    "retrieval": "retriever",
+    "invoke_workflow": "chain",
 }
 
 MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model")
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+TOTAL_TOKEN_KEYS = ("gen_ai.usage.total_tokens",)
+# Current names, then OpenLLMetry's spelling of the same counts.
+CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+CACHE_WRITE_KEYS = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
+COST_KEYS = ("gen_ai.usage.cost",)
+DETAIL_TOKENS = token_keys(
+    total_tokens=TOTAL_TOKEN_KEYS,
+    cache_read_tokens=CACHE_READ_KEYS,
+    cache_write_tokens=CACHE_WRITE_KEYS,
+    reasoning_tokens=REASONING_KEYS,
+)
 SESSION_KEYS = ("gen_ai.conversation.id",)
+PROMPT_NAME_KEY = "gen_ai.prompt.name"
+# Text copied verbatim when a span carries no messages (tool and retrieval spans).
+INPUT_TEXT_KEYS = ("gen_ai.tool.call.arguments", "gen_ai.retrieval.query.text")
+OUTPUT_TEXT_KEYS = ("gen_ai.tool.call.result", "gen_ai.retrieval.documents")
+# Deprecated whole-prompt strings (JSON messages or plain text).
+OLD_PROMPT_KEY = "gen_ai.prompt"
+OLD_COMPLETION_KEY = "gen_ai.completion"
+# Any of these present means the span carries GenAI content (one set check when none does).
+CONTENT_KEYS = frozenset(
+    {SYSTEM_KEY, INPUT_MESSAGES_KEY, OUTPUT_MESSAGES_KEY, OLD_PROMPT_KEY, OLD_COMPLETION_KEY}
+    | set(INPUT_TEXT_KEYS)
+    | set(OUTPUT_TEXT_KEYS)
+)
 
 
 def resolve(attrs: dict[str, Any], out: Resolved) -> None:
@@ -36,84 +74,49 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
     if out.provider is None:
         out.provider = first_str(attrs, PROVIDER_KEYS)
     if out.input_tokens is None:
-        out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out.warnings)
+        out.input_tokens = first_int(attrs, INPUT_TOKEN_KEYS, out)
     if out.output_tokens is None:
-        out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out.warnings)
+        out.output_tokens = first_int(attrs, OUTPUT_TOKEN_KEYS, out)
+    if not DETAIL_TOKENS.keys.isdisjoint(attrs):
+        fill_tokens(out, attrs, DETAIL_TOKENS)
+    if out.cost_usd is None and COST_KEYS[0] in attrs:
+        out.cost_usd = first_float(attrs, COST_KEYS, out)
     if out.session_id is None:
         out.session_id = first_str(attrs, SESSION_KEYS)
+    if PROMPT_NAME_KEY in attrs and isinstance(attrs[PROMPT_NAME_KEY], str):
+        out.metadata.setdefault("prompt_name", attrs[PROMPT_NAME_KEY])
 
+    if (out.input is None or out.output is None) and not CONTENT_KEYS.isdisjoint(attrs):
+        _content(attrs, out)
+
+
+def _content(attrs: dict[str, Any], out: Resolved) -> None:
     if out.input is None:
-        messages = _messages(attrs, "gen_ai.system_instructions", "system", out.warnings)
-        messages += _messages(attrs, "gen_ai.input.messages", None, out.warnings)
+        messages = system_messages(attrs.get(SYSTEM_KEY), out)
+        messages += message_list(attrs.get(INPUT_MESSAGES_KEY), INPUT_MESSAGES_KEY, out)
         if messages:
-            out.input = render_text(messages)
-        elif "gen_ai.tool.call.arguments" in attrs:
-            out.input = _text(attrs["gen_ai.tool.call.arguments"])
+            out.set_input(render_text(messages), messages)
+        elif not copy_first(attrs, INPUT_TEXT_KEYS, out, output=False):
+            _old_text(attrs, OLD_PROMPT_KEY, out, output=False)
     if out.output is None:
-        messages = _messages(attrs, "gen_ai.output.messages", None, out.warnings)
+        messages = message_list(attrs.get(OUTPUT_MESSAGES_KEY), OUTPUT_MESSAGES_KEY, out)
         if messages:
-            out.output = render_text(messages)
-        elif "gen_ai.tool.call.result" in attrs:
-            out.output = _text(attrs["gen_ai.tool.call.result"])
+            out.set_output(render_text(messages), messages)
+        elif not copy_first(attrs, OUTPUT_TEXT_KEYS, out, output=True):
+            _old_text(attrs, OLD_COMPLETION_KEY, out, output=True)
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else to_json(value)
-
-
-def _messages(
-    attrs: dict[str, Any], key: str, role: str | None, warnings: list[str]
-) -> list[Message]:
-    raw = attrs.get(key)
-    if raw is None:
-        return []
-    parsed = parse_json_text(raw)
-    if isinstance(parsed, str):  # not JSON: the field stays null, the raw text stays in attributes
-        warnings.append(f"{key}: not a JSON array of messages")
-        return []
-    if isinstance(parsed, dict):
-        parsed = [parsed]
-    if not isinstance(parsed, list):
-        warnings.append(f"{key}: not a JSON array of messages")
-        return []
-    if role is not None:
-        # system_instructions is a list of parts, not of messages.
-        return [{"role": role, **_parts_to_message(parsed)}]
-    messages: list[Message] = []
-    for item in parsed:
-        if not isinstance(item, dict):
-            messages.append({"role": "unknown", "content": str(item)})
-            continue
-        message: Message = {"role": str(item.get("role") or "unknown")}
-        if "parts" in item and isinstance(item["parts"], list):
-            message.update(_parts_to_message(item["parts"]))
+def _old_text(attrs: dict[str, Any], key: str, out: Resolved, *, output: bool) -> None:
+    value = attrs.get(key)
+    if value is None or value == "":
+        return
+    messages = messages_in(value)
+    if messages:
+        if output:
+            out.set_output(render_text(messages), messages)
         else:
-            message["content"] = _text(item.get("content", ""))
-        messages.append(message)
-    return messages
-
-
-def _parts_to_message(parts: list[Any]) -> Message:
-    texts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    for part in parts:
-        if not isinstance(part, dict):
-            texts.append(str(part))
-            continue
-        kind = part.get("type")
-        if kind == "tool_call":
-            calls.append(
-                {
-                    "name": part.get("name"),
-                    "arguments": _text(part.get("arguments", "")),
-                    "id": part.get("id"),
-                }
-            )
-        elif kind == "tool_call_response":
-            texts.append(_text(part.get("response", "")))
-        elif "content" in part:
-            texts.append(_text(part["content"]))
-    message: Message = {"content": "\n".join(texts)}
-    if calls:
-        message["tool_calls"] = calls
-    return message
+            out.set_input(render_text(messages), messages)
+    elif output:
+        out.copy_output(attrs, key)
+    else:
+        out.copy_input(attrs, key)

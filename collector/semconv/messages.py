@@ -1,14 +1,159 @@
 """Chat messages in one canonical shape, rebuilt from whatever a convention sent.
 
-A canonical message is ``{"role": str, "content": str, "tool_calls": [...]}`` (``tool_calls``
-only when present, each ``{"name", "arguments", "id"}``).
+A canonical message is ``{"role": str, "content": str}`` plus ``"tool_calls"`` (a list of
+``{"id", "name", "arguments"}``, arguments as text) when the message calls tools and
+``"tool_call_id"`` when it answers a call. Content is plain text: text parts are joined with
+newlines; images, audio and reasoning parts are left out (the raw attributes keep them).
+
+Readers here understand the message shapes clients send: OpenAI chat (``content`` string or
+parts, ``tool_calls``, ``tool_call_id``), OTel GenAI (``parts`` with ``text``, ``tool_call``,
+``tool_call_response``), Vercel AI SDK (``tool-call``/``tool-result`` parts), Anthropic
+(``tool_use``/``tool_result`` blocks).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .values import parse_json_text, to_json
+
 Message = dict[str, Any]
+
+TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
+SKIPPED_PART_TYPES = frozenset(
+    {"reasoning", "thinking", "redacted_thinking", "image", "image_url", "input_image"}
+    | {"audio", "input_audio", "blob", "uri", "file", "document"}
+)
+
+
+def text_of(value: Any) -> str:
+    """``value`` as text: strings as they are, anything else as compact JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else to_json(value)
+
+
+def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """One canonical tool call; ``arguments`` become text (JSON when they are structured)."""
+    return {
+        "id": None if call_id is None else str(call_id),
+        "name": None if name is None else str(name),
+        "arguments": text_of(arguments),
+    }
+
+
+def make_message(
+    role: Any,
+    content: str,
+    tool_calls: list[dict[str, Any]] | None = None,
+    tool_call_id: Any = None,
+) -> Message:
+    """A canonical message (empty ``tool_calls`` and a missing ``tool_call_id`` are left out)."""
+    message: Message = {"role": str(role) if role else "unknown", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if tool_call_id is not None and tool_call_id != "":
+        message["tool_call_id"] = str(tool_call_id)
+    return message
+
+
+def read_parts(parts: Any) -> tuple[str, list[dict[str, Any]], Any]:
+    """``(text, tool_calls, tool_call_id)`` from message content given as a list of parts
+    (or a plain string)."""
+    if isinstance(parts, str):
+        return parts, [], None
+    if not isinstance(parts, list):
+        return text_of(parts), [], None
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    answered: Any = None
+    for part in parts:
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if not isinstance(part, dict):
+            texts.append(text_of(part))
+            continue
+        kind = part.get("type")
+        if kind in TEXT_PART_TYPES or (kind is None and ("text" in part or "content" in part)):
+            texts.append(text_of(part.get("text", part.get("content"))))
+        elif kind == "tool_call":  # OTel GenAI
+            calls.append(tool_call(part.get("id"), part.get("name"), part.get("arguments")))
+        elif kind == "tool-call":  # Vercel AI SDK (v4 args, v5 input)
+            arguments = part.get("args", part.get("input"))
+            calls.append(tool_call(part.get("toolCallId"), part.get("toolName"), arguments))
+        elif kind == "tool_use":  # Anthropic
+            calls.append(tool_call(part.get("id"), part.get("name"), part.get("input")))
+        elif kind == "function_call":  # OpenAI Responses API
+            calls.append(tool_call(part.get("call_id"), part.get("name"), part.get("arguments")))
+        elif kind == "tool_call_response":  # OTel GenAI
+            texts.append(text_of(part.get("response", part.get("result"))))
+            answered = part.get("id", answered)
+        elif kind == "tool-result":  # Vercel AI SDK
+            texts.append(text_of(part.get("result", part.get("output"))))
+            answered = part.get("toolCallId", answered)
+        elif kind == "tool_result":  # Anthropic
+            texts.append(read_parts(part.get("content"))[0])
+            answered = part.get("tool_use_id", answered)
+        elif kind not in SKIPPED_PART_TYPES and isinstance(part.get("content"), str):
+            texts.append(part["content"])
+    return "\n".join(texts), calls, answered
+
+
+def read_message(item: Any) -> Message:
+    """One canonical message from a message object of any known shape."""
+    if not isinstance(item, dict):
+        return make_message("unknown", text_of(item))
+    parts = item["parts"] if isinstance(item.get("parts"), list) else item.get("content")
+    text, calls, answered = read_parts(parts)
+    openai_calls = item.get("tool_calls")
+    if isinstance(openai_calls, str):
+        openai_calls = parse_json_text(openai_calls)
+    if isinstance(openai_calls, list):
+        for call in openai_calls:
+            if isinstance(call, dict):
+                function = call.get("function")
+                function = function if isinstance(function, dict) else call
+                calls.append(
+                    tool_call(call.get("id"), function.get("name"), function.get("arguments"))
+                )
+    legacy = item.get("function_call")
+    if isinstance(legacy, dict):
+        calls.append(tool_call(None, legacy.get("name"), legacy.get("arguments")))
+    return make_message(item.get("role"), text, calls, item.get("tool_call_id", answered))
+
+
+def read_messages(items: list[Any]) -> list[Message]:
+    """Canonical messages from a list of message objects."""
+    return [read_message(item) for item in items]
+
+
+def messages_in(value: Any) -> list[Message] | None:
+    """The messages held by ``value`` (JSON text or a decoded structure), or None when it
+    holds none: a list of messages, one message, ``{"messages": [...]}`` (a chat request) or
+    ``{"choices": [{"message": ...}]}`` (a chat completion)."""
+    parsed = parse_json_text(value) if isinstance(value, str) else value
+    items: list[Any]
+    if isinstance(parsed, list):
+        if not parsed or not all(isinstance(i, dict) and "role" in i for i in parsed):
+            return None
+        items = parsed
+    elif isinstance(parsed, dict):
+        if isinstance(parsed.get("messages"), list):
+            items = parsed["messages"]
+        elif isinstance(parsed.get("choices"), list):
+            items = [
+                choice["message"]
+                for choice in parsed["choices"]
+                if isinstance(choice, dict) and isinstance(choice.get("message"), dict)
+            ]
+        elif "role" in parsed and any(k in parsed for k in ("content", "parts", "tool_calls")):
+            items = [parsed]
+        else:
+            return None
+    else:
+        return None
+    return read_messages(items) or None
 
 
 def unflatten(attrs: dict[str, Any], prefix: str) -> Any:

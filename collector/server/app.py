@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ... import __version__
+from ..pricing import PriceTable
 from ..semconv import NormalizedBatch, normalize_request
 from ..store import (
     GroupCommitWriter,
@@ -25,14 +27,14 @@ from ..store import (
     Store,
     StoreError,
     WriterOverloaded,
-    recent_traces,
-    span_tree,
-    trace_spans,
 )
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
-from .responses import json_error, json_response, otlp_error, otlp_success
+from .feedback_api import feedback_routes
+from .overview_api import overview_routes
+from .responses import http_error, json_error, json_response, otlp_error, otlp_success
+from .traces_api import trace_routes
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,14 @@ class Collector:
         store: Store | None = None,
         extensions: Sequence[Extension] = (),
     ) -> None:
+        # A bad price file fails here, before the database is opened.
+        self.prices = PriceTable.load(config.prices_path)
         self.config = config
         self.store = store if store is not None else Store(config.db_path)
         self.writer = GroupCommitWriter(self.store)
         self.extensions = list(extensions)
         self.rejected_spans = 0
+        self.warned_spans = 0
 
     def start(self) -> None:
         """Warm up the decode path, then start background work (the writer thread)."""
@@ -96,13 +101,16 @@ def create_app(
     routes: list[BaseRoute] = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
     routes += [
         Route("/health", _health(collector), methods=["GET"]),
-        Route("/api/traces", _list_traces(collector), methods=["GET"]),
-        Route("/api/traces/{trace_id}", _get_trace(collector), methods=["GET"]),
+        *trace_routes(collector),
+        *feedback_routes(collector),
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
+    routes += overview_routes(collector)
     for extension in collector.extensions:
         routes += extension.routes(collector)
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
     app.state.collector = collector
     if config.api_key:
         app.add_middleware(_ApiKeyMiddleware, api_key=config.api_key)
@@ -132,6 +140,7 @@ def _receive_traces(collector: Collector) -> Handler:
             log.exception("failed to store a trace request")
             return otlp_error(encoding, 503, f"could not store spans: {exc}", {"Retry-After": "5"})
         collector.rejected_spans += batch.rejected
+        collector.warned_spans += batch.warned_spans
         return otlp_success(encoding, batch.rejected, batch.error_message)
 
     return receive
@@ -139,7 +148,9 @@ def _receive_traces(collector: Collector) -> Handler:
 
 def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> NormalizedBatch:
     request = decode_traces(body, encoding)
-    return normalize_request(request, default_project=collector.config.default_project)
+    return normalize_request(
+        request, default_project=collector.config.default_project, prices=collector.prices
+    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -167,52 +178,11 @@ def _health(collector: Collector) -> Handler:
                 "commits": collector.writer.commits,
                 "rows_written": collector.writer.rows_written,
                 "rejected_spans": collector.rejected_spans,
+                "warned_spans": collector.warned_spans,
             }
         )
 
     return health
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(400, f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(400, f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _list_traces(collector: Collector) -> Handler:
-    async def list_traces(request: Request) -> Response:
-        try:
-            limit = _int_param(request, "limit", 50, 1, 1000)
-            offset = _int_param(request, "offset", 0, 0, 10_000_000)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.message)
-        project = request.query_params.get("project") or None
-        result = await run_in_threadpool(
-            recent_traces, collector.store, limit=limit, offset=offset, project=project
-        )
-        return json_response({"traces": result.records(), "limit": limit, "offset": offset})
-
-    return list_traces
-
-
-def _get_trace(collector: Collector) -> Handler:
-    async def get_trace(request: Request) -> Response:
-        trace_id = request.path_params["trace_id"].lower()
-        if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
-            return json_error(400, "trace id must be 32 hex characters")
-        spans = await run_in_threadpool(trace_spans, collector.store, trace_id)
-        if not spans:
-            return json_error(404, f"no trace {trace_id}")
-        return json_response({"trace_id": trace_id, "spans": spans, "tree": span_tree(spans)})
-
-    return get_trace
 
 
 def _run_sql(collector: Collector) -> Handler:

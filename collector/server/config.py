@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..pricing import PRICES_ENV, PriceTable
 from ..store import DEFAULT_DB_PATH
 
 DEFAULT_HOST = "127.0.0.1"
@@ -16,7 +17,11 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 @dataclass(frozen=True)
 class CollectorConfig:
-    """Where the collector listens, which file it owns, and its limits."""
+    """Where the collector listens, which file it owns, and its limits.
+
+    ``prices_path`` is a price file applied over the shipped price table (see
+    loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES.
+    """
 
     db_path: Path = DEFAULT_DB_PATH
     host: str = DEFAULT_HOST
@@ -25,10 +30,12 @@ class CollectorConfig:
     api_key: str | None = None
     default_project: str = "default"
     sql_timeout_s: float = 30.0
+    prices_path: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> CollectorConfig:
-        """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES, then overrides."""
+        """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES,
+        LOOPWISE_PRICES, then overrides."""
         values: dict[str, object] = {}
         if os.environ.get("LOOPWISE_DB"):
             values["db_path"] = Path(os.environ["LOOPWISE_DB"])
@@ -36,6 +43,8 @@ class CollectorConfig:
             values["api_key"] = os.environ["LOOPWISE_API_KEY"]
         if os.environ.get("LOOPWISE_MAX_BODY_BYTES"):
             values["max_body_bytes"] = int(os.environ["LOOPWISE_MAX_BODY_BYTES"])
+        if os.environ.get(PRICES_ENV):
+            values["prices_path"] = Path(os.environ[PRICES_ENV])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -48,3 +57,5 @@ class CollectorConfig:
             )
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
+        if self.prices_path is not None:
+            PriceTable.load(self.prices_path)  # PriceTableError (a ValueError) says what is wrong

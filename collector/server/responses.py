@@ -11,6 +11,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.requests import Request
 from starlette.responses import Response
 
 from .decode import JSON, PROTOBUF
@@ -79,3 +80,17 @@ def _without_nan(value: Any) -> Any:
 def json_error(status: int, message: str) -> Response:
     """``{"error": message}`` with the given status."""
     return Response(json.dumps({"error": message}), status, media_type=JSON)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors (an unknown path, a wrong method) as ``{"error": ...}``."""
+    status = getattr(exc, "status_code", 500)
+    if status == 404:
+        message = f"no such endpoint: {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(getattr(exc, "detail", "") or "error")
+    response = json_error(status, message)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response

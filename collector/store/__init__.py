@@ -1,6 +1,16 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .feedback import (
+    Feedback,
+    FeedbackError,
+    FeedbackReceipt,
+    feedback_value,
+    parse_feedback,
+    record_feedback,
+)
 from .migrations import MIGRATIONS, applied_migrations, migrate
+from .overview import OverviewFilter, traffic
+from .overview_scores import facets, score_trends
 from .queries import recent_traces, span_tree, trace_spans
 from .readonly import QueryRejected, check_single_select
 from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
@@ -14,6 +24,20 @@ from .scores import (
     scores_table,
 )
 from .store import DEFAULT_DB_PATH, QueryResult, QueryTimeout, Store, StoreError
+from .trace_fragments import trace_fragments
+from .trace_queries import (
+    Page,
+    TraceFilter,
+    count_traces,
+    list_sessions,
+    list_traces,
+    list_users,
+    session_traces,
+    trace_scores,
+    trace_summary,
+)
+from .trace_writer import RecentTraces
+from .traces import TRACE_ARROW_SCHEMA, TRACE_COLUMN_NAMES, rebuild_traces
 from .writer import GroupCommitWriter, WriterOverloaded
 
 __all__ = [
@@ -24,22 +48,46 @@ __all__ = [
     "SPAN_ARROW_SCHEMA",
     "SPAN_COLUMNS",
     "SPAN_COLUMN_NAMES",
+    "TRACE_ARROW_SCHEMA",
+    "TRACE_COLUMN_NAMES",
+    "Feedback",
+    "FeedbackError",
+    "FeedbackReceipt",
     "GroupCommitWriter",
+    "OverviewFilter",
+    "Page",
     "QueryRejected",
     "QueryResult",
     "QueryTimeout",
+    "RecentTraces",
     "ScoreKind",
     "ScoreRow",
     "ScoreStatus",
     "Store",
     "StoreError",
+    "TraceFilter",
     "WriterOverloaded",
     "append_scores",
     "applied_migrations",
     "check_single_select",
+    "count_traces",
+    "facets",
+    "feedback_value",
+    "list_sessions",
+    "list_traces",
+    "list_users",
     "migrate",
+    "parse_feedback",
+    "rebuild_traces",
     "recent_traces",
+    "record_feedback",
+    "score_trends",
     "scores_table",
+    "session_traces",
     "span_tree",
+    "trace_fragments",
+    "trace_scores",
     "trace_spans",
+    "trace_summary",
+    "traffic",
 ]

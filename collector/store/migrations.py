@@ -23,7 +23,7 @@ from .feedback_tables import (
     create_prompt_tables,
     create_review_tables,
 )
-from .schema import SPANS_DDL
+from .schema import SPAN_COLUMNS, SPANS_DDL
 from .traces import create_traces_table
 
 Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
@@ -57,10 +57,27 @@ def _create_scores(con: duckdb.DuckDBPyConnection) -> None:
     create_scores_table(con)
 
 
+def _add_span_columns(*names: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """A migration adding ``names`` (declared in schema.SPAN_COLUMNS) to ``spans``."""
+    types = {name: sql for name, sql, _ in SPAN_COLUMNS}
+
+    def add(con: duckdb.DuckDBPyConnection) -> None:
+        for name in names:
+            con.execute(f"ALTER TABLE spans ADD COLUMN {name} {types[name]}")
+
+    return add
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
     ("0002_raw_attributes_macro", _raw_attributes_macro),
     ("0003_create_scores", _create_scores),
+    ("0010_spans_ingest_warnings", _add_span_columns("ingest_warnings")),
+    ("0011_spans_canonical_messages", _add_span_columns("input_messages", "output_messages")),
+    (
+        "0012_spans_token_details",
+        _add_span_columns("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"),
+    ),
     ("0015_create_traces", create_traces_table),
     ("0020_create_flags", create_flags_table),
     ("0021_create_flag_clusters", create_flag_cluster_tables),

@@ -7,32 +7,13 @@ from typing import Any
 from .store import QueryResult, Store
 
 RECENT_TRACES_SQL = """
-WITH recent AS (
-    SELECT trace_id, max(start_time) AS last_start
-    FROM spans
-    WHERE ($project IS NULL OR project = $project)
-    GROUP BY trace_id
-    ORDER BY last_start DESC, trace_id
-    LIMIT $limit OFFSET $offset
-)
-SELECT
-    s.trace_id,
-    any_value(s.project) AS project,
-    coalesce(
-        arg_min(s.name, s.start_time) FILTER (WHERE s.parent_span_id IS NULL),
-        arg_min(s.name, s.start_time)
-    ) AS root_name,
-    min(s.start_time) AS start_time,
-    date_diff('microsecond', min(s.start_time), max(s.end_time)) / 1000.0 AS duration_ms,
-    count(*) AS span_count,
-    count(*) FILTER (WHERE s.status = 'error') AS error_count,
-    sum(s.total_tokens) AS total_tokens,
-    sum(s.cost_usd) AS cost_usd,
-    any_value(s.session_id) AS session_id,
-    any_value(s.user_id) AS user_id
-FROM spans s JOIN recent r USING (trace_id)
-GROUP BY s.trace_id
-ORDER BY max(r.last_start) DESC, s.trace_id
+SELECT trace_id, project, root_name, start_time,
+       date_diff('microsecond', start_time, end_time) / 1000.0 AS duration_ms,
+       span_count, error_count, total_tokens, cost_usd, session_id, user_id
+FROM traces
+WHERE ($project IS NULL OR project = $project)
+ORDER BY start_time DESC, trace_id DESC
+LIMIT $limit OFFSET $offset
 """
 
 TRACE_SPANS_SQL = """
@@ -45,7 +26,7 @@ FROM spans WHERE trace_id = ? ORDER BY start_time, span_id
 def recent_traces(
     store: Store, *, limit: int = 50, offset: int = 0, project: str | None = None
 ) -> QueryResult:
-    """One summary row per trace, newest first, paginated."""
+    """One summary row per trace (from the ``traces`` table), newest first, paginated."""
     return store.query(RECENT_TRACES_SQL, {"limit": limit, "offset": offset, "project": project})
 
 

@@ -37,7 +37,20 @@ SPAN_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("resource", "VARCHAR", pa.string()),  # JSON text
     ("events", "VARCHAR", pa.string()),  # JSON text
     ("ingested_at", "TIMESTAMP NOT NULL", pa.timestamp("us")),
+    # Added by later migrations (ALTER TABLE ... ADD COLUMN), so always last and in this order:
+    # 0010_spans_ingest_warnings
+    ("ingest_warnings", "VARCHAR[]", pa.list_(pa.string())),
+    # 0011_spans_canonical_messages: [{"role", "content", "tool_calls"?, "tool_call_id"?}]
+    ("input_messages", "VARCHAR", pa.string()),  # JSON text
+    ("output_messages", "VARCHAR", pa.string()),  # JSON text
+    # 0012_spans_token_details (subsets of input_tokens / output_tokens)
+    ("cache_read_tokens", "BIGINT", pa.int64()),
+    ("cache_write_tokens", "BIGINT", pa.int64()),
+    ("reasoning_tokens", "BIGINT", pa.int64()),
 )
+# How many of SPAN_COLUMNS the first migration (0001_create_spans) created; the rest are
+# added by the migrations named above. SPANS_DDL must keep creating exactly the shipped table.
+CREATED_SPAN_COLUMNS = 28
 
 SPAN_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in SPAN_COLUMNS)
 
@@ -45,6 +58,6 @@ SPAN_ARROW_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in SPAN_COLUMNS]
 
 SPANS_DDL = (
     "CREATE TABLE spans (\n    "
-    + ",\n    ".join(f"{name} {sql}" for name, sql, _ in SPAN_COLUMNS)
+    + ",\n    ".join(f"{name} {sql}" for name, sql, _ in SPAN_COLUMNS[:CREATED_SPAN_COLUMNS])
     + ",\n    PRIMARY KEY (trace_id, span_id)\n)"
 )

@@ -14,6 +14,7 @@ import pyarrow as pa
 from .migrations import migrate
 from .readonly import check_single_select
 from .schema import SPAN_COLUMN_NAMES
+from .trace_writer import RecentTraces, append_spans_and_traces
 
 DEFAULT_DB_PATH = Path(".loopwise") / "loopwise.duckdb"
 MAX_RESULT_ROWS = 10_000
@@ -79,6 +80,7 @@ class Store:
                 "query it through its HTTP API instead"
             ) from None
         self._write_lock = threading.Lock()
+        self._recent_traces = RecentTraces()
         if not read_only:
             # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
             # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
@@ -103,9 +105,14 @@ class Store:
         """Append a batch of normalized spans in one transaction; return how many were new.
 
         Idempotent on (trace_id, span_id): spans already stored, or repeated within the
-        batch, are skipped, so a resent request changes nothing.
+        batch, are skipped, so a resent request changes nothing. The ``traces`` summary rows
+        of the affected traces are updated in the same transaction (see traces.py).
         """
-        return self.append_rows("spans", table.select(list(SPAN_COLUMN_NAMES)))
+        rows = table.select(list(SPAN_COLUMN_NAMES))
+        if rows.num_rows == 0:
+            return 0
+        with self._write_lock:
+            return append_spans_and_traces(self._con, rows, self._recent_traces)
 
     def append_rows(self, table_name: str, rows: pa.Table) -> int:
         """Append an Arrow table to ``table_name`` in one transaction; return the rows added.

@@ -131,17 +131,18 @@ class CollectorRunStore:
         return None
 
 
-def run_row(report: RunReport) -> dict[str, Any]:
-    """The ``eval_runs`` row for a report."""
+def run_row(report: RunReport | dict[str, Any]) -> dict[str, Any]:
+    """The ``eval_runs`` row for a report (a RunReport or its JSON form)."""
+    data = report.to_dict() if isinstance(report, RunReport) else report
     return {
-        "run_id": report.run_id,
-        "suite": report.suite,
-        "dataset": report.dataset,
-        "passed": report.passed,
-        "started_at": _parse_time(report.started_at),
-        "finished_at": _parse_time(report.finished_at),
-        "git_commit": report.context.get("git_commit"),
-        "report": json.dumps(report.to_dict(), default=str),
+        "run_id": str(data["run_id"]),
+        "suite": str(data["suite"]),
+        "dataset": str(data["dataset"]),
+        "passed": bool(data["passed"]),
+        "started_at": _parse_time(str(data["started_at"])),
+        "finished_at": _parse_time(str(data["finished_at"])),
+        "git_commit": (data.get("context") or {}).get("git_commit"),
+        "report": json.dumps(data, default=str),
     }
 
 

@@ -12,6 +12,11 @@ Each ticket from ``datasets/support_tickets`` becomes one trace (triage_ticket â
 retrieve, draft_reply). The fake model injects, at ``FaultRates``: invalid JSON from
 classify, invented order ids and refusals in replies, slow calls, and upstream errors.
 The same seed always produces the same traces.
+
+Both model calls read their prompt from the registry (``triage-classify`` and
+``triage-reply``, label production; ``register_demo_prompts`` stores them) and fall back to
+the built-in templates. ``evaluate_reply_prompt`` replays draft_reply over dataset examples
+with another prompt version, to show a correction fixing the fault it was about.
 """
 
 from .fake_model import (
@@ -24,10 +29,20 @@ from .fake_model import (
     ModelError,
     ModelReply,
     Task,
+    learned_lessons,
+)
+from .loop import ReplyEval, evaluate_reply_prompt, invented_order_ids, ticket_id_of
+from .prompts import (
+    CATEGORIES,
+    CLASSIFY_PROMPT,
+    CLASSIFY_TEMPLATE,
+    DEMO_PROMPTS,
+    REPLY_PROMPT,
+    REPLY_TEMPLATE,
+    register_demo_prompts,
 )
 from .traffic import DemoSummary, TraceOutcome, demo_client, run_traffic, ticket_stream
 from .workflow import (
-    CATEGORIES,
     FALLBACK_CATEGORY,
     Classification,
     KbArticle,
@@ -42,10 +57,15 @@ from .workflow import (
 
 __all__ = [
     "CATEGORIES",
+    "CLASSIFY_PROMPT",
+    "CLASSIFY_TEMPLATE",
     "DEFAULT_MODEL",
+    "DEMO_PROMPTS",
     "ELIGIBLE_TASKS",
     "FALLBACK_CATEGORY",
     "PROVIDER",
+    "REPLY_PROMPT",
+    "REPLY_TEMPLATE",
     "Classification",
     "DemoSummary",
     "FakeModel",
@@ -54,16 +74,22 @@ __all__ = [
     "KbArticle",
     "ModelError",
     "ModelReply",
+    "ReplyEval",
     "Task",
     "Ticket",
     "TraceOutcome",
     "TriageResult",
     "demo_client",
+    "evaluate_reply_prompt",
+    "invented_order_ids",
+    "learned_lessons",
     "load_kb",
     "load_tickets",
     "parse_classification",
+    "register_demo_prompts",
     "retrieve_articles",
     "run_ticket",
     "run_traffic",
+    "ticket_id_of",
     "ticket_stream",
 ]

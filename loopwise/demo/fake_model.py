@@ -5,6 +5,10 @@ knowledge-base articles it is given, except when a fault is injected. Which faul
 call is decided by a ``random.Random`` seeded with (seed, ticket id, task, attempt), so the
 same seed always gives the same run, and a ticket seen again later gets fresh draws.
 
+The model learns from worked examples: a prompt holding a reviewer-corrected example (a
+``Corrected output:`` block) whose ``Reason:`` is about order ids or numbers stops it from
+inventing order numbers; the seeded draws stay the same, only that fault no longer lands.
+
 Latency is honest: every call really sleeps ``latency_s * time_scale`` seconds, so span
 durations are wall-clock time (normal calls 0.03-0.09 s, slow calls 0.4-0.9 s at
 ``time_scale=1``). With ``time_scale=0`` (tests) nothing sleeps, and a slow call shows only
@@ -14,6 +18,7 @@ in ``ModelReply.faults`` and ``latency_s``.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +44,8 @@ DEFAULT_MODEL = "shopgpt-mini"
 PROVIDER = "loopwise-fake"
 PRICE_PER_MILLION_INPUT_USD = 0.15
 PRICE_PER_MILLION_OUTPUT_USD = 0.60
+ORDER_ID_LESSON = re.compile(r"^Reason:.*\border (?:ids?|numbers?)\b", re.IGNORECASE | re.MULTILINE)
+CORRECTED_EXAMPLE = "Corrected output:"
 NORMAL_LATENCY_S = (0.03, 0.09)
 SLOW_LATENCY_S = (0.4, 0.9)
 
@@ -131,6 +138,13 @@ class ModelError(RuntimeError):
         self.trace_id: str | None = None
 
 
+def learned_lessons(prompt: str) -> frozenset[Fault]:
+    """The faults the prompt's corrected few-shot examples teach the model to avoid."""
+    if CORRECTED_EXAMPLE not in prompt:
+        return frozenset()
+    return frozenset({Fault.INVENTED_ORDER_ID}) if ORDER_ID_LESSON.search(prompt) else frozenset()
+
+
 class FakeModel:
     """A seeded stand-in for a chat model; use one instance from one thread at a time.
 
@@ -168,6 +182,8 @@ class FakeModel:
         self._attempts[(ticket["id"], task)] += 1
         rng = random.Random(f"{self.seed}:{ticket['id']}:{task}:{attempt}")
         faults = self._draw_faults(rng, task)
+        if Fault.INVENTED_ORDER_ID in faults and Fault.INVENTED_ORDER_ID in learned_lessons(prompt):
+            faults = tuple(f for f in faults if f is not Fault.INVENTED_ORDER_ID)
         slow = Fault.SLOW_CALL in faults
         latency_s = rng.uniform(*(SLOW_LATENCY_S if slow else NORMAL_LATENCY_S))
         self.calls[task] += 1

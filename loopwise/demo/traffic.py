@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 import threading
 from collections import Counter
@@ -11,12 +13,14 @@ from itertools import count as counting
 from itertools import islice
 from pathlib import Path
 
-from loopwise.collector.sdk import Client
+from loopwise.collector.sdk import DEFAULT_ENDPOINT, Client
 
 from .fake_model import ELIGIBLE_TASKS, FakeModel, Fault, FaultRates, ModelError
+from .prompts import register_demo_prompts
 from .workflow import KbArticle, Ticket, load_kb, load_tickets, run_ticket
 
 DEFAULT_PROJECT = "support-bot"
+log = logging.getLogger("loopwise.demo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +139,15 @@ def demo_client(
     db: str | Path | None = None,
     *,
     api_key: str | None = None,
+    register_prompts: bool = True,
 ) -> Client:
     """A new Client (not the global one) for the demo: local mode into the DuckDB file
     ``db`` when given, else OTLP to ``endpoint`` (default: $LOOPWISE_ENDPOINT or the local
     collector) with ``api_key`` (default: $LOOPWISE_API_KEY). The caller owns the client
-    and should ``shutdown()`` it when done."""
+    and should ``shutdown()`` it when done.
+
+    With ``register_prompts``, the demo's prompts are stored in the registry there unless
+    present (best effort: without a registry the workflow uses its built-in templates)."""
     client = Client()
     client.init(
         project,
@@ -149,4 +157,24 @@ def demo_client(
         api_key=api_key,
         set_global=False,
     )
+    if register_prompts:
+        _register_prompts(endpoint, db, api_key)
     return client
+
+
+def _register_prompts(endpoint: str | None, db: str | Path | None, api_key: str | None) -> None:
+    from loopwise.collector.store import StoreError
+    from loopwise.feedback import Backend, FeedbackError, HttpBackend, LocalBackend
+
+    try:
+        backend: Backend
+        if db is not None:
+            backend = LocalBackend(Path(db))
+        else:
+            url = endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT
+            key = api_key or os.environ.get("LOOPWISE_API_KEY")
+            backend = HttpBackend(url, key, timeout_s=5.0)
+        with backend:
+            register_demo_prompts(backend)
+    except (FeedbackError, StoreError, OSError) as exc:
+        log.info("demo prompts not registered (%s); using the built-in templates", exc)

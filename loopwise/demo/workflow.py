@@ -20,30 +20,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict, cast
 
-from loopwise.collector.sdk import Client
+from loopwise.collector.sdk import Client, Prompt, render_template, template_variables
 from loopwise.datasets import dataset_path
 
 from .fake_model import FakeModel, Fault, ModelError, ModelReply, Task
+from .prompts import (
+    CATEGORIES,
+    CLASSIFY_PROMPT,
+    CLASSIFY_TEMPLATE,
+    PRIORITIES,
+    REPLY_PROMPT,
+    REPLY_TEMPLATE,
+)
 
 DATASET = "support_tickets"
-CATEGORIES = ("refund", "shipping", "account", "product", "billing")
-PRIORITIES = ("low", "normal", "high")
 FALLBACK_CATEGORY = "unknown"
 FALLBACK_PRIORITY = "normal"
 RETRIEVED_ARTICLES = 2
 CATEGORY_MATCH_SCORE = 5
 
-CLASSIFY_INSTRUCTIONS = (
-    "You are the triage assistant of Brightcart, an online shop. Classify the customer "
-    f"ticket into exactly one category ({', '.join(CATEGORIES)}) and rate its priority "
-    f"({', '.join(PRIORITIES)}). Answer with JSON only, for example "
-    '{"category": "shipping", "priority": "normal"}.'
-)
-REPLY_INSTRUCTIONS = (
-    "You are a friendly Brightcart support agent. Write a short, polite email reply to the "
-    "ticket below. Base every statement on the knowledge-base articles. Mention the "
-    "customer's order number if they gave one, and never invent order numbers."
-)
 STOPWORDS = frozenset({
     "a", "all", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "do", "for",
     "from", "get", "got", "have", "how", "i", "if", "in", "is", "it", "just", "me", "my", "no",
@@ -155,21 +150,36 @@ def _words(text: str) -> set[str]:
     return {word.removesuffix("s") for word in words if word not in STOPWORDS}
 
 
+def classify_variables(ticket: Ticket) -> dict[str, str]:
+    """The variables of the classify prompt."""
+    return {"subject": ticket["subject"], "body": ticket["body"]}
+
+
+def reply_variables(
+    ticket: Ticket, classification: Classification, articles: Sequence[KbArticle]
+) -> dict[str, str]:
+    """The variables of the draft_reply prompt."""
+    knowledge = "\n".join(f"[{a['id']}] {a['title']}: {a['text']}" for a in articles) or "(none)"
+    return {
+        "category": classification.category,
+        "priority": classification.priority,
+        "knowledge": knowledge,
+        "customer": ticket["customer"],
+        "subject": ticket["subject"],
+        "body": ticket["body"],
+    }
+
+
 def classify_prompt(ticket: Ticket) -> str:
-    """The prompt of the classify step."""
-    return f"{CLASSIFY_INSTRUCTIONS}\n\nSubject: {ticket['subject']}\n\n{ticket['body']}"
+    """The classify step's built-in prompt (the registry's may differ)."""
+    return render_template(CLASSIFY_TEMPLATE, classify_variables(ticket))
 
 
 def reply_prompt(
     ticket: Ticket, classification: Classification, articles: Sequence[KbArticle]
 ) -> str:
-    """The prompt of the draft_reply step."""
-    knowledge = "\n".join(f"[{a['id']}] {a['title']}: {a['text']}" for a in articles) or "(none)"
-    return (
-        f"{REPLY_INSTRUCTIONS}\n\nCategory: {classification.category}\n"
-        f"Priority: {classification.priority}\n\nKnowledge base:\n{knowledge}\n\n"
-        f"Ticket from {ticket['customer']}:\nSubject: {ticket['subject']}\n\n{ticket['body']}"
-    )
+    """The draft_reply step's built-in prompt (the registry's may differ)."""
+    return render_template(REPLY_TEMPLATE, reply_variables(ticket, classification, articles))
 
 
 def session_id_for(customer: str) -> str:
@@ -183,7 +193,11 @@ def run_ticket(
     """Triage one ticket as one trace on ``client``; return the reply and what happened.
 
     A ModelError propagates (its ``trace_id`` set to this trace); the trace is an error.
+    Both prompts come from the registry (label production) through ``client.prompt``, with
+    the built-in templates as fallback.
     """
+    classify_template = _prompt(client, CLASSIFY_PROMPT, CLASSIFY_TEMPLATE)
+    reply_template = _prompt(client, REPLY_PROMPT, REPLY_TEMPLATE)
     with client.span("triage_ticket", kind="chain") as root:
         root.set_input(f"{ticket['subject']}\n\n{ticket['body']}")
         root.set_user(ticket["customer"])
@@ -191,12 +205,15 @@ def run_ticket(
         root.set_metadata(ticket_id=ticket["id"], order_id=ticket["order_id"])
         try:
             classify_reply = _call_model(
-                client, model, "classify", classify_prompt(ticket), ticket, []
-            )
+                client, model, "classify", classify_template, classify_variables(ticket),
+                ticket, [],
+            )  # fmt: skip
             classification = parse_classification(classify_reply.text)
             articles = _retrieve(client, ticket, classification.category, kb)
-            prompt = reply_prompt(ticket, classification, articles)
-            draft = _call_model(client, model, "draft_reply", prompt, ticket, articles)
+            variables = reply_variables(ticket, classification, articles)
+            draft = _call_model(
+                client, model, "draft_reply", reply_template, variables, ticket, articles
+            )
         except ModelError as error:
             error.trace_id = root.trace_id
             raise
@@ -219,15 +236,26 @@ def run_ticket(
         )
 
 
+def _prompt(client: Client, name: str, fallback: str) -> Prompt:
+    """The registry's prompt, unless it needs variables the workflow does not have."""
+    prompt = client.prompt(name, fallback=fallback)
+    if set(prompt.variables) <= set(template_variables(fallback)):
+        return prompt
+    return Prompt(name, fallback, label=prompt.label, source="fallback")
+
+
 def _call_model(
     client: Client,
     model: FakeModel,
     task: Task,
-    prompt: str,
+    template: Prompt,
+    variables: dict[str, str],
     ticket: Ticket,
     context: Sequence[KbArticle],
 ) -> ModelReply:
     with client.span(task, kind="llm") as span:
+        # Rendering inside the span records the prompt's name and version on it.
+        prompt = template.format(**variables)
         span.set_input(prompt)
         span.set_metadata(task=task, ticket_id=ticket["id"])
         reply = model.complete(prompt, task=task, ticket=ticket, context=context)

@@ -1,9 +1,11 @@
 """Normalizers: span attributes of each convention mapped into the normalized row.
 
 Golden cases live in tests/golden/<convention>/<case>.json as
-``{"attributes": {...}, "expected": {field: value}}``; a new case is a new file. Each case goes
-through the real path: an OTLP span, ``normalize_request``, an append into a DuckDB file, and
-the stored row read back.
+``{"attributes": {...}, "expected": {field: value}}`` (optionally ``"events": [{"name",
+"attributes"}]``, the span's events); a new case is a new file, a new convention a new folder.
+Each case goes through the real path: an OTLP span, ``normalize_request``, an append into a
+DuckDB file, and the stored row read back. Cases under ``captured_*`` names hold payloads
+recorded from real clients by tests/conformance (see its README).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from loopwise.collector.store import SPAN_COLUMN_NAMES, Store
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GOLDEN_CASES = sorted(GOLDEN.glob("*/*.json"))
-JSON_COLUMNS = ("metadata", "attributes", "resource", "events")
+JSON_COLUMNS = ("metadata", "attributes", "resource", "events", "input_messages", "output_messages")
+CASE_KEYS = {"description", "attributes", "events", "expected"}
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +33,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         yield opened
 
 
-def store_and_read(store: Store, otlp, attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Normalize one span with ``attributes``, append it, and return the stored row (JSON
-    columns parsed) with the number of normalization warnings."""
+def store_and_read(
+    store: Store, otlp, attributes: dict[str, Any], events: list[dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], int]:
+    """Normalize one span with ``attributes`` (and ``events``), append it, and return the
+    stored row (JSON columns parsed) with the number of normalization warnings."""
     trace_id = otlp.trace_id()
-    batch = normalize_request(
-        otlp.request([otlp.span("case", trace_id=trace_id, attributes=attributes)])
-    )
+    span = otlp.span("case", trace_id=trace_id, attributes=attributes)
+    for event in events or []:
+        holder = otlp.span("event", trace_id=trace_id, attributes=event.get("attributes", {}))
+        added = span.events.add(name=event["name"], time_unix_nano=span.start_time_unix_nano)
+        added.attributes.extend(holder.attributes)
+    batch = normalize_request(otlp.request([span]))
     assert batch.rejected == 0
     assert store.append_spans(batch.table) == 1
     [row] = store.query(
@@ -71,8 +79,12 @@ def test_text_copied_into_input_and_output_is_stored_once(store: Store, otlp) ->
 
 def test_there_are_golden_cases_for_each_convention() -> None:
     conventions = {path.parent.name for path in GOLDEN_CASES}
-    assert {"genai", "openinference", "mixed"} <= conventions
-    assert len(GOLDEN_CASES) >= 30
+    assert {"genai", "openinference", "langfuse", "openllmetry", "vercel", "mlflow"} <= conventions
+    assert {"logfire", "mixed"} <= conventions
+    # A payload captured from each real client (tests/conformance) is kept as a golden case.
+    captured = {path.parent.name for path in GOLDEN_CASES if path.stem.startswith("captured_")}
+    assert {"genai", "openinference", "langfuse", "openllmetry", "logfire"} <= captured
+    assert len(GOLDEN_CASES) >= 100
 
 
 @pytest.mark.parametrize(
@@ -80,11 +92,11 @@ def test_there_are_golden_cases_for_each_convention() -> None:
 )
 def test_golden_case(store: Store, otlp, case_path: Path) -> None:
     case = json.loads(case_path.read_text())
-    assert set(case) <= {"description", "attributes", "expected"}, case_path
+    assert set(case) <= CASE_KEYS, case_path
     unknown = set(case["expected"]) - set(SPAN_COLUMN_NAMES)
     assert not unknown, f"{case_path.name}: expected names no column: {unknown}"
 
-    row, _ = store_and_read(store, otlp, case["attributes"])
+    row, _ = store_and_read(store, otlp, case["attributes"], case.get("events"))
 
     actual = {field: row[field] for field in case["expected"]}
     assert actual == case["expected"]

@@ -141,3 +141,46 @@ def test_api_key_is_sent_as_bearer(keyed_collector: KeyedCollector) -> None:
     assert caught.value.status_code == 401
     with CollectorAPI(keyed_collector.url, api_key=keyed_collector.api_key) as client:
         assert client.recent_traces() == []
+
+
+def test_overview_score_trends_and_facets(
+    api: CollectorAPI, seeded_collector: SeededCollector
+) -> None:
+    from loopwise.dashboard.filters import OverviewQuery
+
+    overview = api.overview(OverviewQuery(project=seeded_collector.PROJECT))
+    assert overview["totals"]["traces"] == 13
+    trends = api.score_trends(OverviewQuery())
+    assert {e["name"] for e in trends["evaluators"]} == {
+        "helpfulness", seeded_collector.EVIL_EVALUATOR
+    }  # fmt: skip
+    facets = api.facets(OverviewQuery())
+    assert [p["value"] for p in facets["project"]] == [
+        seeded_collector.PROJECT, seeded_collector.OTHER_PROJECT
+    ]  # fmt: skip
+
+
+def test_a_route_the_collector_lacks_is_endpoint_missing(api: CollectorAPI) -> None:
+    from loopwise.dashboard import EndpointMissing
+
+    with pytest.raises(EndpointMissing) as caught:
+        api.flags(status="open")
+    assert caught.value.status_code == 404
+    assert caught.value.path == "/api/flags"
+    assert str(caught.value) == "Collector answered 404: this collector has no /api/flags endpoint"
+    with pytest.raises(CollectorError) as unknown:  # a JSON 404 is about the item, not the route
+        api.trace("f" * 32)
+    assert not isinstance(unknown.value, EndpointMissing)
+
+
+def test_traces_page_reports_an_older_page(
+    api: CollectorAPI, seeded_collector: SeededCollector
+) -> None:
+    from loopwise.dashboard.filters import TraceQuery
+
+    first = api.traces(TraceQuery(limit=10))
+    assert len(first.traces) == 10
+    assert first.has_more
+    last = api.traces(TraceQuery(limit=10, offset=10))
+    assert len(last.traces) == seeded_collector.trace_count - 10
+    assert not last.has_more

@@ -230,3 +230,30 @@ def test_missing_baseline_is_a_usage_error(tmp_path: Path) -> None:
     code, output = invoke(tmp_path, "--baseline", "last")
     assert code == 2
     assert "no earlier run of 'qa'" in output
+
+
+def test_runs_recorded_through_the_collector_api(tmp_path: Path) -> None:
+    from loopwise.collector.server import CollectorConfig, CollectorServer
+    from loopwise.evals.suites.api import SuiteRunsExtension
+
+    write_dataset(tmp_path)
+    write_suite(tmp_path)
+    config = CollectorConfig(db_path=tmp_path / "served.duckdb", port=0)
+    with CollectorServer(config, extensions=[SuiteRunsExtension()]) as server:
+        assert invoke(tmp_path, "--endpoint", server.url)[0] == 0
+        code, output = invoke(tmp_path, "--endpoint", server.url, "--baseline", "last")
+        assert code == 0, output
+        import httpx
+
+        runs = httpx.get(server.url + "/api/eval-runs", params={"suite": "qa"}).json()["runs"]
+        assert len(runs) == 2 and all(r["passed"] for r in runs)
+        report = httpx.get(f"{server.url}/api/eval-runs/{runs[0]['run_id']}").json()
+        assert report["comparison"]["baseline_run_id"] == runs[1]["run_id"]
+        assert httpx.post(server.url + "/api/eval-runs", json=report).status_code == 409
+        assert httpx.post(server.url + "/api/eval-runs", json={"suite": "x"}).status_code == 400
+        assert httpx.get(server.url + "/api/eval-runs/nope").status_code == 404
+        spans = httpx.post(
+            server.url + "/api/sql",
+            json={"sql": "select count(*) from spans where project = 'evals'"},
+        ).json()["rows"][0][0]
+        assert spans >= 12

@@ -1,0 +1,70 @@
+"""The dashboard's pages and links between them.
+
+Each page is a small script in ``views/`` (so ``st.page_link`` and Streamlit's test harness
+can address it by path) that calls the page module's ``render``. Add a page by adding its
+script and a ``PageSpec`` here; ``SECTIONS`` orders the sidebar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from .render import escape_markdown
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: sidebar title, script (relative to app.py), URL path, icon and section."""
+
+    title: str
+    script: str
+    url_path: str
+    icon: str
+    section: str
+
+
+SECTIONS = ("Monitor", "Improve")
+"""Sidebar sections in order; "Improve" holds the review queue, datasets, prompts and
+judge calibration as their pages arrive."""
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("Overview", "views/overview.py", "overview", ":material/monitoring:", "Monitor"),
+    PageSpec("Traces", "views/traces.py", "traces", ":material/account_tree:", "Monitor"),
+    PageSpec("Sessions", "views/sessions.py", "sessions", ":material/forum:", "Monitor"),
+    PageSpec("Users", "views/users.py", "users", ":material/group:", "Monitor"),
+    PageSpec("Review queue", "views/reviews.py", "reviews", ":material/rate_review:", "Improve"),
+    PageSpec("Datasets", "views/datasets.py", "datasets", ":material/dataset:", "Improve"),
+    PageSpec("Prompts", "views/prompts.py", "prompts", ":material/edit_note:", "Improve"),
+)
+"""Every page; the first is the default."""
+
+
+def page(url_path: str) -> PageSpec:
+    """The page served at ``url_path``; ``KeyError`` when there is none."""
+    for spec in PAGES:
+        if spec.url_path == url_path:
+            return spec
+    raise KeyError(url_path)
+
+
+def build_navigation() -> dict[str, list[st.Page]]:
+    """``st.Page`` objects grouped by section, for ``st.navigation``."""
+    sections: dict[str, list[st.Page]] = {}
+    for index, spec in enumerate(PAGES):
+        entry = st.Page(
+            spec.script, title=spec.title, url_path=spec.url_path, icon=spec.icon, default=not index
+        )
+        sections.setdefault(spec.section, []).append(entry)
+    return {name: sections[name] for name in SECTIONS if name in sections}
+
+
+def link(url_path: str, label: str, icon: str | None = None, **query: str) -> None:
+    """A link to another page with query parameters; ``label`` is shown as plain text."""
+    st.page_link(
+        page(url_path).script,
+        label=escape_markdown(label),
+        icon=icon,
+        query_params=query or None,
+    )

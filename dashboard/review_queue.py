@@ -1,0 +1,100 @@
+"""The review queue's arrangement: open items grouped by failure cluster, flagged items first.
+
+Pure functions over API records (review items from /api/reviews, flags from /api/flags), so
+the grouping and the "next item" order are tested without Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .api import Record
+
+UNCLUSTERED = "unclustered"
+SOURCE_GROUPS = (
+    ("end_user", "End users' thumbs-down"),
+    ("manual", "Picked by a person"),
+)
+
+
+@dataclass(frozen=True)
+class QueueGroup:
+    """One group of open items: a failure cluster, unclustered flags, or a non-flag source."""
+
+    key: str
+    label: str
+    items: list[Record]
+    flagged: bool
+
+    @property
+    def title(self) -> str:
+        """The group as one line of plain text: label and count."""
+        return f"{self.label} ({len(self.items)})"
+
+
+def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueGroup]:
+    """Open items grouped for review: flag clusters first (largest first, then by label),
+    then flagged items in no cluster, then each other source. Items keep their order."""
+    cluster_of: dict[str, tuple[str, str]] = {}
+    for flag in flags:
+        cluster_id = flag.get("cluster_id")
+        if flag.get("flag_id") and cluster_id:
+            label = str(flag.get("cluster_label") or cluster_id)
+            cluster_of[str(flag["flag_id"])] = (f"cluster:{cluster_id}", label)
+    groups: dict[str, QueueGroup] = {}
+    for item in items:
+        source = str(item.get("source") or "manual")
+        if source == "flag":
+            key, label = cluster_of.get(
+                str(item.get("source_id")), (UNCLUSTERED, "Flagged, not in a cluster")
+            )
+        else:
+            key, label = source, dict(SOURCE_GROUPS).get(source, source)
+        group = groups.setdefault(key, QueueGroup(key, label, [], source == "flag"))
+        group.items.append(item)
+    ranked = [g for g in groups.values() if g.flagged and g.key != UNCLUSTERED]
+    ranked.sort(key=lambda g: (-len(g.items), g.label, g.key))
+    rest = [groups[k] for k in (UNCLUSTERED, *(s for s, _ in SOURCE_GROUPS)) if k in groups]
+    known = {g.key for g in ranked + rest}
+    return ranked + rest + [g for k, g in groups.items() if k not in known]
+
+
+def current_item(group: QueueGroup, chosen: str | None) -> Record | None:
+    """The item to show: the one chosen if it is still open in ``group``, else the first
+    (after an action the acted item leaves the queue, so this is the next one)."""
+    for item in group.items:
+        if item.get("item_id") == chosen:
+            return item
+    return group.items[0] if group.items else None
+
+
+def flags_of(item: Record, flags: Iterable[Record]) -> list[Record]:
+    """The flags behind an item: its own flag, and any other flag on the same span."""
+    own = item.get("source_id") if item.get("source") == "flag" else None
+    span = item.get("span_id")
+    return [
+        flag
+        for flag in flags
+        if flag.get("flag_id") == own
+        or (flag.get("trace_id") == item.get("trace_id") and span and flag.get("span_id") == span)
+    ]
+
+
+def item_label(item: Record) -> str:
+    """One line naming an item in a chooser (plain text, shortened)."""
+    name = item.get("span_name") or item.get("trace_id") or "?"
+    reason = " ".join(str(item.get("reason") or "").split())
+    text = f"{name} · {item.get('severity') or '-'} · {reason}"
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+def reviewed_span(spans: Iterable[Record], span_id: str | None) -> Record | None:
+    """The span an item is about: ``span_id`` when given, else the trace's root span."""
+    spans = list(spans)
+    for span in spans:
+        if span_id and span.get("span_id") == span_id:
+            return span
+    roots = [s for s in spans if not s.get("parent_span_id")]
+    candidates = roots or spans
+    return candidates[0] if candidates else None

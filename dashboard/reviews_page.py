@@ -1,0 +1,133 @@
+"""The Review queue page: open review items, flagged ones first, grouped by failure cluster;
+one item at a time with its span's input and output and the flags behind it; approve,
+correct or reject it (or a whole cluster at once).
+
+Every action goes to /api/reviews/{id}/actions with the version the reviewer saw
+(``expected_version``): when someone else acted first the collector answers 409 and the page
+says so and shows the item as it is now. After an action the next open item is shown.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .render import content_block
+from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
+from .review_queue import QueueGroup, current_item, flags_of, group_items, item_label, reviewed_span
+from .settings import DashboardSettings
+from .widgets import collector_status, show_api_error, show_content
+
+MAX_ITEMS = 500
+MAX_FLAGS = 1000
+FLAG_COLUMNS = {"rule": "rule", "severity": "severity", "evaluator": "evaluator",
+                "value": "value", "reason": "reason", "cluster_label": "cluster"}  # fmt: skip
+
+
+def render_reviews(settings: DashboardSettings) -> None:
+    """Draw the Review queue page."""
+    st.title("Review queue")
+    if collector_status(settings) is None:
+        return
+    show_outcome()
+    st.sidebar.text_input("Reviewing as", value=DEFAULT_ACTOR, key=ACTOR_KEY)
+    project = st.text_input("Project", key=f"{KEY}.project", placeholder="all projects")
+    with settings.connect() as api:
+        try:
+            items = api.review_items(project=project.strip() or None, limit=MAX_ITEMS)
+        except EndpointMissing:
+            st.info("The review queue is not available: this collector has no /api/reviews.")
+            return
+        except CollectorAPIError as exc:
+            show_api_error(exc)
+            return
+        flags = _flags(api, project.strip() or None)
+        groups = group_items(items, flags)
+        if not groups:
+            st.success("Nothing to review: every item has been handled.")
+            return
+        group = _choose_group(groups)
+        item = current_item(group, st.session_state.get(f"{KEY}.item"))
+        if item is None:
+            return
+        bulk_actions(settings, group)
+        _item(api, settings, group, item, flags)
+
+
+def _flags(api: CollectorAPI, project: str | None) -> list[Record]:
+    try:
+        return api.flags(status="open", project=project, limit=MAX_FLAGS)
+    except CollectorAPIError:  # no evaluation API: items still show, just without clusters
+        st.caption("Flags are not available from this collector: items are not clustered.")
+        return []
+
+
+def _choose_group(groups: list[QueueGroup]) -> QueueGroup:
+    total = sum(len(g.items) for g in groups)
+    noun = "group" if len(groups) == 1 else "groups"
+    st.caption(f"{total} open items in {len(groups)} {noun}; flagged clusters first.")
+    st.dataframe(
+        pd.DataFrame({"group": [g.label for g in groups], "open": [len(g.items) for g in groups]}),
+        hide_index=True,
+        width="stretch",
+    )
+    titles = [g.title for g in groups]
+    chosen = st.selectbox("Failure cluster", range(len(groups)), key=f"{KEY}.group",
+                          format_func=lambda i: titles[i])  # fmt: skip
+    return groups[chosen if isinstance(chosen, int) and chosen < len(groups) else 0]
+
+
+def _item(
+    api: CollectorAPI,
+    settings: DashboardSettings,
+    group: QueueGroup,
+    item: Record,
+    flags: list[Record],
+) -> None:
+    ids = [str(i["item_id"]) for i in group.items]
+    labels = [item_label(i) for i in group.items]
+    st.session_state[f"{KEY}.position"] = ids.index(str(item["item_id"]))
+    st.selectbox(f"Item ({len(ids)} in this group)", range(len(ids)), key=f"{KEY}.position",
+                 format_func=lambda i: f"{i + 1}. {labels[i]}", on_change=_pick,
+                 args=(ids,))  # fmt: skip
+    item_id = str(item["item_id"])
+    st.subheader("Item")
+    st.text(
+        f"source: {item.get('source')} · severity: {item.get('severity') or '-'} · "
+        f"evaluator: {item.get('evaluator') or '-'} · version {item.get('version')} · "
+        f"trace {item.get('trace_id')}"
+    )
+    st.caption("Why it is here")
+    st.text(str(item.get("reason") or "(no reason given)"))
+    behind = flags_of(item, flags)
+    if behind:
+        st.caption("Flags")
+        frame = pd.DataFrame([{k: f.get(k) for k in FLAG_COLUMNS} for f in behind])
+        st.dataframe(frame.rename(columns=FLAG_COLUMNS), hide_index=True, width="stretch")
+    output = _span_content(api, item)
+    item_actions(settings, item_id, int(item.get("version") or 0), output)
+
+
+def _pick(ids: list[str]) -> None:
+    position = st.session_state.get(f"{KEY}.position")
+    if isinstance(position, int) and 0 <= position < len(ids):
+        st.session_state[f"{KEY}.item"] = ids[position]
+
+
+def _span_content(api: CollectorAPI, item: Record) -> str:
+    try:
+        detail = api.trace(str(item.get("trace_id")))
+    except CollectorAPIError as exc:
+        show_api_error(exc)
+        return ""
+    span = reviewed_span(detail.spans, item.get("span_id"))
+    if span is None:
+        st.info("The trace of this item has no spans in the store.")
+        return ""
+    st.caption("Span")
+    st.text(f"{span.get('name')} ({span.get('kind') or 'span'})")
+    show_content("Input", span.get("input"))
+    show_content("Output", span.get("output"))
+    output = span.get("output")
+    return "" if output in (None, "") else content_block(output).text

@@ -1,0 +1,38 @@
+"""The errors of the feedback loop, each with the HTTP status the API answers it with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FeedbackError(ValueError):
+    """Bad input to a feedback operation (HTTP 400); nothing was changed."""
+
+    status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"error": message, **details}``, the API's error body."""
+        return {"error": self.message, **self.details}
+
+
+class NotFound(FeedbackError):
+    """The item, span, dataset, prompt or version does not exist (HTTP 404)."""
+
+    status = 404
+
+
+class Conflict(FeedbackError):
+    """Someone else changed the thing first: the expected version is stale (HTTP 409)."""
+
+    status = 409
+
+
+def error_for_status(status: int, message: str, details: dict[str, Any]) -> FeedbackError:
+    """The FeedbackError subclass an API status code stands for."""
+    cls = {404: NotFound, 409: Conflict}.get(status, FeedbackError)
+    return cls(message, **details)

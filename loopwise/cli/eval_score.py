@@ -1,0 +1,229 @@
+"""``loopwise eval score``: re-score stored spans offline, without calling the workflow again.
+
+Through the collector's API (``--endpoint``) when one runs, else straight on the DuckDB file
+(``--db``; only while no collector owns it). Evaluators and selectors come from
+``--config`` / ``LOOPWISE_EVALS`` or the default set; ``--evaluator`` picks some of them, or
+any registered evaluator over every span.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from loopwise.collector.sdk import DEFAULT_ENDPOINT
+from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
+
+from .common import fail
+
+console = Console()
+PAGE = 2000
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def score(
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="DuckDB file to score in place (only while no collector owns it)."
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to score through."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Spans started at or after: ISO time or 2h, 7d.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Spans started before: ISO time or 30m, 1d.")
+    ] = None,
+    project: Annotated[
+        list[str] | None, typer.Option("--project", help="Only these projects.")
+    ] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only these span kinds.")] = None,
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="Only these span names (glob patterns).")
+    ] = None,
+    evaluator: Annotated[
+        list[str] | None,
+        typer.Option("--evaluator", "-e", help="Evaluators to run (default: the whole config)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="LOOPWISE_EVALS", help="Evaluation config (TOML/JSON)."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
+    ] = None,
+) -> None:
+    """Re-score stored spans offline: add scores and open flags for failures.
+
+    The workflow is not called again, and scores are appended, never replaced. Without
+    --db or --endpoint, goes through the collector at http://127.0.0.1:4318 when one runs,
+    else scores ./.loopwise/loopwise.duckdb.
+    """
+    if db is not None and endpoint is not None:
+        fail("give --db or --endpoint, not both", code=2)
+    filters = {
+        "since": _time(since, "--since"), "until": _time(until, "--until"),
+        "projects": project or [], "kinds": kind or [], "names": name or [],
+    }  # fmt: skip
+    names = list(evaluator or [])
+    if db is None and endpoint is None and _collector_running(DEFAULT_ENDPOINT, api_key):
+        endpoint = DEFAULT_ENDPOINT
+    if endpoint is not None:
+        if config is not None:
+            fail("the collector scores with its own config; drop --config (or set it there)")
+        tallies = _through_api(endpoint, api_key, names, filters)
+    else:
+        tallies = _on_file(db or DEFAULT_DB_PATH, config, names, filters)
+    _print(tallies)
+
+
+def _time(text: str | None, option: str) -> str | None:
+    if not text:
+        return None
+    match = _RELATIVE.match(text.strip())
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if match:
+        amount, unit = float(match.group(1)), match.group(2)
+        return (now - dt.timedelta(**{_UNITS[unit]: amount})).isoformat()
+    from loopwise.evals.api import parse_time
+
+    try:
+        return parse_time(text).isoformat()
+    except ValueError as exc:
+        fail(f"{option}: {exc} (or give a duration such as 2h or 7d)", code=2)
+
+
+def _collector_running(url: str, api_key: str | None) -> bool:
+    try:
+        return httpx.get(url.rstrip("/") + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("scoring spans"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )  # fmt: skip
+
+
+def _on_file(
+    db: Path, config_path: Path | None, names: list[str], raw_filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    from loopwise.evals import (
+        ConfigError,
+        RescoreError,
+        choose_bindings,
+        config_from_env,
+        load_config,
+        rescore,
+    )
+    from loopwise.evals.api import BadParam, filters_from_json
+
+    if not db.exists():
+        fail(f"no database at {db}")
+    try:
+        filters = filters_from_json(raw_filters)
+        config = load_config(config_path) if config_path else config_from_env()
+        bindings = choose_bindings(config, names)
+    except (ConfigError, RescoreError, BadParam) as exc:
+        fail(str(exc), code=2)
+    try:
+        store = Store(db)
+    except StoreError as exc:
+        fail(f"{exc}; or run: loopwise eval score --endpoint URL")
+    from loopwise.evals import Runtime
+    from loopwise.evals.judge import StoreJudgeCache, TracerPool
+    from loopwise.evals.offline import count_spans
+
+    # Judge calls are recorded as evaluator spans in the same file, verdicts cached there.
+    tracer = TracerPool(store.append_spans)
+    runtime = Runtime(store=store, tracer=tracer, judge_cache=StoreJudgeCache(store))
+    with store, _progress() as progress:
+        task = progress.add_task("score", total=count_spans(store, filters))
+        try:
+            tallies = rescore(
+                store, bindings, filters, rules=config.threshold_rules, page_size=PAGE,
+                progress=lambda done: progress.advance(task, done), runtime=runtime,
+            )  # fmt: skip
+        except RescoreError as exc:
+            fail(str(exc), code=2)
+        finally:
+            tracer.shutdown()
+    return [vars(t) for t in tallies.values()]
+
+
+def _through_api(
+    endpoint: str, api_key: str | None, names: list[str], filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    from loopwise.evals import new_run_id
+    from loopwise.evals.offline import EvaluatorTally, merge_tallies
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    url = endpoint.rstrip("/") + "/api/evals/score"
+    run_id = new_run_id()
+    totals: dict[str, EvaluatorTally] = {}
+    after = -1
+    with httpx.Client(headers=headers, timeout=300.0) as http, _progress() as progress:
+        task = progress.add_task("score", total=None)
+        while True:
+            body = {"evaluators": names, "filters": filters, "after": after, "limit": PAGE,
+                    "run_id": run_id}  # fmt: skip
+            try:
+                response = http.post(url, json=body)
+            except httpx.HTTPError as exc:
+                fail(f"collector at {endpoint} is not reachable: {exc}")
+            payload = _payload(response, endpoint)
+            if payload.get("total") is not None:
+                progress.update(task, total=payload["total"])
+            progress.advance(task, int(payload["spans"]))
+            page = {f"{t['name']}@{t['version']}": EvaluatorTally(**t) for t in payload["tallies"]}
+            merge_tallies(totals, page)
+            if payload["done"]:
+                break
+            after = int(payload["next_after"])
+    return [vars(t) for t in totals.values()]
+
+
+def _payload(response: httpx.Response, endpoint: str) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        fail(f"collector at {endpoint} answered {response.status_code} without JSON")
+    if response.status_code == 404:
+        fail(f"collector at {endpoint} has no evaluation API (started without the evals extension)")
+    if response.status_code != 200:
+        message = payload.get("error") if isinstance(payload, dict) else payload
+        fail(str(message))
+    if not isinstance(payload, dict):
+        fail(f"collector at {endpoint} answered with unexpected JSON")
+    return payload
+
+
+def _print(tallies: list[dict[str, Any]]) -> None:
+    table = Table(title="scores added")
+    for column in ("evaluator", "version", "scored", "passed", "failed", "errored", "flags"):
+        table.add_column(column, justify="left" if column in ("evaluator", "version") else "right")
+    for t in sorted(tallies, key=lambda t: t["name"]):
+        table.add_row(
+            t["name"], t["version"], str(t["scored"]), str(t["passed"]), str(t["failed"]),
+            str(t["errored"]), str(t["flagged"]),
+        )  # fmt: skip
+    console.print(table)
+    if not tallies:
+        console.print("no spans matched", style="yellow")

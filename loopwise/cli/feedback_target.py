@@ -1,0 +1,165 @@
+"""What the feedback commands (review, dataset, prompt, calibrate) share: where to send
+operations (a collector's API or a DuckDB file), who is acting, and printing results."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from loopwise.collector.sdk import DEFAULT_ENDPOINT
+from loopwise.collector.store import DEFAULT_DB_PATH, StoreError
+from loopwise.feedback import Backend, Conflict, FeedbackError, HttpBackend, LocalBackend
+
+from .common import fail
+
+console = Console()
+CONFLICT_EXIT_CODE = 3
+
+
+class OutputFormat(StrEnum):
+    """How results are printed."""
+
+    table = "table"
+    json = "json"
+
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to work through."),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file to work on directly (only while no collector owns it)."),
+]
+ApiKeyOption = Annotated[
+    str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
+]
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor", envvar="LOOPWISE_ACTOR", help="Who is acting (default: your login name)."
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json.")]
+ExpectOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expect",
+        min=0,
+        help="The version you saw; refused (exit code 3) if someone changed it since.",
+    ),
+]
+
+
+def actor_name(actor: str | None) -> str:
+    """The acting person: --actor, $LOOPWISE_ACTOR, else the login name."""
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:
+        return os.environ.get("USER") or "unknown"
+
+
+def _collector_running(endpoint: str) -> bool:
+    try:
+        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def open_backend(endpoint: str | None, db: Path | None, api_key: str | None) -> Iterator[Backend]:
+    """The collector at --endpoint, the file --db, else the local collector when one runs,
+    else ./.loopwise/loopwise.duckdb. Feedback errors become one-line messages (exit code 3
+    for a conflict, 1 otherwise)."""
+    if endpoint and db:
+        fail("give --endpoint or --db, not both", code=2)
+    try:
+        if db is not None:
+            backend: Backend = LocalBackend(db)
+        elif endpoint is not None:
+            backend = HttpBackend(endpoint, api_key)
+        elif _collector_running(DEFAULT_ENDPOINT):
+            backend = HttpBackend(DEFAULT_ENDPOINT, api_key)
+        else:
+            backend = LocalBackend(DEFAULT_DB_PATH)
+    except (StoreError, OSError) as exc:
+        fail(str(exc))
+    try:
+        yield backend
+    except Conflict as exc:
+        fail(f"conflict: {exc.message}", code=CONFLICT_EXIT_CODE)
+    except FeedbackError as exc:
+        fail(exc.message)
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        backend.close()
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def cell(value: Any, limit: int = 80) -> Text:
+    """A table cell: stored text is untrusted, so never read as markup; long text is cut."""
+    if value is None:
+        return Text("")
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return Text(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
+) -> None:
+    """Print ``columns`` of ``rows`` as a table, and the row count."""
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(cell(row.get(column)) for column in columns))
+    console.print(table)
+    console.print(f"{len(rows)} row(s)", style="dim")
+
+
+def print_text(text: str, style: str | None = None) -> None:
+    """Print untrusted text verbatim (no markup, no highlighting)."""
+    console.print(Text(text, style=style or ""), highlight=False, soft_wrap=True)
+
+
+def print_diff(diff: str) -> None:
+    """Print a unified diff with added lines green and removed lines red."""
+    for line in diff.splitlines():
+        style = None
+        if line.startswith("+") and not line.startswith("+++"):
+            style = "green"
+        elif line.startswith("-") and not line.startswith("---"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        print_text(line, style)
+
+
+def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, str]:
+    """``["a=b", "c=d"]`` as ``{"a": "b", "c": "d"}``; exits with a clear error otherwise."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"{what} must look like NAME=VALUE, got {pair!r}", code=2)
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,216 @@
+"""Conformance with real OpenTelemetry LLM clients.
+
+Each test runs one client (tests/conformance/clients/<name>.py) in its own Python process, so
+the global OpenTelemetry state each library installs stays in that process. The client
+calls the ``openai`` SDK against ``loopwise.testing.OpenAIStub`` on 127.0.0.1 and exports its
+spans to a real collector that requires an API key; the test then reads the stored rows
+through the collector's SQL API and checks kind, model, provider, input, output, tokens,
+cost, session and parent links.
+
+Golden files: with ``LOOPWISE_UPDATE_GOLDEN=1`` each test also writes the spans it checked
+to tests/golden/<convention>/captured_<client>_<span>.json (the raw attributes and the
+fields it asserted), so normalization stays covered where the client is not installed::
+
+    LOOPWISE_UPDATE_GOLDEN=1 pytest tests/conformance
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from loopwise.collector.pricing import PriceTable
+from loopwise.collector.server import CollectorConfig, CollectorServer
+from loopwise.testing import OpenAIStub
+
+CLIENTS = Path(__file__).resolve().parent / "clients"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+API_KEY = "sk-lf-conformance-secret"
+# What every client script does (clients/_common.py reads these from the environment).
+SCENARIO = {
+    "MODEL": "gpt-4o-mini",
+    "EMBEDDING_MODEL": "text-embedding-3-small",
+    "SYSTEM": "Be brief.",
+    "QUESTION": "What is the refund window?",
+    "STREAMED": "Stream the answer please",
+    "SESSION": "sess-42",
+    "USER": "user-7",
+}
+CLIENT_TIMEOUT_S = 120
+SPANS_SQL = """
+SELECT * REPLACE (raw_attributes(attributes, input, output) AS attributes)
+FROM spans ORDER BY start_time, span_id
+"""
+JSON_COLUMNS = ("metadata", "attributes", "resource", "events", "input_messages", "output_messages")
+
+
+class Conformance:
+    """Runs client scripts against one collector and one OpenAI stub; reads the spans back."""
+
+    def __init__(self, collector: CollectorServer, stub: OpenAIStub, tmp_path: Path) -> None:
+        self.collector = collector
+        self.stub = stub
+        self.tmp_path = tmp_path
+        self.http = httpx.Client(base_url=collector.url, headers={"x-api-key": API_KEY})
+        self.scenario = dict(SCENARIO)
+
+    def run(self, client: str) -> list[dict[str, Any]]:
+        """Run ``clients/<client>.py``; return every stored span, JSON columns parsed."""
+        env = {
+            **os.environ,
+            "COLLECTOR_URL": self.collector.url,
+            "COLLECTOR_KEY": API_KEY,
+            "STUB_URL": self.stub.base_url,
+            "HOME": str(self.tmp_path),  # SDKs that keep files under ~ stay in the test's dir
+            "OTEL_SDK_DISABLED": "false",
+            **{f"SCENARIO_{key}": value for key, value in SCENARIO.items()},
+        }
+        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        done = subprocess.run(
+            [sys.executable, str(CLIENTS / f"{client}.py")],
+            env=env,
+            cwd=self.tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT_S,
+            check=False,
+        )
+        assert done.returncode == 0, f"{client} failed:\n{done.stdout}\n{done.stderr}"
+        return self.spans()
+
+    def spans(self) -> list[dict[str, Any]]:
+        """Every stored span, JSON columns parsed."""
+        response = self.http.post("/api/sql", json={"sql": SPANS_SQL})
+        assert response.status_code == 200, response.text
+        payload = response.json()
+        rows = [dict(zip(payload["columns"], row, strict=True)) for row in payload["rows"]]
+        for row in rows:
+            for column in JSON_COLUMNS:
+                if row[column] is not None:
+                    row[column] = json.loads(row[column])
+        return rows
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.http.close()
+
+
+@pytest.fixture
+def conformance(tmp_path: Path) -> Iterator[Conformance]:
+    """A fresh collector (API key required) and OpenAI stub for one client run."""
+    config = CollectorConfig(db_path=tmp_path / "conformance.duckdb", port=0, api_key=API_KEY)
+    with CollectorServer(config) as collector, OpenAIStub() as stub:
+        runner = Conformance(collector, stub, tmp_path)
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+
+class GoldenWriter:
+    """Writes checked spans as golden cases when LOOPWISE_UPDATE_GOLDEN=1 (else does nothing)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def save(
+        self, convention: str, name: str, span: dict[str, Any], fields: list[str], source: str
+    ) -> None:
+        """Save ``span``'s raw attributes and its ``fields`` as tests/golden/<convention>/<name>."""
+        if not self.enabled:
+            return
+        case: dict[str, Any] = {
+            "description": f"Captured from {source} by tests/conformance (span {span['name']!r})",
+            "attributes": span["attributes"],
+        }
+        if span["events"]:
+            case["events"] = [
+                {"name": event["name"], "attributes": event["attributes"]}
+                for event in span["events"]
+            ]
+        case["expected"] = {field: span[field] for field in fields}
+        folder = GOLDEN / convention
+        folder.mkdir(exist_ok=True)
+        text = json.dumps(case, indent=2, ensure_ascii=False) + "\n"
+        (folder / f"{name}.json").write_text(text)
+
+
+@pytest.fixture(scope="session")
+def golden() -> GoldenWriter:
+    """Saves captured payloads as golden files when LOOPWISE_UPDATE_GOLDEN=1."""
+    return GoldenWriter(os.environ.get("LOOPWISE_UPDATE_GOLDEN") == "1")
+
+
+class Expect:
+    """Assertions shared by the client tests, in terms of the scenario every client runs."""
+
+    def __init__(self, scenario: dict[str, str]) -> None:
+        self.scenario = scenario
+        self.prices = PriceTable.shipped()
+
+    def one(self, spans: list[dict[str, Any]], **where: Any) -> dict[str, Any]:
+        """The single span whose columns equal ``where``."""
+        found = [s for s in spans if all(s[k] == v for k, v in where.items())]
+        assert len(found) == 1, f"{len(found)} spans match {where}: {[s['name'] for s in spans]}"
+        return found[0]
+
+    def chat(self, span: dict[str, Any], question: str, *, answer: bool = True) -> None:
+        """``span`` is the LLM call asking ``question`` (the stub answers with the question)."""
+        system = self.scenario["SYSTEM"]
+        assert span["kind"] == "llm"
+        assert span["model"] == self.scenario["MODEL"]
+        assert span["provider"] == "openai"
+        assert span["input"] == f"system: {system}\nuser: {question}"
+        assert span["input_messages"] == [
+            {"role": "system", "content": system},
+            {"role": "user", "content": question},
+        ]
+        assert span["status"] != "error"
+        assert span["ingest_warnings"] is None
+        if not answer:
+            return
+        assert span["output"] == question
+        assert span["input_tokens"] > 0
+        assert span["output_tokens"] > 0
+        assert span["total_tokens"] == span["input_tokens"] + span["output_tokens"]
+        expected_cost = self.prices.cost(span["model"], span["input_tokens"], span["output_tokens"])
+        assert span["cost_usd"] == pytest.approx(expected_cost)
+
+    def reply_message(self, span: dict[str, Any], text: str) -> None:
+        """``span``'s output is one assistant message holding ``text``."""
+        assert span["output_messages"] == [{"role": "assistant", "content": text}]
+
+    def session(self, span: dict[str, Any]) -> None:
+        """``span`` carries the scenario's session and user."""
+        assert (span["session_id"], span["user_id"]) == (
+            self.scenario["SESSION"],
+            self.scenario["USER"],
+        )
+
+    @staticmethod
+    def child_of(span: dict[str, Any], parent: dict[str, Any]) -> None:
+        """``span`` is a direct child of ``parent`` in the same trace."""
+        assert span["trace_id"] == parent["trace_id"]
+        assert span["parent_span_id"] == parent["span_id"]
+        assert parent["parent_span_id"] is None
+
+
+@pytest.fixture(scope="session")
+def expect() -> Expect:
+    """Assertions on stored spans in terms of the scenario."""
+    return Expect(SCENARIO)
+
+
+@pytest.fixture(scope="session")
+def version() -> Any:
+    """``version("package")``: an installed distribution's version, for golden descriptions."""
+    return metadata.version

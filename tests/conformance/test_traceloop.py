@@ -1,0 +1,38 @@
+"""The openai client under traceloop-sdk (OpenLLMetry)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("traceloop.sdk")
+
+FIELDS = [
+    "kind", "model", "provider", "input", "output", "input_messages", "output_messages",
+    "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
+    "metadata", "ingest_warnings",
+]  # fmt: skip
+
+
+def test_traceloop_spans_land_right(conformance, expect, golden, version) -> None:
+    spans = conformance.run("traceloop_openai")
+    question, streamed = conformance.scenario["QUESTION"], conformance.scenario["STREAMED"]
+
+    workflow = expect.one(spans, name="answer.workflow")
+    chat = expect.one(spans, kind="llm", output=question)
+    stream = expect.one(spans, kind="llm", output=streamed)
+
+    assert workflow["kind"] == "chain"
+    assert workflow["output"] == question  # traceloop.entity.output, a JSON-encoded string
+    assert workflow["metadata"] == {"workflow": "answer"}
+    for span in (workflow, chat, stream):
+        expect.session(span)
+    for span in (chat, stream):
+        expect.child_of(span, workflow)
+    expect.chat(chat, question)
+    expect.reply_message(chat, question)
+    expect.chat(stream, streamed)
+    assert all(span["service_name"] == "conformance-traceloop" for span in spans)
+
+    source = f"traceloop-sdk {version('traceloop-sdk')}"
+    golden.save("openllmetry", "captured_traceloop_chat", chat, FIELDS, source)
+    golden.save("openllmetry", "captured_traceloop_workflow", workflow, FIELDS, source)
