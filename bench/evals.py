@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -290,6 +291,7 @@ def main() -> None:
     parser.add_argument("--demo-traces", type=int, default=1000)
     args = parser.parse_args()
     lines: list[str] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         with Store(Path(folder) / "bench.duckdb") as store:
             load_s = load(store, args.spans)
@@ -353,7 +355,8 @@ def main() -> None:
         [
             "## evaluators (bench/evals.py)",
             "",
-            f"{dt.date.today().isoformat()} · {machine()}",
+            f"{dt.date.today().isoformat()} · {machine()} · load average {load_before:.1f} "
+            f"before and {os.getloadavg()[0]:.1f} after (other work shares the cores)",
             "",
             f"{args.spans:,} generated spans in a DuckDB file (mixed outputs: JSON, replies with "
             "order ids, invented ids, refusals, PII, Spanish); each built-in scores every span in "

@@ -5,7 +5,10 @@ Run it with ``loopwise up`` or ``streamlit run <app_path()>``; point it at a col
 LOOPWISE_ENDPOINT (default http://127.0.0.1:4318), LOOPWISE_API_KEY and LOOPWISE_TIMEOUT_S.
 Pages: Overview (traffic, errors, latency, tokens, cost, score trends, open flags) and Traces
 (search, timeline, span details; ``/traces?trace=<id>`` opens a trace), Sessions and Users
-(each linking to its traces). ``CollectorAPI`` is
+(each linking to its traces); and to improve: Review queue (flagged items by failure
+cluster: approve, correct, reject), Datasets, Prompts (diffs, proposals adopted by a
+person), Evaluators (score distributions, judge calibration) and Runs (suite runs side by
+side). ``CollectorAPI`` is
 the HTTP client the pages use, usable on its own too::
 
     from loopwise.dashboard import CollectorAPI

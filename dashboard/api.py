@@ -10,17 +10,19 @@ one without the evaluation extension answers: pages show a plain note and carry 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from .api_types import GroupPage, Record, SqlResult, TraceDetail, TracePage
 from .filters import OverviewQuery, TraceQuery
 
-Record = dict[str, Any]
-"""One JSON object from the API (a trace summary, a span, a health report)."""
+__all__ = [
+    "CollectorAPI", "CollectorAPIError", "CollectorError", "CollectorUnavailable",
+    "EndpointMissing", "GroupPage", "Record", "SqlResult", "TraceDetail", "TracePage",
+]  # fmt: skip
 
 DEFAULT_TIMEOUT_S = 5.0
 MAX_SCORES_PER_TRACE = 1000
@@ -54,54 +56,6 @@ class EndpointMissing(CollectorError):
     def __init__(self, path: str) -> None:
         super().__init__(404, f"this collector has no {path} endpoint")
         self.path = path
-
-
-@dataclass(frozen=True)
-class TraceDetail:
-    """Every span of one trace: flat in start order, and nested under their parents; its
-    scores when the collector sends them with the trace (``None`` when it does not)."""
-
-    trace_id: str
-    spans: list[Record]
-    tree: list[Record]
-    scores: list[Record] | None = None
-
-
-@dataclass(frozen=True)
-class TracePage:
-    """One page of trace summaries, newest first.
-
-    ``has_more`` says whether an older page exists; ``total`` counts every match when the
-    collector reports it. ``filtered`` is False when the collector ignored filters it does
-    not know (an older collector answers without ``has_more``).
-    """
-
-    traces: list[Record]
-    has_more: bool
-    total: int | None
-    filtered: bool
-
-
-@dataclass(frozen=True)
-class GroupPage:
-    """One page of sessions or users, the most recently active first."""
-
-    rows: list[Record]
-    has_more: bool
-    total: int | None
-
-
-@dataclass(frozen=True)
-class SqlResult:
-    """The answer to a read-only SQL query; ``truncated`` when the collector capped the rows."""
-
-    columns: list[str]
-    rows: list[list[Any]]
-    truncated: bool
-
-    def records(self) -> list[Record]:
-        """The rows as dicts keyed by column name."""
-        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
 
 class CollectorAPI:
@@ -301,6 +255,26 @@ class CollectorAPI:
         """A person adopts a proposal: it becomes the prompt's next version (returned)."""
         path = f"/api/prompts/{quote(name, safe='')}/proposals/{quote(proposal_id, safe='')}"
         return _expect_object(self._request("POST", f"{path}/adopt", json={"actor": actor}))
+
+    def scores(self, project: str | None = None, limit: int = 1000) -> list[Record]:
+        """The newest scores of every evaluator (/api/scores), at most ``limit``."""
+        params: dict[str, str | int] = {"limit": limit, **({"project": project} if project else {})}
+        return _records_in(self._request("GET", "/api/scores", params=params), "scores")
+
+    def calibration(self, project: str | None = None) -> list[Record]:
+        """Each judge's agreement with people (/api/calibration): accuracy, kappa, confusion."""
+        params = {"project": project} if project else None
+        return _records_in(self._request("GET", "/api/calibration", params=params), "evaluators")
+
+    def eval_runs(self, suite: str | None = None, limit: int = 50) -> list[Record]:
+        """Recorded suite runs, newest first (/api/eval-runs); ``EndpointMissing`` without."""
+        params: dict[str, str | int] = {"limit": limit, **({"suite": suite} if suite else {})}
+        return _records_in(self._request("GET", "/api/eval-runs", params=params), "runs")
+
+    def eval_run(self, run_id: str) -> Record:
+        """One run's full report: ``examples``, ``summaries``, ``thresholds``."""
+        path = f"/api/eval-runs/{quote(run_id, safe='')}"
+        return _expect_object(self._request("GET", path))
 
     def sql(self, query: str) -> SqlResult:
         """Run one read-only SELECT on the collector's store."""

@@ -37,6 +37,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Review queue", "views/reviews.py", "reviews", ":material/rate_review:", "Improve"),
     PageSpec("Datasets", "views/datasets.py", "datasets", ":material/dataset:", "Improve"),
     PageSpec("Prompts", "views/prompts.py", "prompts", ":material/edit_note:", "Improve"),
+    PageSpec("Evaluators", "views/evaluators.py", "evaluators", ":material/rule:", "Improve"),
+    PageSpec("Runs", "views/runs.py", "runs", ":material/compare_arrows:", "Improve"),
 )
 """Every page; the first is the default."""
 

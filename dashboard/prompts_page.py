@@ -28,7 +28,8 @@ def render_prompts(settings: DashboardSettings) -> None:
         return
     outcome = st.session_state.pop(OUTCOME_KEY, None)
     if isinstance(outcome, tuple):
-        (st.success if outcome[0] == "success" else st.warning)(str(outcome[1]))
+        show = st.success if outcome[0] == "success" else st.warning
+        show(str(outcome[1]))  # the collector's words in it are escaped
     with settings.connect() as api:
         try:
             prompts = api.prompts()

@@ -33,9 +33,8 @@ FROM spans
 WHERE start_time BETWEEN ? AND ? AND trace_id IN (SELECT trace_id FROM _context_ids)
 GROUP BY trace_id
 """
-# Spans of one trace are looked for within this margin around the batch's own start times:
-# the time filter lets DuckDB skip row groups by their zone maps instead of reading the
-# text columns of the whole table (a batch of 50k against 1M spans: 2 s → well under 1 s).
+# Spans of one trace are looked for within this margin around the batch's own start times,
+# so DuckDB can skip row groups by their zone maps (50k spans against 1M: 0.14 s vs 0.19 s).
 CONTEXT_WINDOW = dt.timedelta(hours=6)
 
 

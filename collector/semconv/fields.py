@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .messages import Message
+from .values import loads
 
 SPAN_KINDS = (
     "llm",
@@ -146,6 +147,8 @@ def first_int(attrs: dict[str, Any], keys: tuple[str, ...], out: Resolved) -> in
         value = attrs.get(key)
         if value is None:
             continue
+        if type(value) is int and 0 <= value <= INT64_MAX:  # the common case, fast
+            return value
         number = read_int(key, value, out)
         if number is not None:
             return number
@@ -234,10 +237,7 @@ def copy_first(
 ) -> bool:
     """Copy the first present attribute of ``keys`` as the input (or output) text."""
     copy = out.copy_output if output else out.copy_input
-    for key in keys:
-        if key in attrs and copy(attrs, key):
-            return True
-    return False
+    return any(key in attrs and copy(attrs, key) for key in keys)
 
 
 def merge_metadata(out: Resolved, values: dict[str, Any]) -> None:
@@ -250,11 +250,9 @@ def json_scalar(value: Any) -> Any:
     """A value some SDKs JSON-encode before setting it (MLflow, Langfuse metadata): ``'"x"'``
     becomes ``"x"``, ``"3"`` stays ``"3"``; anything that is not JSON is returned as is."""
     if isinstance(value, str) and (value[:1] in ('"', "{", "[") or value in ("true", "false")):
-        import json
-
         try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
+            return loads(value)
+        except ValueError:
             return value
     return value
 

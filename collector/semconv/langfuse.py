@@ -10,7 +10,6 @@ JSON-encoded values); prompt name and version go to metadata.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .fields import (
@@ -23,18 +22,7 @@ from .fields import (
     string_list,
     take_value,
 )
-from .values import parse_json_text
-
-
-def json_value(value: Any) -> Any:
-    """``value`` decoded when it is JSON text (``"2"`` → 2), else as it is."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
-            return value
-    return value
-
+from .values import loads, parse_json_text
 
 OBSERVATION_KINDS = {
     "generation": "llm",
@@ -116,6 +104,7 @@ def _usage(raw: Any, out: Resolved) -> None:
     key = "langfuse.observation.usage_details"
 
     def count(names: tuple[str, ...]) -> int | None:
+        """The first of ``names`` in the usage object, read as a token count."""
         for name in names:
             if usage.get(name) is not None:
                 return read_int(f"{key}.{name}", usage[name], out)
@@ -189,3 +178,13 @@ def _metadata(attrs: dict[str, Any], out: Resolved) -> None:
             found[name] = json_scalar(attrs[key])
     if found:
         merge_metadata(out, found)
+
+
+def json_value(value: Any) -> Any:
+    """``value`` decoded when it is JSON text (``"2"`` → 2), else as it is."""
+    if isinstance(value, str):
+        try:
+            return loads(value)
+        except ValueError:
+            return value
+    return value

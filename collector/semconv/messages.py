@@ -185,8 +185,11 @@ def unflatten(attrs: dict[str, Any], prefix: str) -> Any:
 def _lists_from_digit_keys(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
-    converted = {key: _lists_from_digit_keys(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
+    converted = {
+        key: _lists_from_digit_keys(value) if type(value) is dict else value
+        for key, value in node.items()
+    }
+    if converted and all(map(str.isdigit, converted)):
         return [converted[key] for key in sorted(converted, key=int)]
     return converted
 

@@ -203,14 +203,8 @@ def normalize_request(
                         samples.append(f"span {span.name!r:.60}: {span_warnings[0]}")
     # Rows are built as tuples and turned into columns once: cheaper than appending to
     # one list per column for every span.
-    columns = zip(*rows, strict=True) if rows else ([] for _ in ROW_COLUMNS)
-    table = pa.Table.from_arrays(
-        [
-            pa.array(list(values), type=field.type)
-            for values, field in zip(columns, SPAN_ARROW_SCHEMA, strict=True)
-        ],
-        schema=SPAN_ARROW_SCHEMA,
-    )
+    columns = map(list, zip(*rows, strict=True)) if rows else ([] for _ in ROW_COLUMNS)
+    table = pa.Table.from_pydict(dict(zip(ROW_COLUMNS, columns)), schema=SPAN_ARROW_SCHEMA)
     return NormalizedBatch(
         table=table,
         rejected=rejected,

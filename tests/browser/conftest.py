@@ -29,6 +29,7 @@ from loopwise.collector.server import CollectorConfig, CollectorServer
 from loopwise.collector.store import ScoreRow, Store, append_scores
 from loopwise.dashboard import app_path
 from loopwise.evals import EvalsExtension
+from loopwise.evals.suites.api import SuiteRunsExtension
 from loopwise.feedback import FeedbackExtension
 
 CHROMIUM = Path(os.environ.get("LOOPWISE_CHROMIUM", "/usr/bin/chromium"))
@@ -147,7 +148,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     evals = EvalsExtension(online=False)  # serves /api/flags; scores nothing by itself
     feedback = FeedbackExtension(sync_interval_s=None)  # items open through the API below
     with CollectorServer(
-        CollectorConfig(db_path=db, port=0), extensions=[evals, feedback]
+        CollectorConfig(db_path=db, port=0), extensions=[evals, feedback, SuiteRunsExtension()]
     ) as server:
         httpx.post(f"{server.url}/api/reviews/sync").raise_for_status()
         data.url = server.url

@@ -5,7 +5,7 @@ Golden cases live in tests/golden/<convention>/<case>.json as
 "attributes"}]``, the span's events); a new case is a new file, a new convention a new folder.
 Each case goes through the real path: an OTLP span, ``normalize_request``, an append into a
 DuckDB file, and the stored row read back. Cases under ``captured_*`` names hold payloads
-recorded from real clients by tests/conformance (see its README).
+recorded from real clients by tests/conformance (see its conftest.py).
 """
 
 from __future__ import annotations

@@ -339,7 +339,18 @@ def review_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Rev
         _seed_spans(server.url, tmp / "spool", seeded)
     with Store(db) as store:
         store.append_rows("flags", _flags(seeded))
+        append_scores(store, _judge_scores(seeded))
     return db, seeded
+
+
+def _judge_scores(seeded: ReviewCollector) -> list[ScoreRow]:
+    """The refusal judge's verdicts on the four answers: fail on the three refusals."""
+    return [
+        ScoreRow(REVIEW_PROJECT, trace_id, "refusal", "llm", "refusal", value=value,
+                 passed=value > 0.5, span_id=seeded.span_ids[trace_id])
+        for trace_id, value in [(t, 0.0) for t in seeded.refusal_traces]
+        + [(seeded.slow_trace, 1.0)]
+    ]  # fmt: skip
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ PAYLOAD = "<img src=x onerror=alert(1)> **bold**"
 
 
 def make_prompt(url: str, item_id: str, version: int) -> str:
-    """Two versions of ``support`` (v1 labelled production) and one pending proposal made
-    from a correction of review item ``item_id``; returns the proposal id."""
+    """Two versions of ``support`` (v1 labelled production) and one pending proposal on v2
+    made from a correction of review item ``item_id``; returns the proposal id."""
     for template, labels in (
         ("Answer {question}.", ["production"]),
         ("Answer {question} " + PAYLOAD, []),
@@ -28,7 +28,7 @@ def make_prompt(url: str, item_id: str, version: int) -> str:
                json={"action": "correct", "actor": "t", "expected_version": version,
                      "corrected_output": "Refunds take 5 days."}).raise_for_status()  # fmt: skip
     [correction] = httpx.get(f"{url}/api/reviews/corrections").json()["corrections"]
-    body = {"actor": "t", "correction_ids": [correction["correction_id"]]}
+    body = {"actor": "t", "correction_ids": [correction["correction_id"]], "base_version": 2}
     proposal = httpx.post(f"{url}/api/prompts/support/proposals", json=body)
     proposal.raise_for_status()
     return str(proposal.json()["proposal_id"])

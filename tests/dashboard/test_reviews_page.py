@@ -143,3 +143,15 @@ def test_reviewed_span_falls_back_to_the_root() -> None:
     assert reviewed_span(spans, "c") == spans[0]
     assert reviewed_span(spans, None) == spans[1]
     assert reviewed_span([], "x") is None
+
+
+def test_choosing_another_item_and_group_shows_it(
+    open_page: OpenPage, review_collector: ReviewCollector
+) -> None:
+    at = open_page("reviews", review_collector.url)
+    first = shown_item(at)
+    at.selectbox(key="reviews.position").set_value(1).run()
+    second = shown_item(at)
+    assert second != first
+    at.selectbox(key="reviews.group").set_value(1).run()
+    assert at.text_area[0].value == "Your parcel arrives tomorrow"  # the latency group's item
