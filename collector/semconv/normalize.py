@@ -204,7 +204,8 @@ def normalize_request(
     # Rows are built as tuples and turned into columns once: cheaper than appending to
     # one list per column for every span.
     columns = map(list, zip(*rows, strict=True)) if rows else ([] for _ in ROW_COLUMNS)
-    table = pa.Table.from_pydict(dict(zip(ROW_COLUMNS, columns)), schema=SPAN_ARROW_SCHEMA)
+    by_name = dict(zip(ROW_COLUMNS, columns, strict=True))
+    table = pa.Table.from_pydict(by_name, schema=SPAN_ARROW_SCHEMA)
     return NormalizedBatch(
         table=table,
         rejected=rejected,
