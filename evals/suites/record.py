@@ -146,6 +146,11 @@ def run_row(report: RunReport | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def utc_now_iso() -> str:
+    """Now, as the ISO-8601 UTC text reports carry (microseconds, trailing Z)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
 

@@ -4,7 +4,6 @@ statistics, thresholds, the baseline comparison, and the saved report."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import subprocess
 import uuid
@@ -19,7 +18,7 @@ from ..runner import Runtime
 from .cache import RunCache
 from .examples import LoadedDataset
 from .execute import Progress, TargetRun, run_target
-from .record import RunStore
+from .record import RunStore, utc_now_iso
 from .results import RunReport
 from .scoring import check_thresholds, compare_with_baseline, score_runs, summarize
 from .suite import Suite, SuiteError
@@ -57,7 +56,7 @@ def run_suite(
     if not dataset.examples:
         raise SuiteError(f"dataset {dataset.label} has no examples")
     run_id = "run_" + uuid.uuid4().hex[:12]
-    started = _now()
+    started = utc_now_iso()
     baseline = find_baseline(options.baseline, suite.name, run_store) if options.baseline else None
     if suite.target is not None:
         runs = asyncio.run(
@@ -81,7 +80,7 @@ def run_suite(
         suite=suite.name,
         dataset=dataset.label,
         started_at=started,
-        finished_at=_now(),
+        finished_at=utc_now_iso(),
         passed=all(t.passed for t in thresholds),
         examples=results,
         summaries=summaries,
@@ -170,7 +169,3 @@ def _git_commit(path: Path | None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

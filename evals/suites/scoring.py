@@ -61,14 +61,7 @@ def score_runs(
         outcome = evaluate(evaluator, table, traces=traces, runtime=runtime)
         for record in outcome.table.to_pylist():
             index = scorable[record["row"]][0]
-            results[index].scores[evaluator.name] = ScoreOutcome(
-                value=record["value"],
-                passed=record["passed"],
-                label=record["label"],
-                explanation=record["explanation"],
-                errored=record["status"] == "errored",
-                error=record["error"],
-            )
+            results[index].scores[evaluator.name] = outcome_from_record(record)
     return results
 
 
@@ -76,7 +69,7 @@ def _root_table(runs: Sequence[TargetRun]) -> pa.Table:
     records = []
     for run in runs:
         row = dict(run.root_row or _bare_row(run))
-        row["reference"] = _text(run.example.expected)
+        row["reference"] = as_text(run.example.expected)
         context = [
             str(r["output"])
             for r in run.rows or []
@@ -97,12 +90,25 @@ def _bare_row(run: TargetRun) -> dict[str, Any]:
         "name": "recorded output",
         "kind": "chain",
         "status": "ok",
-        "input": _text(run.example.input),
-        "output": _text(run.output),
+        "input": as_text(run.example.input),
+        "output": as_text(run.output),
     }
 
 
-def _text(value: Any) -> str | None:
+def outcome_from_record(record: Mapping[str, Any]) -> ScoreOutcome:
+    """A ScoreOutcome from one row of an evaluator's result table."""
+    return ScoreOutcome(
+        value=record["value"],
+        passed=record["passed"],
+        label=record["label"],
+        explanation=record["explanation"],
+        errored=record["status"] == "errored",
+        error=record["error"],
+    )
+
+
+def as_text(value: Any) -> str | None:
+    """A value as span text: strings as they are, anything else as JSON."""
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)

@@ -3,8 +3,6 @@ run so they sit beside suite runs."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +13,9 @@ import pyarrow as pa
 from ..declare import Evaluator
 from ..registry import default_registry
 from ..runner import Runtime, evaluate
-from .record import FolderRunStore
+from .record import FolderRunStore, utc_now_iso
 from .results import ExampleResult, RunReport, ScoreOutcome
-from .scoring import summarize
+from .scoring import as_text, outcome_from_record, summarize
 
 
 def score_one(
@@ -37,25 +35,17 @@ def score_one(
         "name": "assert_score",
         "kind": "chain",
         "status": "ok",
-        "input": _text(input),
-        "output": _text(output),
-        "reference": _text(reference),
+        "input": as_text(input),
+        "output": as_text(output),
+        "reference": as_text(reference),
         "retrieved_context": list(context or []),
-        "root_input": _text(input),
+        "root_input": as_text(input),
     }
     result = evaluate(resolved, pa.Table.from_pylist([row]), runtime=Runtime())
     records = result.table.to_pylist()
     if not records:
         return resolved.name, ScoreOutcome(errored=True, error="the evaluator gave no score")
-    record = records[0]
-    return resolved.name, ScoreOutcome(
-        value=record["value"],
-        passed=record["passed"],
-        label=record["label"],
-        explanation=record["explanation"],
-        errored=record["status"] == "errored",
-        error=record["error"],
-    )
+    return resolved.name, outcome_from_record(records[0])
 
 
 def save_pytest_run(results: Sequence[ExampleResult], folder: Path) -> str:
@@ -63,7 +53,7 @@ def save_pytest_run(results: Sequence[ExampleResult], folder: Path) -> str:
     names = sorted({name for r in results for name in r.scores})
     registry = default_registry()
     evaluators = [registry.create(n) for n in names if n in registry]
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = utc_now_iso()
     report = RunReport(
         run_id="run_" + uuid.uuid4().hex[:12],
         suite="pytest",
@@ -79,9 +69,3 @@ def save_pytest_run(results: Sequence[ExampleResult], folder: Path) -> str:
     )
     FolderRunStore(folder).save(report)
     return report.run_id
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)

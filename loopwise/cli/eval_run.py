@@ -38,8 +38,9 @@ from loopwise.evals.suites import (
 )
 from loopwise.evals.suites.cache import DEFAULT_CACHE_PATH
 
+from .common import err_console, fail
+
 console = Console()
-err_console = Console(stderr=True)
 USAGE_ERROR = 2
 
 
@@ -98,12 +99,12 @@ def run(
     --baseline, a paired test tells a real regression from noise.
     """
     if endpoint and db:
-        _usage("give --endpoint or --db, not both")
+        fail("give --endpoint or --db, not both", code=USAGE_ERROR)
     try:
         suite = load_suite(suite_file)
         loaded = _load_dataset(dataset or suite.dataset, suite, endpoint=endpoint, db=db)
     except (SuiteError, DatasetNotFound) as exc:
-        _usage(str(exc))
+        fail(str(exc), code=USAGE_ERROR)
     run_store: RunStore = (
         CollectorRunStore(endpoint, os.environ.get("LOOPWISE_API_KEY"))
         if endpoint
@@ -122,7 +123,7 @@ def run(
             repeat=repeat, concurrency=concurrency, baseline=baseline
         ))  # fmt: skip
     except SuiteError as exc:
-        _usage(str(exc))
+        fail(str(exc), code=USAGE_ERROR)
     finally:
         cache.close()
         client.shutdown()
@@ -133,11 +134,6 @@ def run(
             path.write_text(text(report))
     console.print(f"run {report.run_id} recorded in {run_store.where}", style="dim")
     raise typer.Exit(0 if report.passed else 1)
-
-
-def _usage(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _load_dataset(
