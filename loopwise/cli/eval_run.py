@@ -146,6 +146,10 @@ def _load_dataset(
         candidate = root / spec.rpartition("@")[0] if "@" in spec else root / spec
         if candidate.exists():
             return load_dataset_path(spec, base=root, fields=suite.fields)
+    name = spec.rpartition("@")[0] if "@" in spec else spec
+    if "/" in name or "\\" in name or name.endswith((".jsonl", ".json")):
+        # A path, not a stored dataset's name: say it is missing rather than ask the store.
+        return load_dataset_path(spec, base=base, fields=suite.fields)
     from loopwise.cli.eval_datasets import load_stored_dataset
 
     return load_stored_dataset(spec, endpoint=endpoint, db=db)
