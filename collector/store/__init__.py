@@ -23,7 +23,7 @@ from .scores import (
     append_scores,
     scores_table,
 )
-from .store import DEFAULT_DB_PATH, QueryResult, QueryTimeout, Store, StoreError
+from .store import DEFAULT_DB_PATH, QueryResult, QueryTimeout, QueryTooLarge, Store, StoreError
 from .trace_fragments import trace_fragments
 from .trace_queries import (
     Page,
@@ -59,6 +59,7 @@ __all__ = [
     "QueryRejected",
     "QueryResult",
     "QueryTimeout",
+    "QueryTooLarge",
     "RecentTraces",
     "ScoreKind",
     "ScoreRow",

@@ -12,9 +12,10 @@ import duckdb
 import pyarrow as pa
 
 from .migrations import migrate
-from .readonly import check_single_select
+from .readonly import QueryRejected, check_single_select
 from .schema import SPAN_COLUMN_NAMES
 from .trace_writer import RecentTraces, append_spans_and_traces
+from .user_sql import DEFAULT_USER_SQL_MEMORY_BYTES, QueryStopped, read_only_cursor
 
 DEFAULT_DB_PATH = Path(".loopwise") / "loopwise.duckdb"
 MAX_RESULT_ROWS = 10_000
@@ -27,6 +28,10 @@ class StoreError(RuntimeError):
 
 class QueryTimeout(StoreError):
     """A query ran past its time limit and was interrupted."""
+
+
+class QueryTooLarge(StoreError):
+    """A user query grew past its memory budget and was stopped."""
 
 
 class QueryResult:
@@ -165,11 +170,32 @@ class Store:
                 cur.close()
 
     def select(
-        self, sql: str, *, max_rows: int = MAX_RESULT_ROWS, timeout_s: float | None = 30.0
+        self,
+        sql: str,
+        *,
+        max_rows: int = MAX_RESULT_ROWS,
+        timeout_s: float | None = 30.0,
+        memory_bytes: int | None = DEFAULT_USER_SQL_MEMORY_BYTES,
     ) -> QueryResult:
-        """Run one read-only SELECT (checked with DuckDB's parser); cut at ``max_rows``."""
+        """Run one user query where it cannot write; cut at ``max_rows``.
+
+        The query is checked with DuckDB's parser (one read-only SELECT, allowed functions only)
+        and then runs on its own cursor in a READ ONLY transaction that is rolled back, stopped
+        after ``timeout_s`` (QueryTimeout) or when it grows past ``memory_bytes`` (QueryTooLarge).
+        """
         statement = check_single_select(sql)
-        return self.query(statement, max_rows=max_rows, timeout_s=timeout_s)
+        try:
+            with read_only_cursor(self._con, timeout_s=timeout_s, memory_bytes=memory_bytes) as cur:
+                result = cur.execute(statement)
+                columns = [d[0] for d in result.description or []]
+                rows = result.fetchmany(max_rows + 1)
+        except QueryStopped as exc:
+            if exc.limit == "memory":
+                raise QueryTooLarge(str(exc)) from None
+            raise QueryTimeout(str(exc)) from None
+        except duckdb.TransactionException as exc:
+            raise QueryRejected(f"only reads are allowed: {_first_line(exc)}") from None
+        return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
 
     def query(
         self,
@@ -200,3 +226,8 @@ class Store:
 def _count(cur: duckdb.DuckDBPyConnection, table_name: str) -> int:
     rows = cur.execute(f"SELECT count(*) FROM {table_name}").fetchall()
     return int(rows[0][0])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
