@@ -136,6 +136,8 @@ def _receive_traces(collector: Collector) -> Handler:
             return otlp_error(encoding, exc.status, exc.message)
         except WriterOverloaded as exc:
             return otlp_error(encoding, 503, str(exc), {"Retry-After": "1"})
+        except UnicodeError as exc:  # text no store can hold: retrying cannot help
+            return otlp_error(encoding, 400, f"body holds text that is not valid Unicode: {exc}")
         except Exception as exc:  # the collector answers every input; it never dies on one
             log.exception("failed to store a trace request")
             return otlp_error(encoding, 503, f"could not store spans: {exc}", {"Retry-After": "5"})
@@ -220,7 +222,7 @@ class _ApiKeyMiddleware:
 
     def __init__(self, app: Callable[..., Awaitable[None]], api_key: str) -> None:
         self.app = app
-        self.api_key = api_key
+        self.api_key = api_key.encode("utf-8")
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[type-arg]
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
@@ -230,16 +232,31 @@ class _ApiKeyMiddleware:
         await response(scope, receive, send)
 
     def _allowed(self, scope: dict) -> bool:  # type: ignore[type-arg]
-        headers = {k.decode().lower(): v.decode(errors="replace") for k, v in scope["headers"]}
-        candidates = [headers.get("x-api-key", "")]
-        auth = headers.get("authorization", "")
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer":
-            candidates.append(value.strip())
-        elif scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(value.strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user = password = ""
-            candidates += [user, password]
-        return any(c and hmac.compare_digest(c, self.api_key) for c in candidates)
+        # Compared as bytes: a header or Basic credential with non-ASCII characters is simply
+        # a wrong key (str comparison of non-ASCII text raises in hmac.compare_digest).
+        return any(
+            candidate and hmac.compare_digest(candidate, self.api_key)
+            for candidate in presented_keys(scope["headers"])
+        )
+
+
+def presented_keys(headers: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+    """Every credential a request presents, as raw bytes: x-api-key, Bearer, and both halves
+    of Basic ``user:password`` (Langfuse clients send public:secret)."""
+    found: list[bytes] = []
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name == b"x-api-key":
+            found.append(value.strip())
+        elif name == b"authorization":
+            scheme, _, credential = value.strip().partition(b" ")
+            if scheme.lower() == b"bearer":
+                found.append(credential.strip())
+            elif scheme.lower() == b"basic":
+                try:
+                    decoded = base64.b64decode(credential.strip(), validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+                user, _, password = decoded.partition(b":")
+                found += [user, password]
+    return found

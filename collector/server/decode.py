@@ -76,6 +76,10 @@ def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
         raise BadRequest(400, "body is not valid OTLP/JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise BadRequest(400, "OTLP/JSON body must be an object with resourceSpans")
+    if _may_hold_surrogates(body) and _holds_lone_surrogate(document):
+        raise BadRequest(
+            400, "body is not valid OTLP/JSON: a string holds a lone UTF-16 surrogate escape"
+        )
     _hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
@@ -84,13 +88,47 @@ def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
     return request
 
 
+def _may_hold_surrogates(body: bytes) -> bool:
+    """Cheap pre-check: a lone surrogate in parsed JSON can only come from a ``\\uD8xx``-style
+    escape (raw UTF-8 cannot encode one), so most bodies skip the walk."""
+    return b"\\ud" in body or b"\\uD" in body
+
+
+def _holds_lone_surrogate(document: Any) -> bool:
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _encodes(item):
+                return True
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if not _encodes(key):
+                    return True
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_INVALID_ID = base64.b64encode(b"\xff").decode()
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
 
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:
     """OTLP/JSON writes ids as hex where protobuf's JSON mapping expects base64: convert them.
 
-    An id that is not hex becomes empty, so that span is rejected on its own later.
+    An id that is not hex (or an odd number of digits) becomes a one-byte id, so the span is
+    rejected on its own later exactly as the same span in protobuf is (wrong length). An empty
+    ``parentSpanId`` stays empty: it means the span is a root.
     """
     for resource_spans in _list(document, "resourceSpans", "resource_spans"):
         for scope_spans in _list(resource_spans, "scopeSpans", "scope_spans"):
@@ -110,7 +148,7 @@ def _convert_ids(obj: dict[str, Any]) -> None:
             try:
                 obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
             except (ValueError, binascii.Error):
-                obj[key] = ""
+                obj[key] = _INVALID_ID
 
 
 def _list(obj: Any, *keys: str) -> list[Any]:

@@ -30,11 +30,20 @@ def otlp_error(
     encoding: str | None, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
     """An error answered with a google.rpc.Status body, as the OTLP specification asks."""
-    body = Status(code=_GRPC_CODES.get(status, 2), message=message)
+    body = Status(code=_GRPC_CODES.get(status, 2), message=safe_text(message))
     return _encode(body, encoding or JSON, status, headers)
 
 
 _GRPC_CODES = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8, 503: 14}
+
+
+def safe_text(message: str) -> str:
+    """``message`` with anything UTF-8 cannot encode (lone surrogates) written as escapes.
+
+    Error messages quote the client's input; an unencodable character there once made building
+    the error reply itself fail (a 500 that also reset the keep-alive connection).
+    """
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _encode(
@@ -64,7 +73,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
         text = json.dumps(payload, default=_default, ensure_ascii=False, allow_nan=False)
     except ValueError:
         text = json.dumps(_without_nan(payload), default=_default, ensure_ascii=False)
-    return Response(text, status, media_type=JSON)
+    # Inside a JSON string a backslash escape of a lone surrogate is still valid JSON.
+    return Response(text.encode("utf-8", "backslashreplace"), status, media_type=JSON)
 
 
 def _without_nan(value: Any) -> Any:
@@ -79,7 +89,7 @@ def _without_nan(value: Any) -> Any:
 
 def json_error(status: int, message: str) -> Response:
     """``{"error": message}`` with the given status."""
-    return Response(json.dumps({"error": message}), status, media_type=JSON)
+    return Response(json.dumps({"error": safe_text(message)}), status, media_type=JSON)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -79,6 +79,32 @@ def test_traces_without_the_key_are_refused(
 @pytest.mark.parametrize(
     "headers",
     [
+        {"x-api-key": "ключ".encode()},
+        {"Authorization": "Bearer é".encode("latin-1")},
+        {"Authorization": b"Basic " + base64.b64encode("pk:ключ".encode())},
+        {"Authorization": b"Basic " + base64.b64encode(b"\xff\xfe:\x80")},
+        {"Authorization": b"Basic \xff\xff"},
+    ],
+    ids=["utf8-x-api-key", "latin1-bearer", "utf8-basic", "binary-basic", "non-ascii-basic"],
+)
+def test_non_ascii_credentials_are_a_wrong_key_not_a_crash(
+    api, anonymous, otlp, headers: dict[str, bytes]
+) -> None:
+    trace_id = otlp.trace_id()
+    response = anonymous.export(otlp.request([otlp.span("x", trace_id=trace_id)]), headers=headers)
+
+    assert response.status_code == 401
+    assert "API key" in api.error_message(response)
+    assert api.count_trace(trace_id) == 0
+    assert (
+        anonymous.http.post("/api/sql", json={"sql": "SELECT 1"}, headers=headers).status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
         {"Authorization": f"Bearer {KEY}"},
         {"Authorization": basic("pk-lf-public", KEY)},
         {"x-api-key": KEY},

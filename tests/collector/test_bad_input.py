@@ -130,6 +130,26 @@ def test_json_with_the_wrong_shape(api, document: object) -> None:
     assert_refused(api, api.post(json.dumps(document).encode(), JSON), 400)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"resourceSpans": "\\ud800"}',
+        b'{"resourceSpans": [{"scopeSpans": [{"\\ud800": 1}]}]}',
+        b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "a\\udfff"}]}]}]}',
+        b'{"\\uDBFF": []}',
+    ],
+    ids=["value", "key", "span-name", "top-level-key"],
+)
+def test_lone_surrogates_are_a_clean_400_on_a_kept_connection(api, body: bytes) -> None:
+    """Once a 500 whose error reply could not be encoded (and a reset connection), or a 503 that
+    clients retried for ever."""
+    for _ in range(2):  # the same keep-alive connection answers twice
+        response = api.post(body, JSON)
+        assert_refused(api, response, 400)
+        assert "surrogate" in api.error_message(response)
+        response.content.decode("utf-8")  # the reply itself is valid UTF-8
+
+
 @pytest.mark.parametrize("opener", [b"[", b'{"a":'], ids=["arrays", "objects"])
 def test_deeply_nested_json(api, opener: bytes) -> None:
     """Nesting past Python's recursion limit is bad input (400), not a server failure."""
