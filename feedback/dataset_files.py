@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,7 +145,16 @@ def read_examples_file(
     if not records:
         raise FeedbackError(f"{path} holds no records")
     unit = "line" if chosen == "jsonl" else "row"
-    return [mapping.apply(r, f"{path.name} {unit} {i}") for i, r in enumerate(records, 1)]
+    examples = []
+    for number, record in enumerate(records, 1):
+        where = f"{path.name} {unit} {number}"
+        example = mapping.apply(record, where)
+        try:
+            example.to_dict()  # every value must be storable as JSON (no NaN or infinity)
+        except FeedbackError as exc:
+            raise FeedbackError(f"{where}: {exc}; nothing was imported") from None
+        examples.append(example)
+    return examples
 
 
 def write_examples_file(
@@ -208,7 +218,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(json.loads(line, parse_constant=_refuse_constant, parse_float=_finite))
         except ValueError as exc:
             raise FeedbackError(
                 f"{path.name} line {number}: not valid JSON ({exc}); nothing was imported"
@@ -216,12 +226,44 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _read_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a CSV file with a header; a malformed file (an unclosed quote) or a row whose
+    field count differs from the header's is refused with its row number."""
+    rows: list[dict[str, Any]] = []
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            reader = csv.DictReader(handle, strict=True)
+            for number, row in enumerate(reader, start=1):
+                if None in row:
+                    raise FeedbackError(
+                        f"{path.name} row {number}: {len(row) - 1 + len(row[None])} fields "
+                        f"but the header has {len(reader.fieldnames or [])}; nothing was imported"
+                    )
+                if any(value is None for value in row.values()):
+                    present = sum(value is not None for value in row.values())
+                    raise FeedbackError(
+                        f"{path.name} row {number}: {present} fields but the header has "
+                        f"{len(row)}; nothing was imported"
+                    )
+                rows.append(row)
+    except (OSError, UnicodeDecodeError) as exc:
         raise FeedbackError(f"cannot read {path} as CSV: {exc}") from None
+    except csv.Error as exc:
+        raise FeedbackError(
+            f"{path.name} row {len(rows) + 1}: not valid CSV ({exc}; an unclosed quote?); "
+            "nothing was imported"
+        ) from None
     return [_unflatten(dict(row), path.name, i) for i, row in enumerate(rows, start=1)]
 
 
@@ -242,7 +284,7 @@ def _unflatten(row: dict[str, Any], name: str, number: int) -> dict[str, Any]:
         text = out.get(key)
         if isinstance(text, str):
             try:
-                out[key] = json.loads(text)
+                out[key] = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
             except ValueError:
                 raise FeedbackError(f"{name} row {number}: {key} is not JSON text") from None
     return out

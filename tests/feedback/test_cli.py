@@ -146,6 +146,11 @@ def test_import_with_field_mapping_and_malformed_files(db_path: Path, tmp_path: 
         code=1,
     )
     assert "duplicate" in again.stderr
+    huge = tmp_path / "huge.jsonl"
+    huge.write_text('{"input": 1e999}\n')
+    refused = run("dataset", "import", "tickets", str(huge), *db, code=1)
+    assert "line 1: not valid JSON" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert len(as_json("dataset", "versions", "tickets", *db)) == 1
 
 

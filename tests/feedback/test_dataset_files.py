@@ -180,6 +180,48 @@ def test_malformed_files_name_the_line(tmp_path: Path, content: str, message: st
         read_examples_file(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"input": "ok"}\n{"input": 1e999}\n', "line 2: not valid JSON .*out of range"),
+        ('{"input": -1e400}\n', "line 1: not valid JSON .*out of range"),
+        ('{"input": NaN}\n', "line 1: not valid JSON .*NaN"),
+        ('{"input": "x", "expected": Infinity}\n', "line 1: not valid JSON .*Infinity"),
+    ],
+)
+def test_numbers_json_cannot_hold_are_refused_with_their_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "numbers.jsonl"
+    path.write_text(content)
+    with pytest.raises(FeedbackError, match=message):
+        read_examples_file(path)
+
+
+def test_non_finite_floats_in_parquet_are_refused_with_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "floats.parquet"
+    pq.write_table(pa.table({"prompt": ["a", "b"], "score": [1.0, float("inf")]}), path)
+    with pytest.raises(FeedbackError, match=r"row 2: .*JSON"):
+        read_examples_file(path, mapping=FieldMapping(input=["prompt"]))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('input,expected\n"abc,def\nx,y\n', "row 1: not valid CSV .*unclosed quote"),
+        ("input,expected\na,b\nc,d,e\n", "row 2: 3 fields but the header has 2"),
+        ("input,expected\na,b\nc\n", "row 2: 1 fields but the header has 2"),
+        ('input,expected\na,"b"x\n', "row 1: not valid CSV"),
+    ],
+    ids=["unclosed-quote", "extra-column", "missing-column", "junk-after-quote"],
+)
+def test_malformed_csv_is_refused_not_mangled(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(FeedbackError, match=message):
+        read_examples_file(path)
+
+
 def test_unknown_suffix_and_missing_field(tmp_path: Path) -> None:
     with pytest.raises(FeedbackError, match="cannot tell the format"):
         read_examples_file(tmp_path / "x.txt")
