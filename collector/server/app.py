@@ -28,6 +28,7 @@ from ..store import (
     StoreError,
     WriterOverloaded,
 )
+from .admission import Admission, Overloaded, Ticket
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
@@ -56,6 +57,7 @@ class Collector:
         self.config = config
         self.store = store if store is not None else Store(config.db_path)
         self.writer = GroupCommitWriter(self.store)
+        self.admission = Admission(config.max_inflight_bytes, config.max_inflight_requests)
         self.extensions = list(extensions)
         self.rejected_spans = 0
         self.warned_spans = 0
@@ -127,13 +129,19 @@ def _receive_traces(collector: Collector) -> Handler:
         encoding: str | None = None
         try:
             encoding = media_type(request.headers.get("content-type"))
-            body = await _read_body(request, limit)
-            body = decompress(body, request.headers.get("content-encoding"), limit)
-            batch = await run_in_threadpool(_decode_and_normalize, body, encoding, collector)
-            future = collector.writer.submit(batch.table)
-            await asyncio.wrap_future(future)
+            with collector.admission.enter() as ticket:
+                body = await _read_body(request, limit, ticket)
+                inflated = decompress(body, request.headers.get("content-encoding"), limit)
+                ticket.add(len(inflated) - len(body))
+                batch = await run_in_threadpool(
+                    _decode_and_normalize, inflated, encoding, collector
+                )
+                future = collector.writer.submit(batch.table)
+                await asyncio.wrap_future(future)
         except BadRequest as exc:
             return otlp_error(encoding, exc.status, exc.message)
+        except Overloaded as exc:
+            return otlp_error(encoding, 503, str(exc), {"Retry-After": str(exc.retry_after_s)})
         except WriterOverloaded as exc:
             return otlp_error(encoding, 503, str(exc), {"Retry-After": "1"})
         except UnicodeError as exc:  # text no store can hold: retrying cannot help
@@ -155,16 +163,25 @@ def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> N
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, ticket: Ticket) -> bytes:
+    """The request body, counted against the size limit and the in-flight budget as it arrives
+    (a declared Content-Length is reserved before the first byte is read)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
+    reserved = 0
+    if declared and declared.isdigit():
+        if int(declared) > limit:
+            raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
+        reserved = int(declared)
+        ticket.add(reserved)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise BadRequest(413, f"body exceeds the {limit}-byte limit")
+        if size > reserved:
+            ticket.add(size - reserved)
+            reserved = size
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -177,6 +194,9 @@ def _health(collector: Collector) -> Handler:
                 "version": __version__,
                 "db_path": str(collector.config.db_path),
                 "pending_rows": collector.writer.pending_rows,
+                "inflight_requests": collector.admission.inflight_requests,
+                "inflight_bytes": collector.admission.inflight_bytes,
+                "refused_overloaded": collector.admission.refused,
                 "commits": collector.writer.commits,
                 "rows_written": collector.writer.rows_written,
                 "rejected_spans": collector.rejected_spans,

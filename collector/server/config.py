@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..pricing import PRICES_ENV, PriceTable
 from ..store import DEFAULT_DB_PATH
+from .admission import DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -19,6 +20,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 class CollectorConfig:
     """Where the collector listens, which file it owns, and its limits.
 
+    ``max_inflight_bytes`` and ``max_inflight_requests`` bound the OTLP work being read, decoded
+    and written at once; past them a request is answered 503 with Retry-After straight away.
     ``prices_path`` is a price file applied over the shipped price table (see
     loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES.
     """
@@ -31,6 +34,8 @@ class CollectorConfig:
     default_project: str = "default"
     sql_timeout_s: float = 30.0
     prices_path: Path | None = None
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+    max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
 
     @classmethod
     def from_env(cls, **overrides: object) -> CollectorConfig:
@@ -57,5 +62,7 @@ class CollectorConfig:
             )
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
+        if self.max_inflight_bytes <= 0 or self.max_inflight_requests <= 0:
+            raise ValueError("max_inflight_bytes and max_inflight_requests must be positive")
         if self.prices_path is not None:
             PriceTable.load(self.prices_path)  # PriceTableError (a ValueError) says what is wrong
