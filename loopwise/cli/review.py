@@ -57,6 +57,13 @@ def _act(
     output: OutputFormat,
     **body: Any,
 ) -> None:
+    if "expected_version" in body and body["expected_version"] is None:
+        # Acting without the version one reviewed could overwrite a colleague's decision.
+        fail(
+            f"review {action} needs --expect VERSION: the item version you reviewed "
+            f"(shown by `loopwise review show {item_id}`)",
+            code=2,
+        )
     payload = {"action": action, **{k: v for k, v in body.items() if v is not None}}
     with open_backend(endpoint, db, api_key) as backend:
         item = backend.call("POST", f"/api/reviews/{quote(item_id, safe='')}/actions", body=payload)

@@ -71,7 +71,9 @@ def test_datasets_through_the_collector(
     made = as_json("dataset", "create", "answers", "--where", "name = 'answer'", *at)
     assert (made["version"], made["example_count"]) == (1, 2)
     item = as_json("review", "pick", spans.trace1, spans.answer1, *at)
-    run("review", "correct", item["item_id"], "--output", "fixed answer", *at)
+    unversioned = run("review", "correct", item["item_id"], "--output", "fixed answer", *at, code=2)
+    assert "--expect" in unversioned.stderr
+    run("review", "correct", item["item_id"], "--output", "fixed answer", "--expect", "1", *at)
     added = as_json(
         "dataset",
         "add",
@@ -182,6 +184,8 @@ def test_prompt_registry_and_proposal(db_path: Path, tmp_path: Path, spans: Any)
         "[bold]ORD-10001[/bold] ships.",
         "--reason",
         "Only cite order ids from the ticket.",
+        "--expect",
+        "1",
         *db,
     )
     proposed = run("prompt", "propose", "reply", *db)
