@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,11 +26,14 @@ from ..store import (
     StoreError,
     WriterOverloaded,
 )
+from ..store.api_keys import KeyRing
+from .access import AccessMiddleware, principal_of
 from .admission import Admission, Overloaded, Ticket
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
 from .feedback_api import feedback_routes
+from .keys_api import key_routes
 from .overview_api import overview_routes
 from .responses import http_error, json_error, json_response, otlp_error, otlp_success
 from .traces_api import trace_routes
@@ -40,7 +41,6 @@ from .traces_api import trace_routes
 log = logging.getLogger(__name__)
 
 OTLP_TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
-OPEN_PATHS = ("/health",)
 
 
 class Collector:
@@ -58,6 +58,7 @@ class Collector:
         self.store = store if store is not None else Store(config.db_path)
         self.writer = GroupCommitWriter(self.store)
         self.admission = Admission(config.max_inflight_bytes, config.max_inflight_requests)
+        self.keys = KeyRing(self.store)
         self.extensions = list(extensions)
         self.rejected_spans = 0
         self.warned_spans = 0
@@ -105,6 +106,7 @@ def create_app(
         Route("/health", _health(collector), methods=["GET"]),
         *trace_routes(collector),
         *feedback_routes(collector),
+        *key_routes(collector),
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
     routes += overview_routes(collector)
@@ -114,8 +116,9 @@ def create_app(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.collector = collector
-    if config.api_key:
-        app.add_middleware(_ApiKeyMiddleware, api_key=config.api_key)
+    app.add_middleware(
+        AccessMiddleware, store=collector.store, keys=collector.keys, admin_key=config.api_key
+    )
     return app
 
 
@@ -136,7 +139,8 @@ def _receive_traces(collector: Collector) -> Handler:
                 batch = await run_in_threadpool(
                     _decode_and_normalize, inflated, encoding, collector
                 )
-                future = collector.writer.submit(batch.table)
+                table = _in_project(batch.table, principal_of(request.scope).project)
+                future = collector.writer.submit(table)
                 await asyncio.wrap_future(future)
         except BadRequest as exc:
             return otlp_error(encoding, exc.status, exc.message)
@@ -154,6 +158,14 @@ def _receive_traces(collector: Collector) -> Handler:
         return otlp_success(encoding, batch.rejected, batch.error_message)
 
     return receive
+
+
+def _in_project(table: pa.Table, project: str | None) -> pa.Table:
+    """Spans sent with a project key land in its project, whatever their resource claims."""
+    if project is None or table.num_rows == 0:
+        return table
+    index = table.schema.get_field_index("project")
+    return table.set_column(index, "project", pa.array([project] * table.num_rows, pa.string()))
 
 
 def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> NormalizedBatch:
@@ -218,7 +230,11 @@ def _run_sql(collector: Collector) -> Handler:
             return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
         try:
             result = await run_in_threadpool(
-                collector.store.select, sql, timeout_s=collector.config.sql_timeout_s
+                lambda: collector.store.select(
+                    sql,
+                    timeout_s=collector.config.sql_timeout_s,
+                    project=principal_of(request.scope).project,
+                )
             )
         except (QueryRejected, StoreError) as exc:
             return json_error(400, str(exc))
@@ -234,49 +250,3 @@ def _run_sql(collector: Collector) -> Handler:
         )
 
     return run_sql
-
-
-class _ApiKeyMiddleware:
-    """Require the API key on every path but /health: Bearer, x-api-key, or Basic auth
-    (either half of ``user:password`` may carry it, as Langfuse clients send public:secret)."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]], api_key: str) -> None:
-        self.app = app
-        self.api_key = api_key.encode("utf-8")
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[type-arg]
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
-            await self.app(scope, receive, send)
-            return
-        response = json_error(401, "missing or wrong API key")
-        await response(scope, receive, send)
-
-    def _allowed(self, scope: dict) -> bool:  # type: ignore[type-arg]
-        # Compared as bytes: a header or Basic credential with non-ASCII characters is simply
-        # a wrong key (str comparison of non-ASCII text raises in hmac.compare_digest).
-        return any(
-            candidate and hmac.compare_digest(candidate, self.api_key)
-            for candidate in presented_keys(scope["headers"])
-        )
-
-
-def presented_keys(headers: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
-    """Every credential a request presents, as raw bytes: x-api-key, Bearer, and both halves
-    of Basic ``user:password`` (Langfuse clients send public:secret)."""
-    found: list[bytes] = []
-    for raw_name, value in headers:
-        name = raw_name.lower()
-        if name == b"x-api-key":
-            found.append(value.strip())
-        elif name == b"authorization":
-            scheme, _, credential = value.strip().partition(b" ")
-            if scheme.lower() == b"bearer":
-                found.append(credential.strip())
-            elif scheme.lower() == b"basic":
-                try:
-                    decoded = base64.b64decode(credential.strip(), validate=True)
-                except (binascii.Error, ValueError):
-                    continue
-                user, _, password = decoded.partition(b":")
-                found += [user, password]
-    return found

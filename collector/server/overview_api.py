@@ -98,7 +98,8 @@ def _facets(collector: Collector, request: Request) -> Callable[[], dict[str, An
     window = parse_filter(request, values=False)
     limit = _int_param(request, "limit", DEFAULT_FACET_LIMIT, 1, 500)
     store = collector.store
-    return lambda: facets(store, window.since, window.until, limit)
+    project = request.query_params.get("project") or None
+    return lambda: facets(store, window.since, window.until, limit, project=project)
 
 
 def parse_filter(request: Request, *, values: bool = True) -> OverviewFilter:

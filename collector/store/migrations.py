@@ -57,6 +57,12 @@ def _create_scores(con: duckdb.DuckDBPyConnection) -> None:
     create_scores_table(con)
 
 
+def _create_api_keys(con: duckdb.DuckDBPyConnection) -> None:
+    from .api_keys import create_api_keys_table  # api_keys imports store, which imports this
+
+    create_api_keys_table(con)
+
+
 def _add_span_columns(*names: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     """A migration adding ``names`` (declared in schema.SPAN_COLUMNS) to ``spans``."""
     types = {name: sql for name, sql, _ in SPAN_COLUMNS}
@@ -88,6 +94,7 @@ MIGRATIONS: list[Migration] = [
     ("0032_create_dataset_tables", create_dataset_tables),
     ("0033_create_prompt_tables", create_prompt_tables),
     ("0040_create_eval_runs", create_eval_runs_table),
+    ("0050_create_api_keys", _create_api_keys),
 ]
 
 

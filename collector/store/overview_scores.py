@@ -131,10 +131,12 @@ def facets(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int = DEFAULT_FACET_LIMIT,
+    project: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """The choices of the Overview's filters in the window, most frequent first: projects,
-    services and tags with their trace counts, models with their call counts."""
-    window = trace_where(OverviewFilter(since=since, until=until))
+    services and tags with their trace counts, models with their call counts (of one project
+    when ``project`` is given)."""
+    window = trace_where(OverviewFilter(since=since, until=until, project=project))
     sql = _FACETS_SQL.format(traces=window.sql(), spans=window.sql())
     result: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
     for row in run(store, sql, {**window.params, "limit": limit}):

@@ -62,7 +62,8 @@ DENIED_SCALAR_FUNCTIONS = frozenset(
 )
 
 
-# Built-in views that show the database file's path, the settings or the session's log.
+# Built-in views that show the database file's path, the settings or the session's log, and
+# the table of API key hashes.
 DENIED_RELATIONS = frozenset(
     {
         "duckdb_databases",
@@ -70,6 +71,7 @@ DENIED_RELATIONS = frozenset(
         "duckdb_logs",
         "pg_settings",
         "pg_prepared_statements",
+        "api_keys",
     }
 )
 

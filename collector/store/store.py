@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from .migrations import migrate
+from .project_sql import scope_to_project
 from .readonly import QueryRejected, check_single_select
 from .schema import SPAN_COLUMN_NAMES
 from .trace_writer import RecentTraces, append_spans_and_traces
@@ -176,14 +177,20 @@ class Store:
         max_rows: int = MAX_RESULT_ROWS,
         timeout_s: float | None = 30.0,
         memory_bytes: int | None = DEFAULT_USER_SQL_MEMORY_BYTES,
+        project: str | None = None,
     ) -> QueryResult:
         """Run one user query where it cannot write; cut at ``max_rows``.
 
         The query is checked with DuckDB's parser (one read-only SELECT, allowed functions only)
         and then runs on its own cursor in a READ ONLY transaction that is rolled back, stopped
         after ``timeout_s`` (QueryTimeout) or when it grows past ``memory_bytes`` (QueryTooLarge).
+        With ``project`` every stored table is seen through that project's rows only, and
+        tables shared by all projects are refused (see project_sql.py).
         """
         statement = check_single_select(sql)
+        if project is not None:
+            scoped, stored = self._tables_by_scope()
+            statement = check_single_select(scope_to_project(statement, project, scoped, stored))
         try:
             with read_only_cursor(self._con, timeout_s=timeout_s, memory_bytes=memory_bytes) as cur:
                 result = cur.execute(statement)
@@ -196,6 +203,14 @@ class Store:
         except duckdb.TransactionException as exc:
             raise QueryRejected(f"only reads are allowed: {_first_line(exc)}") from None
         return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
+
+    def _tables_by_scope(self) -> tuple[list[str], list[str]]:
+        """(tables with a ``project`` column, every stored table) of the main schema."""
+        rows = self.query(
+            "SELECT table_name, bool_or(column_name = 'project') FROM information_schema.columns "
+            "WHERE table_schema = 'main' GROUP BY table_name"
+        ).rows
+        return [name for name, has in rows if has], [name for name, _ in rows]
 
     def query(
         self,
