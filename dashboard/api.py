@@ -75,6 +75,11 @@ class CollectorAPI:
         self._timeout_s = timeout_s
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
 
+    def whoami(self) -> Record:
+        """Who the API key is: ``admin``, ``project``, ``role`` and ``name`` (401 without one
+        when the collector needs a key)."""
+        return _expect_object(self._request("GET", "/api/whoami"))
+
     def health(self) -> Record:
         """The collector's health report: ``status``, ``version``, writer counters."""
         return _expect_object(self._request("GET", "/health"))

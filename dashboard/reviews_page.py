@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
-from .render import content_block
+from .render import content_block, escape_markdown
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
 from .review_queue import QueueGroup, current_item, flags_of, group_items, item_label, reviewed_span
 from .settings import DashboardSettings
+from .sign_in import current_identity
 from .widgets import collector_status, show_api_error, show_content
 
 MAX_ITEMS = 500
@@ -31,8 +32,15 @@ def render_reviews(settings: DashboardSettings) -> None:
     if collector_status(settings) is None:
         return
     show_outcome()
-    st.sidebar.text_input("Reviewing as", value=DEFAULT_ACTOR, key=ACTOR_KEY)
-    project = st.text_input("Project", key=f"{KEY}.project", placeholder="all projects")
+    identity = current_identity()
+    if identity.name:
+        # A project key names its holder; the collector records that name, not a typed one.
+        st.session_state[ACTOR_KEY] = identity.name
+        st.sidebar.markdown(f"Reviewing as **{escape_markdown(identity.name)}**")
+        project = identity.project or ""
+    else:
+        st.sidebar.text_input("Reviewing as", value=DEFAULT_ACTOR, key=ACTOR_KEY)
+        project = st.text_input("Project", key=f"{KEY}.project", placeholder="all projects")
     with settings.connect() as api:
         try:
             items = api.review_items(project=project.strip() or None, limit=MAX_ITEMS)

@@ -1,6 +1,6 @@
 """Page script: Evaluators (score distributions, judge calibration against people)."""
 
 from loopwise.dashboard.evaluators_page import render_evaluators
-from loopwise.dashboard.settings import DashboardSettings
+from loopwise.dashboard.sign_in import page_settings
 
-render_evaluators(DashboardSettings.from_env())
+render_evaluators(page_settings())

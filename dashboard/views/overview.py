@@ -1,6 +1,6 @@
 """Page script: the Overview (traffic, latency, tokens, cost, scores, open flags)."""
 
 from loopwise.dashboard.overview_page import render
-from loopwise.dashboard.settings import DashboardSettings
+from loopwise.dashboard.sign_in import page_settings
 
-render(DashboardSettings.from_env())
+render(page_settings())

@@ -1,6 +1,6 @@
 """Page script: Runs (suite runs side by side, per-example regressions)."""
 
 from loopwise.dashboard.runs_page import render_runs
-from loopwise.dashboard.settings import DashboardSettings
+from loopwise.dashboard.sign_in import page_settings
 
-render_runs(DashboardSettings.from_env())
+render_runs(page_settings())

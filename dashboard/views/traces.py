@@ -1,6 +1,6 @@
 """Page script: Traces (search, the span tree and timeline, span details)."""
 
-from loopwise.dashboard.settings import DashboardSettings
+from loopwise.dashboard.sign_in import page_settings
 from loopwise.dashboard.traces_page import render
 
-render(DashboardSettings.from_env())
+render(page_settings())

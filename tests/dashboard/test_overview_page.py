@@ -178,12 +178,13 @@ def test_a_collector_that_does_not_answer_is_named_slow(
     assert not at.dataframe
 
 
-def test_missing_api_key_says_how_to_fix_it(
+def test_missing_api_key_asks_to_sign_in(
     open_page: OpenPage, keyed_collector: KeyedCollector
 ) -> None:
     at = open_page("overview", keyed_collector.url)
-    [error] = at.error
-    assert "401" in error.value
+    assert [i.value for i in at.info] == ["This collector needs an API key."]
+    assert [t.label for t in at.text_input] == ["API key"]
+    assert not at.metric
 
 
 def test_empty_collector_shows_zeros(open_page: OpenPage, keyed_collector: KeyedCollector) -> None:
