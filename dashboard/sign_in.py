@@ -17,6 +17,10 @@ from .api import CollectorAPIError, CollectorError, EndpointMissing
 from .settings import DashboardSettings
 
 KEY_STATE = "sign_in.api_key"
+NEEDS_KEY = (
+    "This collector needs an API key: sign in below, or start the dashboard with "
+    "LOOPWISE\\_API\\_KEY set."
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def _sign_in_form(had_key: bool) -> None:
     if had_key:
         st.error("The collector refused this API key (wrong, revoked or missing).")
     else:
-        st.info("This collector needs an API key.")
+        st.info(NEEDS_KEY)
     with st.form("sign_in.form"):
         key = st.text_input("API key", type="password", help="From `loopwise keys create`.")
         if st.form_submit_button("Sign in") and key.strip():

@@ -7,6 +7,7 @@ collector keeps running either way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -27,9 +28,50 @@ log = logging.getLogger("loopwise.feedback")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
+DECISION_PATH = "/api/reviews/{item_id}/decision"
+MAX_WAIT_S = 30.0
+POLL_INTERVAL_S = 0.2
+
+
 def feedback_routes(store: Store) -> list[BaseRoute]:
-    """One route per (path, method) of the feedback operations, bound to ``store``."""
-    return [Route(op.path, _endpoint(store, op), methods=[op.method]) for op in all_operations()]
+    """One route per (path, method) of the feedback operations, bound to ``store``; a held
+    item's decision is long-polled (``?wait=SECONDS``, at most 30)."""
+    routes: list[BaseRoute] = []
+    for op in all_operations():
+        handler = _endpoint(store, op)
+        if op.path == DECISION_PATH:
+            handler = _long_poll(handler)
+        routes.append(Route(op.path, handler, methods=[op.method]))
+    return routes
+
+
+def _long_poll(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Answer as soon as the item is decided, or after ``wait`` seconds with it still held.
+    Polling the store (a key lookup every 0.2 s) keeps waiting workflows off the thread pool and
+    works across collector restarts: the decision lives in the store, not in this process."""
+
+    async def poll(request: Request) -> Response:
+        raw = request.query_params.get("wait") or "0"
+        try:
+            wait = min(max(float(raw), 0.0), MAX_WAIT_S)
+        except ValueError:
+            return json_error(400, f"wait must be a number of seconds, got {raw[:40]!r}")
+        if wait != wait:  # NaN
+            return json_error(400, "wait must be a number of seconds")
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            response = await endpoint(request)
+            if response.status_code != 200 or not _still_held(bytes(response.body)):
+                return response
+            if asyncio.get_running_loop().time() >= deadline:
+                return response
+            if await request.is_disconnected():
+                return response
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    return poll
 
 
 def _endpoint(store: Store, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -52,6 +94,11 @@ def _endpoint(store: Store, operation: Operation) -> Callable[[Request], Awaitab
         return json_response(result, operation.status)
 
     return endpoint
+
+
+def _still_held(body: bytes) -> bool:
+    answer = json.loads(body)
+    return isinstance(answer, dict) and answer.get("action") == "held"
 
 
 async def _body(request: Request) -> object:

@@ -9,6 +9,7 @@ from loopwise.collector.store import Store
 
 from .calibration import MIN_LABELS, calibrate
 from .corrections import list_corrections
+from .held import decision, held_output, held_view, held_views
 from .operations import Call, Operation
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
@@ -26,7 +27,8 @@ def _list(store: Store, call: Call) -> Any:
         limit=call.integer("limit", 50, 1, 1000) or 50,
         offset=call.integer("offset", 0, 0, 10_000_000) or 0,
     )
-    return {"items": [item.to_dict() for item in items]}
+    held = held_views(store, [i.item_id for i in items if i.source == "held"])
+    return {"items": [{**item.to_dict(), **held.get(item.item_id, {})} for item in items]}
 
 
 def _pick(store: Store, call: Call) -> Any:
@@ -56,11 +58,31 @@ def _corrections(store: Store, call: Call) -> Any:
     return {"corrections": [c.to_dict() for c in found]}
 
 
+def _hold(store: Store, call: Call) -> Any:
+    body = call.json()
+    return held_output(
+        store,
+        hold_id=body.get("hold_id"),
+        project=body.get("project"),
+        trace_id=body.get("trace_id"),
+        span_id=body.get("span_id"),
+        output=body.get("output"),
+        input=body.get("input"),
+        reason=body.get("reason"),
+        check=body.get("check"),
+        actor=body.get("actor"),
+    )
+
+
+def _decision(store: Store, call: Call) -> Any:
+    return decision(store, call.path["item_id"]).to_dict()
+
+
 def _get(store: Store, call: Call) -> Any:
     item_id = call.path["item_id"]
     item = get_item(store, item_id)
     return {
-        "item": item.to_dict(),
+        "item": {**item.to_dict(), **held_view(store, item_id)},
         "events": [event.to_dict() for event in item_history(store, item_id)],
         "corrections": [c.to_dict() for c in list_corrections(store, item_id=item_id)],
     }
@@ -96,6 +118,8 @@ REVIEW_OPERATIONS = [
     Operation("GET", "/api/reviews", _list),
     Operation("POST", "/api/reviews", _pick, 201),
     Operation("POST", "/api/reviews/sync", _sync),
+    Operation("POST", "/api/reviews/held", _hold, 201),
+    Operation("GET", "/api/reviews/{item_id}/decision", _decision),
     Operation("GET", "/api/reviews/corrections", _corrections),
     Operation("GET", "/api/reviews/{item_id}", _get),
     Operation("POST", "/api/reviews/{item_id}/actions", _act),

@@ -8,6 +8,10 @@ only gains events. States::
          ──reject───► rejected     dismissed without a verdict (not reviewable, duplicate, spam)
     approved | corrected | rejected ──reopen──► open
 
+A *held* item (``loopwise.hold`` in a running workflow) starts in ``held``: the workflow is
+waiting for the decision, so it comes first in the queue. approve, correct and reject release
+it exactly as they close an open item, and the waiting workflow gets the decision.
+
 ``assign`` (open items) and ``comment`` (any state) keep the state. Every event carries the
 item's new version (1 for the opening event); an action sent with a stale
 ``expected_version`` is refused with a conflict, so two reviewers never overwrite each other.
@@ -21,13 +25,14 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-State = Literal["open", "approved", "corrected", "rejected"]
+State = Literal["held", "open", "approved", "corrected", "rejected"]
 Action = Literal["open", "assign", "comment", "approve", "correct", "reject", "reopen"]
-Source = Literal["flag", "manual", "end_user"]
+Source = Literal["flag", "manual", "end_user", "held"]
 
-STATES: tuple[State, ...] = ("open", "approved", "corrected", "rejected")
+STATES: tuple[State, ...] = ("held", "open", "approved", "corrected", "rejected")
+AWAITING: tuple[State, ...] = ("held", "open")
 ACTIONS: tuple[Action, ...] = ("assign", "comment", "approve", "correct", "reject", "reopen")
-SOURCES: tuple[Source, ...] = ("flag", "manual", "end_user")
+SOURCES: tuple[Source, ...] = ("flag", "manual", "end_user", "held")
 CLOSING: dict[str, State] = {"approve": "approved", "correct": "corrected", "reject": "rejected"}
 
 ITEM_SCHEMA = pa.schema(
@@ -66,11 +71,11 @@ def next_state(current: str, action: str) -> str | None:
     if action == "comment":
         return current
     if action == "assign":
-        return current if current == "open" else None
+        return current if current in AWAITING else None
     if action in CLOSING:
-        return CLOSING[action] if current == "open" else None
+        return CLOSING[action] if current in AWAITING else None
     if action == "reopen":
-        return "open" if current != "open" else None
+        return "open" if current not in AWAITING else None
     return None
 
 

@@ -22,12 +22,13 @@ JOIN latest l USING (item_id)
 JOIN review_events e ON e.item_id = l.item_id AND e.version = l.version
 LEFT JOIN spans s ON s.trace_id = i.trace_id AND s.span_id = i.span_id
 WHERE (CAST($item_id AS VARCHAR) IS NULL OR i.item_id = CAST($item_id AS VARCHAR))
-  AND (CAST($state AS VARCHAR) IS NULL OR e.state = CAST($state AS VARCHAR))
+  AND (CAST($state AS VARCHAR) IS NULL OR e.state = CAST($state AS VARCHAR)
+       OR (CAST($state AS VARCHAR) = 'open' AND e.state = 'held'))
   AND (CAST($project AS VARCHAR) IS NULL OR i.project = CAST($project AS VARCHAR))
   AND (CAST($assignee AS VARCHAR) IS NULL OR e.assignee = CAST($assignee AS VARCHAR))
   AND (CAST($source AS VARCHAR) IS NULL OR i.source = CAST($source AS VARCHAR))
   AND (CAST($trace_id AS VARCHAR) IS NULL OR i.trace_id = CAST($trace_id AS VARCHAR))
-ORDER BY i.created_at DESC, i.item_id
+ORDER BY e.state = 'held' DESC, i.created_at DESC, i.item_id
 LIMIT $limit OFFSET $offset
 """
 EVENTS_SQL = "SELECT * FROM review_events WHERE item_id = ? ORDER BY version"
@@ -44,7 +45,8 @@ def list_items(
     limit: int = 50,
     offset: int = 0,
 ) -> list[ReviewItem]:
-    """Review items, newest first, filtered by current state, project, assignee or source."""
+    """Review items, held ones first, then newest first, filtered by current state (``open``
+    includes held items: both await a reviewer), project, assignee or source."""
     if state is not None and state not in STATES:
         raise FeedbackError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
     if source is not None and source not in SOURCES:

@@ -176,7 +176,10 @@ def act(
     if action != "correct" and corrected_output is not None:
         raise FeedbackError("corrected_output goes with the correct action")
     current = get_item(store, item_id)  # NotFound for an unknown item
-    span = require_span(store, current.trace_id, current.span_id) if output is not None else None
+    held = current.source == "held"
+    # A held output's span usually ends after the decision: the item carries the output.
+    needs_span = output is not None and not held
+    span = require_span(store, current.trace_id, current.span_id) if needs_span else None
     with store.transaction() as cur:
         found = cur.execute(LATEST_EVENT_SQL, [item_id]).fetchall()
         if not found:
@@ -199,10 +202,24 @@ def act(
                 state=state,
             )
         all_verdicts = dict(given_verdicts)
-        if source == "flag" and evaluator and action in ("approve", "correct"):
+        if source in ("flag", "held") and evaluator and action in ("approve", "correct"):
             all_verdicts.setdefault(evaluator, Verdict(*_implied(action)))
         correction_id = None
-        if span is not None and output is not None:
+        if held and output is not None:
+            record = correction_record(
+                item_id=item_id,
+                project=project,
+                trace_id=trace_id,
+                span_id=span_id,
+                original_output=_held_output(cur, item_id),
+                corrected_output=output,
+                reason=note,
+                verdicts=all_verdicts,
+                author=who,
+            )
+            correction_id = record["correction_id"]
+            insert_records(cur, "corrections", [record], schema=CORRECTION_SCHEMA)
+        elif span is not None and output is not None:
             record = correction_record(
                 item_id=item_id,
                 project=project,
@@ -232,6 +249,11 @@ def act(
         event = _event(item_id, version + 1, action, after, keep, who, note, correction_id)
         insert_records(cur, "review_events", [event], schema=EVENT_SCHEMA)
     return get_item(store, item_id)
+
+
+def _held_output(cur: duckdb.DuckDBPyConnection, item_id: str) -> str | None:
+    rows = cur.execute("SELECT output FROM held_outputs WHERE item_id = ?", [item_id]).fetchall()
+    return str(rows[0][0]) if rows else None
 
 
 def _implied(action: str) -> tuple[str, bool]:

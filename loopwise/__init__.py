@@ -15,6 +15,9 @@ Instrument a workflow::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __version__ = "0.1.0"
 
 from loopwise.collector.sdk import (
@@ -26,11 +29,11 @@ from loopwise.collector.sdk import (
     TestingExporter,
     TickingClock,
 )
+from loopwise.guard import CheckResult, Decision, GuardFailed, Ticket, check, guarded, hold
 
 _default = Client()
 
 init = _default.init
-observe = _default.observe
 span = _default.span
 current_span = _default.current_span
 flush = _default.flush
@@ -51,24 +54,58 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'loopwise' has no attribute {name!r}")
 
 
+def observe(
+    fn: Any = None,
+    *,
+    name: str | None = None,
+    kind: str = "chain",
+    capture_input: bool = True,
+    capture_output: bool = True,
+    guard: Sequence[str] | None = None,
+    on_fail: Any = "hold",
+    hold_timeout_s: float = 300.0,
+) -> Any:
+    """Trace every call of a function as a span (see ``Client.observe``). With ``guard``
+    (evaluator names) the result is checked inside the span; when it fails, ``on_fail`` holds
+    it for a person ("hold", the default: the approved or corrected output is returned),
+    raises GuardFailed ("raise"), or calls your function ``(output, check) -> output``."""
+
+    def decorate(func: Any) -> Any:
+        inner = guarded(func, guard, on_fail, hold_timeout_s=hold_timeout_s) if guard else func
+        return _default.observe(
+            name=name,
+            kind=kind,
+            capture_input=capture_input,
+            capture_output=capture_output,
+        )(inner)
+
+    return decorate(fn) if fn is not None else decorate
+
+
 def default_client() -> Client:
     """The client the module-level functions (``init``, ``observe``, ``span``…) are bound to."""
     return _default
 
 
 __all__ = [
+    "CheckResult",
     "Client",
+    "Decision",
+    "GuardFailed",
     "Prompt",
     "PromptUnavailable",
     "SequentialIdGenerator",
     "SpanHandle",
     "TestingExporter",
+    "Ticket",
     "TickingClock",
     "__version__",
+    "check",
     "current_span",
     "default_client",
     "feedback",
     "flush",
+    "hold",
     "init",
     "observe",
     "prompt",

@@ -64,6 +64,10 @@ class Client:
         self._lock = threading.Lock()
         self.project = "default"
         self.exporter: SpanExporter | None = None
+        # Where the collector's API is (None in local mode): held outputs are sent there.
+        self.endpoint: str | None = None
+        self.api_key: str | None = None
+        self.local_db: Path | None = None
         self._prompts = PromptFetcher()
         self._feedback = FeedbackSender(None)
 
@@ -109,6 +113,20 @@ class Client:
             self._prompts = self._make_prompt_fetcher(
                 project, endpoint, mode, db, api_key, exporter, prompt_cache_dir
             )
+            local = (
+                exporter is None and (mode or ("local" if db is not None else "otlp")) == "local"
+            )
+            self.local_db = (
+                Path(db or os.environ.get("LOOPWISE_DB") or ".loopwise/loopwise.duckdb")
+                if local
+                else None
+            )
+            self.endpoint = (
+                None
+                if local or (exporter is not None and endpoint is None)
+                else (endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT)
+            )
+            self.api_key = api_key or os.environ.get("LOOPWISE_API_KEY")
             self._feedback.close()
             self._feedback = self._make_feedback_sender(
                 project, endpoint, mode, db, api_key, exporter, spool_dir

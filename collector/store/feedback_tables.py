@@ -210,3 +210,22 @@ def create_prompt_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Migration: the prompt registry (versions, labels, proposals)."""
     for ddl in PROMPT_TABLES_DDL:
         con.execute(ddl)
+
+
+HELD_OUTPUTS_DDL = """
+CREATE TABLE held_outputs (
+    item_id VARCHAR PRIMARY KEY,
+    project VARCHAR NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR,
+    input VARCHAR,
+    output VARCHAR NOT NULL,
+    check_result VARCHAR,  -- JSON text of the check that held it
+    created_at TIMESTAMP NOT NULL
+)
+"""
+
+
+def create_held_outputs_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration: what a workflow held for a person (its span may not be stored yet)."""
+    con.execute(HELD_OUTPUTS_DDL)

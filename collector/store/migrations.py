@@ -20,6 +20,7 @@ from .evals_tables import (
 from .feedback_tables import (
     create_corrections_table,
     create_dataset_tables,
+    create_held_outputs_table,
     create_prompt_tables,
     create_review_tables,
 )
@@ -95,6 +96,7 @@ MIGRATIONS: list[Migration] = [
     ("0033_create_prompt_tables", create_prompt_tables),
     ("0040_create_eval_runs", create_eval_runs_table),
     ("0050_create_api_keys", _create_api_keys),
+    ("0051_create_held_outputs", create_held_outputs_table),
 ]
 
 

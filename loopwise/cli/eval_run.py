@@ -115,7 +115,10 @@ def run(
     capture = TestingExporter()
     client = loopwise.default_client()
     client.init(
-        "evals", exporter=_Tee(capture, _exporter(endpoint, db)), batch=False, set_global=True
+        "evals",
+        exporter=_Tee(capture, _exporter(endpoint, db, os.environ.get("LOOPWISE_API_KEY"))),
+        batch=False,
+        set_global=True,
     )
     cache = RunCache(cache_path, enabled=not no_cache)
     try:
@@ -155,9 +158,10 @@ def _load_dataset(
     return load_stored_dataset(spec, endpoint=endpoint, db=db)
 
 
-def _exporter(endpoint: str | None, db: Path | None) -> SpanExporter | None:
+def _exporter(endpoint: str | None, db: Path | None, api_key: str | None) -> SpanExporter | None:
     if endpoint:
-        return SpoolingExporter(endpoint, Path(".loopwise") / "spool" / "evals")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        return SpoolingExporter(endpoint, Path(".loopwise") / "spool" / "evals", headers=headers)
     if db:
         return LocalStoreExporter(db, project="evals")
     return None

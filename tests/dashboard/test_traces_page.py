@@ -311,9 +311,9 @@ def test_missing_api_key_says_how_to_fix_it(
     open_page: OpenPage, keyed_collector: KeyedCollector
 ) -> None:
     at = open_page("traces", keyed_collector.url)
-    [error] = at.error
-    assert "401" in error.value
-    assert "LOOPWISE\\_API\\_KEY" in error.value  # escaped for Markdown
+    [info] = at.info
+    assert "LOOPWISE\\_API\\_KEY" in info.value  # escaped for Markdown
+    assert [t.label for t in at.text_input] == ["API key"]
 
 
 @pytest.mark.parametrize(

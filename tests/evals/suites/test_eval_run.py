@@ -257,3 +257,27 @@ def test_runs_recorded_through_the_collector_api(tmp_path: Path) -> None:
             json={"sql": "select count(*) from spans where project = 'evals'"},
         ).json()["rows"][0][0]
         assert spans >= 12
+
+
+def test_suite_spans_reach_a_collector_that_needs_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's spans carry LOOPWISE_API_KEY like its recorded run (they were refused once)."""
+    import httpx
+
+    from loopwise.collector.server import CollectorConfig, CollectorServer
+    from loopwise.evals.suites.api import SuiteRunsExtension
+
+    write_dataset(tmp_path)
+    write_suite(tmp_path)
+    monkeypatch.setenv("LOOPWISE_API_KEY", "suite-key")
+    config = CollectorConfig(db_path=tmp_path / "keyed.duckdb", port=0, api_key="suite-key")
+    with CollectorServer(config, extensions=[SuiteRunsExtension()]) as server:
+        code, output = invoke(tmp_path, "--endpoint", server.url)
+        assert code == 0, output
+        spans = httpx.post(
+            server.url + "/api/sql",
+            json={"sql": "select count(*) from spans where project = 'evals'"},
+            headers={"Authorization": "Bearer suite-key"},
+        ).json()["rows"][0][0]
+    assert spans >= 6
