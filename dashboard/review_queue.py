@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .api import Record
 
 UNCLUSTERED = "unclustered"
+HELD = "held"
 SOURCE_GROUPS = (
     ("end_user", "End users' thumbs-down"),
     ("manual", "Picked by a person"),
@@ -34,8 +35,9 @@ class QueueGroup:
 
 
 def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueGroup]:
-    """Open items grouped for review: flag clusters first (largest first, then by label),
-    then flagged items in no cluster, then each other source. Items keep their order."""
+    """Open items grouped for review: outputs a running workflow holds first (it is waiting),
+    then flag clusters (largest first, then by label), then flagged items in no cluster, then
+    each other source. Items keep their order."""
     cluster_of: dict[str, tuple[str, str]] = {}
     for flag in flags:
         cluster_id = flag.get("cluster_id")
@@ -49,6 +51,8 @@ def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueG
             key, label = cluster_of.get(
                 str(item.get("source_id")), (UNCLUSTERED, "Flagged, not in a cluster")
             )
+        elif source == HELD:
+            key, label = HELD, "Held by a running workflow (waiting for you)"
         else:
             key, label = source, dict(SOURCE_GROUPS).get(source, source)
         group = groups.setdefault(key, QueueGroup(key, label, [], source == "flag"))
@@ -56,8 +60,9 @@ def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueG
     ranked = [g for g in groups.values() if g.flagged and g.key != UNCLUSTERED]
     ranked.sort(key=lambda g: (-len(g.items), g.label, g.key))
     rest = [groups[k] for k in (UNCLUSTERED, *(s for s, _ in SOURCE_GROUPS)) if k in groups]
-    known = {g.key for g in ranked + rest}
-    return ranked + rest + [g for k, g in groups.items() if k not in known]
+    held = [groups[HELD]] if HELD in groups else []
+    known = {g.key for g in held + ranked + rest}
+    return held + ranked + rest + [g for k, g in groups.items() if k not in known]
 
 
 def current_item(group: QueueGroup, chosen: str | None) -> Record | None:

@@ -113,8 +113,27 @@ def _item(
         st.caption("Flags")
         frame = pd.DataFrame([{k: f.get(k) for k in FLAG_COLUMNS} for f in behind])
         st.dataframe(frame.rename(columns=FLAG_COLUMNS), hide_index=True, width="stretch")
-    output = _span_content(api, item)
+    output = _held_content(item) if "held_output" in item else _span_content(api, item)
     item_actions(settings, item_id, int(item.get("version") or 0), output)
+
+
+def _held_content(item: Record) -> str:
+    """A held output travels with its item (its span ends after your decision)."""
+    st.warning("A running workflow is waiting for this decision.")
+    check = item.get("held_check")
+    failed = check.get("failed") if isinstance(check, dict) else None
+    if failed:
+        scores = check.get("scores") if isinstance(check, dict) else None
+        for name in failed:
+            score = scores.get(name) if isinstance(scores, dict) else None
+            why = (
+                score.get("explanation") or score.get("error") if isinstance(score, dict) else None
+            )
+            st.text(f"failed {name}: {why or ''}")
+    show_content("Input", item.get("held_input"))
+    show_content("Output", item.get("held_output"))
+    output = item.get("held_output")
+    return output if isinstance(output, str) else ""
 
 
 def _pick(ids: list[str]) -> None:

@@ -127,6 +127,11 @@ def show(
     print_text(f"trace {item['trace_id']} span {item['span_id'] or '(root)'}; {item['source']}")
     if item.get("reason"):
         print_text(f"reason: {item['reason']}")
+    if "held_output" in item:
+        console.rule("held by a running workflow: input")
+        print_text(item.get("held_input") or "")
+        console.rule("output")
+        print_text(item["held_output"])
     print_table(
         detail["events"],
         ("version", "action", "state", "actor", "comment", "created_at"),

@@ -155,3 +155,37 @@ def test_choosing_another_item_and_group_shows_it(
     assert second != first
     at.selectbox(key="reviews.group").set_value(1).run()
     assert at.text_area[0].value == "Your parcel arrives tomorrow"  # the latency group's item
+
+
+def test_a_held_output_comes_first_and_a_correction_releases_it(
+    open_page: OpenPage, review_collector: ReviewCollector
+) -> None:
+    held = httpx.post(
+        f"{review_collector.url}/api/reviews/held",
+        json={
+            "hold_id": "dash-1",
+            "project": "review-test",
+            "trace_id": "ab" * 16,
+            "output": "Your order ORD-99999 ships.",
+            "input": "Where is ORD-10001?",
+            "check": {
+                "passed": False,
+                "failed": ["invented_identifiers"],
+                "scores": {"invented_identifiers": {"explanation": "ORD-99999 appears nowhere"}},
+            },
+        },
+    )
+    assert held.status_code == 201, held.text
+    item_id = held.json()["item_id"]
+
+    at = open_page("reviews", review_collector.url)
+    assert at.selectbox(key="reviews.group").options[0].startswith("Held by a running workflow")
+    assert shown_item(at) == item_id
+    assert [w.value for w in at.warning] == ["A running workflow is waiting for this decision."]
+    assert "Your order ORD-99999 ships." in [c.value for c in at.code]
+    assert at.text_area[0].value == "Your order ORD-99999 ships."
+    at.text_area[0].input("Your order ORD-10001 ships.")
+    at.button(key="reviews.correct").click().run()
+
+    decision = httpx.get(f"{review_collector.url}/api/reviews/{item_id}/decision").json()
+    assert (decision["action"], decision["output"]) == ("corrected", "Your order ORD-10001 ships.")
