@@ -118,7 +118,7 @@ def _start_dashboard(
 def _start_demo(
     endpoint: str, api_key: str | None, interval: float, stop: threading.Event
 ) -> threading.Thread:
-    from loopwise.demo import demo_client, run_traffic
+    from loopwise.demo import Guard, demo_client, run_traffic
 
     if api_key:
         os.environ.setdefault("LOOPWISE_API_KEY", api_key)
@@ -126,7 +126,7 @@ def _start_demo(
 
     def run() -> None:
         try:
-            run_traffic(client, count=None, interval_s=interval, stop=stop)
+            run_traffic(client, count=None, interval_s=interval, stop=stop, guard=Guard())
         finally:
             client.shutdown()
 

@@ -44,7 +44,9 @@ from .prompts import (
 from .traffic import DemoSummary, TraceOutcome, demo_client, run_traffic, ticket_stream
 from .workflow import (
     FALLBACK_CATEGORY,
+    HOLDING_REPLY,
     Classification,
+    Guard,
     KbArticle,
     Ticket,
     TriageResult,
@@ -63,6 +65,7 @@ __all__ = [
     "DEMO_PROMPTS",
     "ELIGIBLE_TASKS",
     "FALLBACK_CATEGORY",
+    "HOLDING_REPLY",
     "PROVIDER",
     "REPLY_PROMPT",
     "REPLY_TEMPLATE",
@@ -71,6 +74,7 @@ __all__ = [
     "FakeModel",
     "Fault",
     "FaultRates",
+    "Guard",
     "KbArticle",
     "ModelError",
     "ModelReply",

@@ -17,7 +17,7 @@ from loopwise.collector.sdk import DEFAULT_ENDPOINT, Client
 
 from .fake_model import ELIGIBLE_TASKS, FakeModel, Fault, FaultRates, ModelError
 from .prompts import register_demo_prompts
-from .workflow import KbArticle, Ticket, load_kb, load_tickets, run_ticket
+from .workflow import Guard, KbArticle, Ticket, load_kb, load_tickets, run_ticket
 
 DEFAULT_PROJECT = "support-bot"
 log = logging.getLogger("loopwise.demo")
@@ -72,6 +72,7 @@ def run_traffic(
     stop: threading.Event | None = None,
     on_trace: Callable[[TraceOutcome], None] | None = None,
     summary: DemoSummary | None = None,
+    guard: Guard | None = None,
 ) -> DemoSummary:
     """Send ``count`` traces (None: until ``stop`` is set) through ``client``.
 
@@ -80,7 +81,8 @@ def run_traffic(
     model's real latency (0: no sleeping). A ModelError ends that trace as an error and the
     run goes on; ``on_trace`` hears about every trace. Pass your own ``summary`` to keep the
     counts when the run is interrupted (e.g. by Ctrl-C); it is updated after every trace.
-    Flushes ``client`` before returning.
+    With ``guard`` each draft reply is checked and a failing one held for review. Flushes
+    ``client`` before returning.
     """
     if count is not None and count < 0:
         raise ValueError(f"count must be >= 0 or None, got {count}")
@@ -95,7 +97,7 @@ def run_traffic(
             stop.wait(interval_s)
         if stop.is_set():
             break
-        outcome = _run_one(client, model, ticket, kb)
+        outcome = _run_one(client, model, ticket, kb, guard)
         summary.traces += 1
         summary.errors += not outcome.ok
         summary.faults.update(outcome.faults)
@@ -107,11 +109,15 @@ def run_traffic(
 
 
 def _run_one(
-    client: Client, model: FakeModel, ticket: Ticket, kb: Sequence[KbArticle]
+    client: Client,
+    model: FakeModel,
+    ticket: Ticket,
+    kb: Sequence[KbArticle],
+    guard: Guard | None = None,
 ) -> TraceOutcome:
     faults_before = model.faults.copy()
     try:
-        result = run_ticket(client, model, ticket, kb)
+        result = run_ticket(client, model, ticket, kb, guard)
     except ModelError as error:
         injected = model.faults - faults_before
         return TraceOutcome(

@@ -88,6 +88,21 @@ class TriageResult:
     article_ids: tuple[str, ...]
     reply: str
     faults: tuple[Fault, ...]
+    held: str | None = None  # the review decision when the draft was held ("timeout": pending)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Check each draft reply before it is sent; hold a failing one for a person.
+
+    ``wait_s`` is how long the workflow waits for the decision (0: send the holding reply at
+    once and leave the draft in the queue, as the live demo does)."""
+
+    evaluators: tuple[str, ...] = ("invented_identifiers",)
+    wait_s: float = 0.0
+
+
+HOLDING_REPLY = "Thanks for your patience: a colleague is checking this and will reply shortly."
 
 
 def load_tickets() -> list[Ticket]:
@@ -188,7 +203,11 @@ def session_id_for(customer: str) -> str:
 
 
 def run_ticket(
-    client: Client, model: FakeModel, ticket: Ticket, kb: Sequence[KbArticle]
+    client: Client,
+    model: FakeModel,
+    ticket: Ticket,
+    kb: Sequence[KbArticle],
+    guard: Guard | None = None,
 ) -> TriageResult:
     """Triage one ticket as one trace on ``client``; return the reply and what happened.
 
@@ -217,7 +236,10 @@ def run_ticket(
         except ModelError as error:
             error.trace_id = root.trace_id
             raise
-        root.set_output(draft.text)
+        reply, held = draft.text, None
+        if guard is not None:
+            reply, held = _guarded_reply(client, guard, draft.text, ticket, articles)
+        root.set_output(reply)
         root.set_tags(["demo", classification.category])
         root.set_metadata(
             ticket_id=ticket["id"],
@@ -225,15 +247,42 @@ def run_ticket(
             category=classification.category,
             priority=classification.priority,
             kb_articles=[article["id"] for article in articles],
+            **({"held": held} if held else {}),
         )
         return TriageResult(
             ticket_id=ticket["id"],
             trace_id=root.trace_id,
             classification=classification,
             article_ids=tuple(article["id"] for article in articles),
-            reply=draft.text,
+            reply=reply,
             faults=classify_reply.faults + draft.faults,
+            held=held,
         )
+
+
+def _guarded_reply(
+    client: Client, guard: Guard, draft: str, ticket: Ticket, articles: Sequence[KbArticle]
+) -> tuple[str, str | None]:
+    """The reply to send: the draft when it passes its check, else what a person decided (or
+    the holding reply while nobody has)."""
+    import loopwise
+
+    question = f"{ticket['subject']}\n\n{ticket['body']}"
+    with client.span("check_reply", kind="guardrail") as span:
+        span.set_input(draft)
+        context = {"retrieved": [f"{a['title']}\n{a['text']}" for a in articles]}
+        checked = loopwise.check(
+            draft, evaluators=list(guard.evaluators), input=question, context=context
+        )
+        span.set_output({"passed": checked.passed, "failed": list(checked.failed)})
+        if checked.passed:
+            return draft, None
+        decision = loopwise.hold(output=draft, input=question, check=checked, client=client).wait(
+            guard.wait_s
+        )
+    if decision.released and decision.output is not None:
+        return decision.output, decision.action
+    return HOLDING_REPLY, decision.action
 
 
 def _prompt(client: Client, name: str, fallback: str) -> Prompt:
