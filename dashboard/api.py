@@ -138,7 +138,14 @@ class CollectorAPI:
             spans=_expect_records(payload.get("spans"), "spans"),
             tree=_expect_records(payload.get("tree"), "tree"),
             scores=None if scores is None else _expect_records(scores, "scores"),
+            root_cause=cause if isinstance(cause := payload.get("root_cause"), dict) else None,
         )
+
+    def root_causes(self, query: OverviewQuery) -> list[Record]:
+        """Failing traces counted by the step that went wrong first (/api/overview/root_causes)."""
+        params = {k: v for k, v in query.params().items() if k in ("since", "until", "project")}
+        payload = self._request("GET", "/api/overview/root_causes", params=params)
+        return _records_in(payload, "steps")
 
     def overview(self, query: OverviewQuery) -> Record:
         """Traffic over time (/api/overview): ``window``, ``totals`` and ``series`` buckets of

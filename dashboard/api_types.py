@@ -18,6 +18,7 @@ class TraceDetail:
     spans: list[Record]
     tree: list[Record]
     scores: list[Record] | None = None
+    root_cause: Record | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -82,6 +83,7 @@ def render(settings: DashboardSettings) -> None:
             _traffic_charts(overview["series"], axis)
         bucket = axis.bucket_seconds if axis is not None else None
         _score_trends(api, replace(query, bucket_seconds=bucket), axis)
+        _root_causes(api, query)
         _open_flags(api, query)
 
 
@@ -189,6 +191,26 @@ def _score_trends(api: CollectorAPI, query: OverviewQuery, axis: TimeAxis | None
     total = trends.get("evaluator_count")
     if isinstance(total, int) and total > len(evaluators):
         st.caption(f"Showing the {len(evaluators)} busiest of {total} evaluators.")
+
+
+def _root_causes(api: CollectorAPI, query: OverviewQuery) -> None:
+    """Failing traces by the step that went wrong first: which step of the workflow to fix."""
+    st.subheader("Failures by root-cause step")
+    try:
+        steps = api.root_causes(query)
+    except EndpointMissing:
+        return
+    except CollectorAPIError as exc:
+        show_api_error(exc)
+        return
+    if not steps:
+        st.caption("No failing traces in this time range.")
+        return
+    frame = pd.DataFrame(
+        [{"step": s.get("name"), "kind": s.get("kind"), "failing traces": s.get("traces")}
+         for s in steps]
+    )  # fmt: skip
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 def _open_flags(api: CollectorAPI, query: OverviewQuery) -> None:

@@ -47,6 +47,14 @@ def render_trace(api: CollectorAPI, trace_id: str) -> None:
         return
     rows = flatten_tree(detail.tree)
     _header(summarize(detail.trace_id, rows))
+    if detail.root_cause:
+        cause = detail.root_cause
+        reasons = ", ".join(str(r) for r in cause.get("reasons") or []) or "failed"
+        st.error(
+            f"Root cause: **{escape_markdown(cause.get('name'))}** "
+            f"({escape_markdown(cause.get('kind'))}) — {escape_markdown(reasons)}. "
+            "The first step that failed while its inputs were fine."
+        )
     missing: list[str] = []
     scores = detail.scores
     if scores is None:  # an older collector: ask the scores endpoint

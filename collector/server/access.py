@@ -103,7 +103,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", r"/api/traces/([^/]+)", "read", owner=_TRACE_OWNER),
     Rule("GET", r"/api/sessions(/.+)?", "read", query=True),
     Rule("GET", r"/api/users", "read", query=True),
-    Rule("GET", r"/api/overview(/scores|/facets)?", "read", query=True),
+    Rule("GET", r"/api/overview(/scores|/facets|/root_causes)?", "read", query=True),
     Rule("GET", r"/api/flags(/clusters)?", "read", query=True),
     Rule("GET", r"/api/scores", "read", query=True),
     Rule("GET", r"/api/evals/evaluators", "read"),

@@ -4,6 +4,7 @@
 ``GET /api/overview/scores``   per evaluator: scores, mean, pass rate per bucket
 ``GET /api/overview/facets``   the most frequent projects, services, tags (trace counts) and
                                models (call counts)
+``GET /api/overview/root_causes``  failing traces counted by the step that went wrong first
 
 All three take ``since`` and ``until`` (ISO 8601; naive means UTC; ``until`` exclusive) and
 answer times as ISO 8601 UTC with a trailing ``Z``, like the trace API;
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..store.overview import BUCKET_LADDER_S, OverviewFilter, traffic
 from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
+from ..store.root_cause import root_cause_counts
 from ..store.store import QueryTimeout
 from .decode import BadRequest
 from .responses import json_error, json_response
@@ -49,6 +51,7 @@ def overview_routes(collector: Collector) -> list[BaseRoute]:
         Route("/api/overview", _handler(collector, _traffic), methods=["GET"]),
         Route("/api/overview/scores", _handler(collector, _scores), methods=["GET"]),
         Route("/api/overview/facets", _handler(collector, _facets), methods=["GET"]),
+        Route("/api/overview/root_causes", _handler(collector, _root_causes), methods=["GET"]),
     ]
 
 
@@ -91,6 +94,18 @@ def _scores(collector: Collector, request: Request) -> Callable[[], dict[str, An
     return lambda: {
         "filters": overview_filter.applied(),
         **score_trends(store, overview_filter, bucket_seconds),
+    }
+
+
+def _root_causes(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
+    window = parse_filter(request, values=False)
+    limit = _int_param(request, "limit", 20, 1, 500)
+    project = request.query_params.get("project") or None
+    store = collector.store
+    return lambda: {
+        "steps": root_cause_counts(
+            store, since=window.since, until=window.until, project=project, limit=limit
+        )
     }
 
 

@@ -39,6 +39,7 @@ from ..store import (
     trace_spans,
     trace_summary,
 )
+from ..store.root_cause import trace_root_cause
 from .decode import BadRequest
 from .responses import json_error, json_response
 
@@ -117,6 +118,7 @@ def _get_trace(collector: Collector, request: Request) -> Work:
             "spans": spans,
             "tree": span_tree(spans),
             "scores": [with_iso_times(score) for score in trace_scores(store, trace_id)],
+            "root_cause": trace_root_cause(store, trace_id),
         }
 
     return work

@@ -193,3 +193,15 @@ def test_empty_collector_shows_zeros(open_page: OpenPage, keyed_collector: Keyed
     assert metrics(at)["Traces"] == "0"
     assert metrics(at)["Error rate"] == "n/a"
     assert not at.error
+
+
+def test_failures_are_counted_by_root_cause_step(
+    open_page: OpenPage, seeded_collector: SeededCollector
+) -> None:
+    at = all_time(open_page, seeded_collector.url)
+    assert "Failures by root-cause step" in [h.value for h in at.subheader]
+    frames = [f.value for f in at.dataframe if "failing traces" in f.value.columns]
+    assert len(frames) == 1
+    assert frames[0].to_dict("records") == [
+        {"step": "failing tool", "kind": "tool", "failing traces": 1}
+    ]

@@ -343,3 +343,11 @@ def test_status_filter_and_the_total(
     assert root_names(at) == ["error-trace"]
     at.text_input(key=SESSION).input("no-such-session").run()
     assert [i.value for i in at.info] == ["No traces match these filters."]
+
+
+def test_a_failing_trace_names_its_root_cause_step(
+    open_page: OpenPage, seeded_collector: SeededCollector
+) -> None:
+    at = open_page("traces", seeded_collector.url, query={"trace": seeded_collector.error_trace_id})
+    causes = [e.value for e in at.error if e.value.startswith("Root cause")]
+    assert causes and "**failing tool**" in causes[0] and "error status" in causes[0]
