@@ -26,8 +26,16 @@ def fail(store: Store, trace_id: str, span_name: str, evaluator: str) -> None:
     [(span_id, project)] = store.query(
         "SELECT span_id, project FROM spans WHERE trace_id = ? AND name = ?", [trace_id, span_name]
     ).rows
-    append_scores(store, [ScoreRow(project=project, trace_id=trace_id, span_id=span_id,
-                                   name=evaluator, kind="code", source="online", passed=False)])  # fmt: skip
+    row = ScoreRow(
+        project=project,
+        trace_id=trace_id,
+        span_id=span_id,
+        name=evaluator,
+        kind="code",
+        source="online",
+        passed=False,
+    )
+    append_scores(store, [row])
 
 
 def test_root_cause_is_the_first_failure_nothing_explains(tmp_path: Path) -> None:
