@@ -207,9 +207,11 @@ def _root_causes(api: CollectorAPI, query: OverviewQuery) -> None:
         st.caption("No failing traces in this time range.")
         return
     frame = pd.DataFrame(
-        [{"step": s.get("name"), "kind": s.get("kind"), "failing traces": s.get("traces")}
-         for s in steps]
-    )  # fmt: skip
+        [
+            {"step": s.get("name"), "kind": s.get("kind"), "failing traces": s.get("traces")}
+            for s in steps
+        ]
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
 
 

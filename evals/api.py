@@ -30,6 +30,7 @@ from .declare import EvaluatorFactory
 from .offline import RescoreError, SpanFilters, choose_bindings, count_spans, rescore_page
 from .queries import flag_clusters, list_flags, list_scores
 from .rules import SEVERITIES
+from .webhooks import deliver
 
 if TYPE_CHECKING:
     from .extension import EvalsExtension
@@ -56,7 +57,38 @@ def routes(extension: EvalsExtension) -> list[BaseRoute]:
             "/api/evals/evaluators", _guard(lambda r: _evaluators(extension, r)), methods=["GET"]
         ),
         Route("/api/evals/score", _guard(lambda r: _score(extension, r)), methods=["POST"]),
+        Route("/api/alerts/test", _guard(lambda r: _test_alerts(extension, r)), methods=["POST"]),
     ]
+
+
+async def _test_alerts(extension: EvalsExtension, _: Request) -> Response:
+    """Send a test alert to every configured webhook now and say how each answered."""
+    rules = extension.config().alerts
+    if not rules:
+        raise BadParam("no [[alerts]] are configured (see the evaluation config)")
+    dashboard = extension.config().dashboard_url
+
+    def send_all() -> list[dict[str, Any]]:
+        results = []
+        for rule in rules:
+            payload = {
+                "text": f"loopwise test alert for {rule.key}: webhooks work.",
+                "event": "test",
+                "dashboard_url": dashboard,
+            }
+            outcome = deliver(rule, payload, backoff_s=())
+            results.append(
+                {
+                    "rule": outcome.rule,
+                    "ok": outcome.ok,
+                    "status": outcome.status,
+                    "attempts": outcome.attempts,
+                    "error": outcome.error,
+                }
+            )
+        return results
+
+    return json_response({"deliveries": await run_in_threadpool(send_all)})
 
 
 def _guard(handler: Handler) -> Handler:

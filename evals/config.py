@@ -16,6 +16,10 @@ From a TOML or JSON file (``LOOPWISE_EVALS``), else the default set (defaults.py
     type = "anomaly"
     metric = "duration_ms"
     select = { kind = ["llm", "tool"] }
+
+    [[alerts]]                     # webhooks: see alert_config.py
+    url = "https://hooks.slack.com/services/..."
+    events = ["new_cluster", "failure_rate", "held_waiting"]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from .alert_config import AlertConfigError, AlertRule, alert_rules
 from .declare import Evaluator
 from .registry import Registry, UnknownEvaluator, default_registry
 from .rules import AnomalyRule, Rule, RuleError, ThresholdRule, check_severity, rule_from_mapping
@@ -39,7 +44,7 @@ Start = Literal["beginning", "latest"]
 _BINDING_KEYS = {"use", "params", "select", "flag", "name", "start", "settle_s"}
 _SETTINGS = {
     "batch_size": int, "poll_interval_s": float, "cluster_interval_s": float,
-    "include_defaults": bool, "scan_rows": int,
+    "include_defaults": bool, "scan_rows": int, "alert_interval_s": float, "dashboard_url": str,
 }  # fmt: skip
 
 
@@ -90,6 +95,9 @@ class EvalsConfig:
     poll_interval_s: float = 1.0
     cluster_interval_s: float = 60.0
     source: str = "default"
+    alerts: tuple[AlertRule, ...] = ()
+    alert_interval_s: float = 30.0
+    dashboard_url: str = "http://127.0.0.1:8501"
 
     @property
     def threshold_rules(self) -> tuple[ThresholdRule, ...]:
@@ -134,9 +142,15 @@ def config_from_mapping(
     """A config from parsed TOML/JSON."""
     if not isinstance(raw, Mapping):
         raise ConfigError("the evaluation config must be a table/object at the top")
-    unknown = sorted(set(raw) - {"settings", "evaluators", "rules"})
+    unknown = sorted(set(raw) - {"settings", "evaluators", "rules", "alerts"})
     if unknown:
-        raise ConfigError(f"unknown top-level key {unknown[0]!r}; use settings, evaluators, rules")
+        raise ConfigError(
+            f"unknown top-level key {unknown[0]!r}; use settings, evaluators, rules, alerts"
+        )
+    try:
+        alerts = alert_rules(raw.get("alerts"))
+    except AlertConfigError as exc:
+        raise ConfigError(str(exc)) from None
     registry = registry or default_registry()
     settings = _settings(raw.get("settings") or {})
     include_defaults = settings.pop("include_defaults", False)
@@ -159,7 +173,7 @@ def config_from_mapping(
         bindings = [*defaults.bindings, *bindings]
         rules = [*defaults.rules, *rules]
     _check_unique_rules(rules)
-    return EvalsConfig(tuple(bindings), tuple(rules), source=source, **settings)
+    return EvalsConfig(tuple(bindings), tuple(rules), source=source, alerts=alerts, **settings)
 
 
 def binding_from_mapping(
@@ -219,6 +233,8 @@ def _settings(raw: Any) -> dict[str, Any]:
             raise ConfigError(f"unknown setting {key!r}; allowed: {', '.join(sorted(_SETTINGS))}")
         if kind is bool and not isinstance(value, bool):
             raise ConfigError(f"setting {key} must be true or false")
+        if kind is str and not isinstance(value, str):
+            raise ConfigError(f"setting {key} must be a string")
         if kind in (int, float) and (
             isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
         ):

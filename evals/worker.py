@@ -22,6 +22,7 @@ from typing import Any
 
 from loopwise.collector.store import Store
 
+from .alerts import AlertMonitor
 from .anomaly import find_anomalies, store_anomalies
 from .clustering import cluster_all
 from .config import Binding, EvalsConfig
@@ -76,6 +77,12 @@ class OnlineWorker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.alerts = (
+            AlertMonitor(store, config.alerts, dashboard_url=config.dashboard_url)
+            if config.alerts
+            else None
+        )
+        self._last_alerted_at = 0.0
 
     def start(self) -> None:
         """Start the background thread."""
@@ -93,6 +100,8 @@ class OnlineWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.alerts is not None:
+            self.alerts.close()
         self.state.running = False
 
     def wake(self) -> None:
@@ -139,6 +148,7 @@ class OnlineWorker:
             finally:
                 cur.close()
             self._maybe_cluster()
+            self._maybe_alert()
             self.state.cycles += 1
             self.state.last_cycle_at = _now()
             return done
@@ -214,6 +224,14 @@ class OnlineWorker:
                 until=until, processed=until - after, flagged=flagged,
             )  # fmt: skip
         return until - after
+
+    def _maybe_alert(self) -> None:
+        if self.alerts is None:
+            return
+        if time.monotonic() - self._last_alerted_at < self.config.alert_interval_s:
+            return
+        self._last_alerted_at = time.monotonic()
+        self.alerts.run_once()
 
     def _maybe_cluster(self) -> None:
         interval = self.config.cluster_interval_s

@@ -25,8 +25,15 @@ from .spans import check_span_id, check_trace_id
 
 MAX_HELD_CHARS = 1_000_000
 HELD_SCHEMA_COLUMNS = (
-    "item_id", "project", "trace_id", "span_id", "input", "output", "check_result", "created_at"
-)  # fmt: skip
+    "item_id",
+    "project",
+    "trace_id",
+    "span_id",
+    "input",
+    "output",
+    "check_result",
+    "created_at",
+)
 DECISIONS = {"approved": "approved", "corrected": "corrected", "rejected": "rejected"}
 
 
@@ -84,16 +91,28 @@ def held_output(
         failed[0] if isinstance(failed, list) and failed and isinstance(failed[0], str) else None
     )
     seed = {
-        "item_id": item_id, "project": where, "trace_id": trace, "span_id": span,
-        "source": "held", "source_id": hold_key, "reason": why, "severity": "high",
-        "evaluator": evaluator, "created_by": who, "created_at": now,
-    }  # fmt: skip
+        "item_id": item_id,
+        "project": where,
+        "trace_id": trace,
+        "span_id": span,
+        "source": "held",
+        "source_id": hold_key,
+        "reason": why,
+        "severity": "high",
+        "evaluator": evaluator,
+        "created_by": who,
+        "created_at": now,
+    }
     held = {
-        "item_id": item_id, "project": where, "trace_id": trace, "span_id": span,
-        "input": held_input, "output": held_output,
+        "item_id": item_id,
+        "project": where,
+        "trace_id": trace,
+        "span_id": span,
+        "input": held_input,
+        "output": held_output,
         "check_result": json.dumps(check, ensure_ascii=False) if check else None,
         "created_at": now,
-    }  # fmt: skip
+    }
     with store.transaction() as cur:
         if not cur.execute("SELECT 1 FROM review_items WHERE item_id = ?", [item_id]).fetchall():
             insert_records(cur, "review_items", [seed], schema=ITEM_SCHEMA)

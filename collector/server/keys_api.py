@@ -35,9 +35,14 @@ def key_routes(collector: Collector) -> list[BaseRoute]:
             return json_response({"admin": True, "project": None, "role": "admin", "name": None})
         key = principal.key
         return json_response(
-            {"admin": False, "project": key.project, "role": key.role, "name": key.name,
-             "key_id": key.key_id}
-        )  # fmt: skip
+            {
+                "admin": False,
+                "project": key.project,
+                "role": key.role,
+                "name": key.name,
+                "key_id": key.key_id,
+            }
+        )
 
     async def list_all(request: Request) -> Response:
         project = principal_of(request.scope).project or request.query_params.get("project")

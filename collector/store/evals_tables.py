@@ -107,3 +107,20 @@ def create_eval_watermarks_table(con: duckdb.DuckDBPyConnection) -> None:
 def create_judge_cache_table(con: duckdb.DuckDBPyConnection) -> None:
     """Migration: LLM-judge verdicts keyed by evaluator version, model and input."""
     con.execute(JUDGE_CACHE_DDL)
+
+
+ALERTS_SENT_DDL = """
+CREATE TABLE alerts_sent (
+    alert_key VARCHAR PRIMARY KEY,
+    rule VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,
+    project VARCHAR,
+    payload VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+)
+"""
+
+
+def create_alerts_sent_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration: alerts already raised (each is raised once)."""
+    con.execute(ALERTS_SENT_DDL)

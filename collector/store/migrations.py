@@ -12,6 +12,7 @@ import duckdb
 
 from .eval_runs_table import create_eval_runs_table
 from .evals_tables import (
+    create_alerts_sent_table,
     create_eval_watermarks_table,
     create_flag_cluster_tables,
     create_flags_table,
@@ -97,6 +98,7 @@ MIGRATIONS: list[Migration] = [
     ("0040_create_eval_runs", create_eval_runs_table),
     ("0050_create_api_keys", _create_api_keys),
     ("0051_create_held_outputs", create_held_outputs_table),
+    ("0052_create_alerts_sent", create_alerts_sent_table),
 ]
 
 

@@ -35,8 +35,11 @@ def test_held_drafts_are_released_by_the_reviewer(tmp_path: Path) -> None:
                     held = http.get("/api/reviews", params={"state": "held"}).json()["items"]
                     for item in held:
                         action = "correct" if not decided else "reject"
-                        body = {"action": action, "actor": "rita",
-                                "expected_version": item["version"]}  # fmt: skip
+                        body = {
+                            "action": action,
+                            "actor": "rita",
+                            "expected_version": item["version"],
+                        }
                         if action == "correct":
                             body["corrected_output"] = "We are checking your order."
                         assert http.post(f"/api/reviews/{item['item_id']}/actions", json=body)
@@ -46,8 +49,16 @@ def test_held_drafts_are_released_by_the_reviewer(tmp_path: Path) -> None:
         thread = threading.Thread(target=reviewer, daemon=True)
         thread.start()
         outcomes: list[TraceOutcome] = []
-        run_traffic(client, count=2, interval_s=0, seed=3, time_scale=0, rates=ONLY_INVENTED_IDS,
-                    guard=Guard(wait_s=30), on_trace=outcomes.append)  # fmt: skip
+        run_traffic(
+            client,
+            count=2,
+            interval_s=0,
+            seed=3,
+            time_scale=0,
+            rates=ONLY_INVENTED_IDS,
+            guard=Guard(wait_s=30),
+            on_trace=outcomes.append,
+        )
         stop.set()
         thread.join()
         client.shutdown()
@@ -66,8 +77,16 @@ def test_without_a_wait_the_holding_reply_goes_out_and_the_draft_stays_queued(
         client = loopwise.Client()
         client.init("support-bot", endpoint=server.url, spool_dir=tmp_path / "spool")
         outcomes: list[TraceOutcome] = []
-        run_traffic(client, count=3, interval_s=0, seed=3, time_scale=0, rates=ONLY_INVENTED_IDS,
-                    guard=Guard(), on_trace=outcomes.append)  # fmt: skip
+        run_traffic(
+            client,
+            count=3,
+            interval_s=0,
+            seed=3,
+            time_scale=0,
+            rates=ONLY_INVENTED_IDS,
+            guard=Guard(),
+            on_trace=outcomes.append,
+        )
         client.shutdown()
         held = httpx.get(f"{server.url}/api/reviews", params={"state": "held"}).json()["items"]
     assert [o.reply for o in outcomes] == [HOLDING_REPLY] * 3

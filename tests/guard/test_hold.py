@@ -25,8 +25,11 @@ PROJECT = "held-test"
 
 def start_collector(db: Path, port: int = 0) -> CollectorServer:
     """A collector hosting every extension (no background scoring or sync)."""
-    extensions = [EvalsExtension(online=False), FeedbackExtension(sync_interval_s=None),
-                  SuiteRunsExtension()]  # fmt: skip
+    extensions = [
+        EvalsExtension(online=False),
+        FeedbackExtension(sync_interval_s=None),
+        SuiteRunsExtension(),
+    ]
     return CollectorServer(CollectorConfig(db_path=db, port=port), extensions=extensions).start()
 
 
