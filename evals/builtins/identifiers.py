@@ -10,6 +10,8 @@ identifier counts as given when it occurs anywhere in the given text so normalis
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -48,8 +50,12 @@ def invented_identifiers(pattern: str = DEFAULT_PATTERN) -> BatchFn:
     input nor the retrieved context."""
     check_re2(pattern)
 
+    compiled = _python_pattern(pattern)
+
     def score(spans: pa.Table) -> BatchScores:
         outputs = column(spans, "output")
+        if compiled is not None and spans.num_rows <= SMALL_BATCH:
+            return _scores(spans.num_rows, _invented_small(spans, compiled), outputs)
         batch = pa.table(
             {
                 "row_index": pa.array(np.arange(spans.num_rows, dtype=np.int64)),
@@ -62,22 +68,67 @@ def invented_identifiers(pattern: str = DEFAULT_PATTERN) -> BatchFn:
         with duckdb.connect() as con:
             con.register("_batch", batch)
             rows = con.execute(INVENTED_SQL, {"pattern": pattern}).fetchall()
-        passed = np.ones(spans.num_rows, dtype=bool)
-        counts = np.zeros(spans.num_rows)
-        explanation: list[str | None] = [None] * spans.num_rows
-        for row, invented in rows:
-            if not invented:
-                continue
-            passed[row] = False
-            counts[row] = len(invented)
-            ordered = list(invented)[:5]
-            explanation[row] = (
-                f"{', '.join(ordered)} appear{'s' if len(invented) == 1 else ''} nowhere in the "
-                "input or retrieved context"
-            )
-        return BatchScores(
-            passed=passed, value=counts, applies=present(outputs), explanation=explanation,
-            label=np.where(passed, "grounded", "invented_identifier"),
-        )  # fmt: skip
+        return _scores(spans.num_rows, rows, outputs)
 
     return score
+
+
+def _scores(num_rows: int, rows: list[tuple[int, list[str]]], outputs: pa.Array) -> BatchScores:
+    """Scores from (row, identifiers not given) pairs."""
+    passed = np.ones(num_rows, dtype=bool)
+    counts = np.zeros(num_rows)
+    explanation: list[str | None] = [None] * num_rows
+    for row, invented in rows:
+        if not invented:
+            continue
+        passed[row] = False
+        counts[row] = len(invented)
+        ordered = list(invented)[:5]
+        explanation[row] = (
+            f"{', '.join(ordered)} appear{'s' if len(invented) == 1 else ''} nowhere in the "
+            "input or retrieved context"
+        )
+    return BatchScores(
+        passed=passed,
+        value=counts,
+        applies=present(outputs),
+        explanation=explanation,
+        label=np.where(passed, "grounded", "invented_identifier"),
+    )
+
+
+def _python_pattern(pattern: str) -> re.Pattern[str] | None:
+    """The pattern for Python's ``re`` (ASCII classes, as RE2's), or None if it differs."""
+    try:
+        return re.compile(pattern, re.ASCII)
+    except re.error:
+        return None
+
+
+def _invented_small(spans: pa.Table, pattern: re.Pattern[str]) -> list[tuple[int, list[str]]]:
+    """INVENTED_SQL's answer for a handful of rows, in Python: starting a DuckDB connection
+    costs more than the whole check of one output (``loopwise.check`` scores one at a time)."""
+    outputs = column(spans, "output").to_pylist()
+    inputs = column(spans, "input").to_pylist()
+    roots = column(spans, "root_input").to_pylist()
+    contexts = column(spans, "retrieved_context", pa.list_(pa.string())).to_pylist()
+    found = []
+    for row, output in enumerate(outputs):
+        if not output:
+            continue
+        idents = list(dict.fromkeys(m.group(0) for m in pattern.finditer(output)))
+        if not idents:
+            continue
+        given_parts = [inputs[row], roots[row], "\n".join(c for c in contexts[row] or [] if c)]
+        given = _canonical("\n".join(p for p in given_parts if p))
+        invented = [i for i in idents if _canonical(i) not in given]
+        found.append((row, sorted(invented, key=output.find)))
+    return found
+
+
+def _canonical(text: str) -> str:
+    return _SEPARATORS.sub("", text).upper()
+
+
+_SEPARATORS = re.compile(r"[\s_#-]", re.ASCII)
+SMALL_BATCH = 16

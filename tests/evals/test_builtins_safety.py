@@ -175,3 +175,19 @@ def test_language_mismatch(spans: Any) -> None:
     records = run("language_mismatch", with_context(None, spans.table(rows)))
     assert [r["passed"] for r in records] == [False, True]
     assert records[0]["explanation"] == "asked in es, answered in en"
+
+
+def test_invented_identifiers_give_the_same_answer_one_row_at_a_time(demo_rows: Records) -> None:
+    """Small batches (``loopwise.check``) take a Python path; it must agree with DuckDB's."""
+    table = with_context(None, pa.Table.from_pylist(demo_rows, schema=SPAN_ARROW_SCHEMA))
+    assert table.num_rows > 16  # the whole table takes the DuckDB path
+    whole = {r["row"]: r for r in run("invented_identifiers", table)}
+    for index in range(table.num_rows):
+        alone = run("invented_identifiers", table.slice(index, 1))
+        expected = whole.get(index)
+        if expected is None:
+            assert alone == []
+            continue
+        [record] = alone
+        for key in ("passed", "value", "label", "explanation"):
+            assert record[key] == expected[key], (index, key)
