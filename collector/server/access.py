@@ -72,6 +72,13 @@ class Rule:
     ``owner``: SQL giving the project of the id captured by ``path`` (or of the body field
     ``owner_field``); another project's id answers 404. ``handler``: the handler itself reads
     the principal (ingest, SQL, keys).
+
+    Datasets, prompts and eval runs live in tables shared by the instance; a project key owns
+    the ones it made (``project_resources``). ``resource`` names the kind whose name is the
+    path's first capture (or the body's ``resource_field``): another project's is 404, and with
+    ``claim`` an unowned new name is claimed for the key's project first. ``listing`` is
+    (list key, name field): items of the answer the key does not own are left out.
+    ``refused_fields``: body fields a project key may not use (they read across projects).
     """
 
     method: str
@@ -83,6 +90,11 @@ class Rule:
     owner: str | None = None
     owner_field: str | None = None
     handler: bool = False
+    resource: str | None = None
+    resource_field: str | None = None
+    claim: bool = False
+    listing: tuple[str, str] | None = None
+    refused_fields: tuple[str, ...] = ()
 
     def matches(self, method: str, path: str) -> re.Match[str] | None:
         """The path match when this rule applies to the request."""
@@ -92,6 +104,8 @@ class Rule:
 
 
 _TRACE_OWNER = "SELECT project FROM traces WHERE trace_id = ?"
+_RESOURCE_OWNER = "SELECT project FROM project_resources WHERE kind = ? AND name = ?"
+_CROSS_PROJECT_SOURCES = ("from_spans", "from_sql")
 _ITEM_OWNER = "SELECT project FROM review_items WHERE item_id = ?"
 
 RULES: tuple[Rule, ...] = (
@@ -115,6 +129,54 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", r"/api/reviews", "admin", actor=True, owner=_TRACE_OWNER, owner_field="trace_id"),
     Rule("POST", r"/api/reviews/([^/]+)/actions", "admin", actor=True, owner=_ITEM_OWNER),
     Rule("POST", r"/api/flags/clusters", "admin", body=True),
+    Rule("GET", r"/api/datasets", "read", resource="dataset", listing=("datasets", "dataset")),
+    Rule("GET", r"/api/datasets/([^/]+)(/versions|/diff|/snapshot)?", "read", resource="dataset"),
+    Rule(
+        "POST",
+        r"/api/datasets",
+        "admin",
+        actor=True,
+        resource="dataset",
+        resource_field="name",
+        claim=True,
+        refused_fields=_CROSS_PROJECT_SOURCES,
+    ),
+    Rule(
+        "POST",
+        r"/api/datasets/([^/]+)/versions",
+        "admin",
+        actor=True,
+        resource="dataset",
+        refused_fields=_CROSS_PROJECT_SOURCES,
+    ),
+    Rule("GET", r"/api/prompts", "read", resource="prompt", listing=("prompts", "name")),
+    Rule(
+        "GET",
+        r"/api/prompts/([^/]+)(/versions|/diff|/proposals|/proposals/[^/]+)?",
+        "read",
+        resource="prompt",
+    ),
+    Rule("GET", r"/api/prompts/([^/]+)/scores", "read", query=True, resource="prompt"),
+    Rule(
+        "POST", r"/api/prompts/([^/]+)/versions", "admin", actor=True, resource="prompt", claim=True
+    ),
+    Rule(
+        "POST",
+        r"/api/prompts/([^/]+)/(labels|proposals|proposals/[^/]+/(adopt|reject))",
+        "admin",
+        actor=True,
+        resource="prompt",
+    ),
+    Rule("GET", r"/api/eval-runs", "read", resource="eval_run", listing=("runs", "run_id")),
+    Rule("GET", r"/api/eval-runs/([^/]+)", "read", resource="eval_run"),
+    Rule(
+        "POST",
+        r"/api/eval-runs",
+        "ingest",
+        resource="eval_run",
+        resource_field="run_id",
+        claim=True,
+    ),
     Rule("GET", r"/api/keys", "admin", handler=True),
     Rule("POST", r"/api/keys", "admin", handler=True),
     Rule("POST", r"/api/keys/([^/]+)/revoke", "admin", handler=True),
@@ -189,7 +251,13 @@ class AccessMiddleware:
             pairs = [(k, v) for k, v in pairs if k != "project"] + [("project", key.project)]
             scope["query_string"] = urlencode(pairs).encode("latin-1")
         body: dict[str, Any] | None = None
-        if rule.body or rule.actor or rule.owner_field:
+        if (
+            rule.body
+            or rule.actor
+            or rule.owner_field
+            or rule.resource_field
+            or rule.refused_fields
+        ):
             raw = await _read_all(receive)
             if raw is None:
                 await _refuse(scope, receive, send, 413, "request body too large")
@@ -206,6 +274,14 @@ class AccessMiddleware:
                 body["project"] = key.project
             if rule.actor:
                 body["actor"] = key.name
+            refused = [name for name in rule.refused_fields if body.get(name) is not None]
+            if refused:
+                message = f"{refused[0]} reads across projects: a project key cannot use it"
+                await _refuse(scope, receive, send, 403, message)
+                return
+            sources = body.get("from_corrections")
+            if isinstance(sources, dict):
+                sources["project"] = key.project
         if rule.owner:
             owned_id = body.get(rule.owner_field) if body and rule.owner_field else None
             if rule.owner_field is None and found.groups():
@@ -214,12 +290,85 @@ class AccessMiddleware:
             if owner != key.project:
                 await _refuse(scope, receive, send, 404, f"not found: {scope['path']}")
                 return
+        if rule.resource:
+            name = body.get(rule.resource_field) if body and rule.resource_field else None
+            if rule.resource_field is None and found.groups():
+                name = found.group(1)
+            if name is not None or rule.resource_field is not None:
+                allowed = await run_in_threadpool(
+                    self._owns, rule.resource, name, key.project, rule.claim
+                )
+                if not allowed:
+                    await _refuse(scope, receive, send, 404, f"not found: {scope['path']}")
+                    return
         if body is not None:
             receive = _replay(json.dumps(body).encode(), receive)
             scope["headers"] = [
                 (k, v) for k, v in scope["headers"] if k.lower() != b"content-length"
             ]
+        if rule.listing is not None and rule.resource is not None:
+            send = self._filtered(send, rule.resource, rule.listing, key.project)
         await self.app(scope, receive, send)
+
+    def _owns(self, kind: str, name: object, project: str, claim: bool) -> bool:
+        """True when ``project`` owns the ``kind`` named ``name`` (claiming it when asked and
+        nobody owns it yet)."""
+        if not isinstance(name, str) or not name:
+            return False
+        rows = self.store.query(_RESOURCE_OWNER, [kind, name]).rows
+        if rows:
+            return bool(rows[0][0] == project)
+        if not claim:
+            return False
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO project_resources VALUES (?, ?, ?, now()::TIMESTAMP)",
+                [kind, name, project],
+            )
+            owner = cur.execute(_RESOURCE_OWNER, [kind, name]).fetchall()
+        return bool(owner and owner[0][0] == project)
+
+    def _filtered(self, send: Send, kind: str, listing: tuple[str, str], project: str) -> Send:
+        """A send that drops, from a JSON list answer, the items ``project`` does not own."""
+        key, field = listing
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def filtered(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            if started.get("status") == 200:
+                body = await run_in_threadpool(self._keep_owned, body, kind, key, field, project)
+            headers = [
+                (k, v) for k, v in started.get("headers", []) if k.lower() != b"content-length"
+            ]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**started, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        return filtered
+
+    def _keep_owned(self, body: bytes, kind: str, key: str, field: str, project: str) -> bytes:
+        payload = json.loads(body)
+        items = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            return body
+        owned = {
+            str(row[0])
+            for row in self.store.query(
+                "SELECT name FROM project_resources WHERE kind = ? AND project = ?", [kind, project]
+            ).rows
+        }
+        payload[key] = [i for i in items if isinstance(i, dict) and str(i.get(field)) in owned]
+        return json.dumps(payload).encode()
 
     def _owner(self, sql: str, owned_id: object) -> str | None:
         if not isinstance(owned_id, str):

@@ -229,3 +229,20 @@ CREATE TABLE held_outputs (
 def create_held_outputs_table(con: duckdb.DuckDBPyConnection) -> None:
     """Migration: what a workflow held for a person (its span may not be stored yet)."""
     con.execute(HELD_OUTPUTS_DDL)
+
+
+PROJECT_RESOURCES_DDL = """
+CREATE TABLE project_resources (
+    kind VARCHAR NOT NULL,      -- dataset, prompt, eval_run
+    name VARCHAR NOT NULL,
+    project VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (kind, name)
+)
+"""
+
+
+def create_project_resources_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration: which project a dataset, prompt or eval run made with a project key belongs
+    to (those tables are shared by the instance; a project key sees only what it owns)."""
+    con.execute(PROJECT_RESOURCES_DDL)

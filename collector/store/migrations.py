@@ -22,6 +22,7 @@ from .feedback_tables import (
     create_corrections_table,
     create_dataset_tables,
     create_held_outputs_table,
+    create_project_resources_table,
     create_prompt_tables,
     create_review_tables,
 )
@@ -99,6 +100,7 @@ MIGRATIONS: list[Migration] = [
     ("0050_create_api_keys", _create_api_keys),
     ("0051_create_held_outputs", create_held_outputs_table),
     ("0052_create_alerts_sent", create_alerts_sent_table),
+    ("0053_create_project_resources", create_project_resources_table),
 ]
 
 

@@ -233,9 +233,7 @@ def test_review_items_are_scoped_and_record_the_keys_name(server, keys) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/api/datasets"),
-        ("GET", "/api/prompts"),
-        ("GET", "/api/eval-runs"),
+        ("POST", "/api/datasets/snapshot"),
         ("POST", "/api/reviews/sync"),
         ("POST", "/api/evals/score"),
         ("GET", "/api/no-such-route"),
@@ -300,3 +298,43 @@ def test_basic_auth_with_a_project_key_works_for_langfuse_clients(server, keys) 
         assert basic.get("/api/whoami").json()["project"] == "alpha"
     with httpx.Client(base_url=server.url, headers={"x-api-key": keys.alpha_read}) as header:
         assert header.get("/api/whoami").json()["project"] == "alpha"
+
+
+def test_datasets_prompts_and_runs_belong_to_the_project_that_made_them(server, keys) -> None:
+    with client(server, ADMIN) as admin:
+        shared = admin.post(
+            "/api/datasets",
+            json={"name": "admin-set", "examples": [{"input": "a"}], "actor": "root"},
+        )
+        assert shared.status_code == 201, shared.text
+    with client(server, keys.alpha_admin) as alpha:
+        made = alpha.post(
+            "/api/datasets",
+            json={"name": "alpha-set", "examples": [{"input": "q", "expected": "a"}]},
+        )
+        assert made.status_code == 201, made.text
+        assert (
+            alpha.post("/api/prompts/reply/versions", json={"template": "Answer {{q}}"}).status_code
+            == 201
+        )
+        assert [d["dataset"] for d in alpha.get("/api/datasets").json()["datasets"]] == [
+            "alpha-set"
+        ]
+        assert [p["name"] for p in alpha.get("/api/prompts").json()["prompts"]] == ["reply"]
+        assert alpha.get("/api/datasets/admin-set").status_code == 404
+        leak = alpha.post("/api/datasets", json={"name": "leak", "from_sql": "SELECT * FROM spans"})
+        assert leak.status_code == 403 and "from_sql" in leak.json()["error"]
+        spans = alpha.post("/api/datasets", json={"name": "leak2", "from_spans": {"where": "true"}})
+        assert spans.status_code == 403
+    with client(server, keys.beta_admin) as beta:
+        assert beta.get("/api/datasets").json()["datasets"] == []
+        assert beta.get("/api/datasets/alpha-set").status_code == 404
+        assert beta.get("/api/datasets/alpha-set/versions").status_code == 404
+        assert beta.get("/api/prompts/reply").status_code == 404
+        taken = beta.post("/api/datasets", json={"name": "alpha-set", "examples": [{"input": "x"}]})
+        assert taken.status_code == 404
+        assert beta.post("/api/prompts/reply/versions", json={"template": "x"}).status_code == 404
+        assert beta.get("/api/prompts").json()["prompts"] == []
+    with client(server, ADMIN) as admin:
+        names = {d["dataset"] for d in admin.get("/api/datasets").json()["datasets"]}
+    assert names == {"admin-set", "alpha-set"}
