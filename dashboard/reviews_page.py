@@ -74,7 +74,12 @@ def _flags(api: CollectorAPI, project: str | None) -> list[Record]:
 def _choose_group(groups: list[QueueGroup]) -> QueueGroup:
     total = sum(len(g.items) for g in groups)
     noun = "group" if len(groups) == 1 else "groups"
-    st.caption(f"{total} open items in {len(groups)} {noun}; flagged clusters first.")
+    order = (
+        "held outputs first, then flagged clusters"
+        if groups[0].key == "held"
+        else ("flagged clusters first")
+    )
+    st.caption(f"{total} open items in {len(groups)} {noun}; {order}.")
     st.dataframe(
         pd.DataFrame({"group": [g.label for g in groups], "open": [len(g.items) for g in groups]}),
         hide_index=True,
