@@ -1,7 +1,10 @@
 """OpenInference semantic conventions (Arize Phoenix and its instrumentations).
 
 Every span kind; flattened ``llm.input_messages.N.message.*`` / ``llm.output_messages.N.*``
-rebuilt (contents, tool calls, tool call ids); retrieval, reranker and embedding documents as
+rebuilt from whatever indices exist (contents, tool calls, tool call ids); ``llm.prompts``
+(a string array or flattened) for completions; ``input.value``/``output.value`` verbatim, or
+as messages when they hold a framework serialization (LangChain messages, Responses API
+items: serialized.py); retrieval, reranker and embedding documents as
 text when ``input.value``/``output.value`` are absent; ``llm.invocation_parameters`` and
 ``metadata`` into metadata; ``tag.tags``, ``session.id``, ``user.id``; ``llm.cost.*``; cache
 and reasoning token details.
@@ -18,6 +21,7 @@ from .fields import (
     first_str,
     merge_metadata,
     string_list,
+    take_serialized,
     token_keys,
 )
 from .messages import Message, make_message, render_text, text_of, tool_call, unflatten
@@ -100,12 +104,13 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
 
     if out.input is None:
         messages = _messages(attrs, INPUT_FIRST)
+        prompts = _prompts(attrs)
         if messages:
             out.set_input(render_text(messages), messages)
-        elif not out.copy_input(attrs, "input.value"):
-            text = _listed_text(attrs, "llm.prompts", "prompt.text") or _listed_text(
-                attrs, "embedding.embeddings", "embedding.text"
-            )
+        elif prompts:
+            out.set_input(prompts)
+        elif not take_serialized(attrs, "input.value", out, output=False):
+            text = _listed_text(attrs, "embedding.embeddings", "embedding.text")
             text = text or first_str(attrs, ("reranker.query",))
             if text:
                 out.set_input(text)
@@ -113,7 +118,7 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
         messages = _messages(attrs, OUTPUT_FIRST)
         if messages:
             out.set_output(render_text(messages), messages)
-        elif not out.copy_output(attrs, "output.value"):
+        elif not take_serialized(attrs, "output.value", out, output=True):
             text = _listed_text(attrs, "retrieval.documents", "document.content")
             text = text or _listed_text(attrs, "reranker.output_documents", "document.content")
             if text:
@@ -160,9 +165,19 @@ def _invocation_parameters(raw: Any, out: Resolved) -> None:
         out.model = model
 
 
+def _prompts(attrs: dict[str, Any]) -> str | None:
+    """``llm.prompts`` (completions): an array of strings (LlamaIndex) or flattened
+    ``llm.prompts.N.prompt.text``; None when the span has neither."""
+    value = attrs.get("llm.prompts")
+    if value is not None:
+        texts = [text for text in string_list(value) if text]
+        return DOCUMENT_SEPARATOR.join(texts) if texts else None
+    return _listed_text(attrs, "llm.prompts", "prompt.text")
+
+
 def _listed_text(attrs: dict[str, Any], prefix: str, leaf: str) -> str | None:
     """Text of flattened ``prefix.N.<leaf>`` items (documents, prompts), joined."""
-    if f"{prefix}.0.{leaf}" not in attrs:  # flattened lists start at index 0
+    if f"{prefix}.0.{leaf}" not in attrs and not _flattened_elsewhere(attrs, prefix):
         return None
     items = unflatten(attrs, prefix)
     if not isinstance(items, list):
@@ -177,15 +192,29 @@ def _listed_text(attrs: dict[str, Any], prefix: str, leaf: str) -> str | None:
     return DOCUMENT_SEPARATOR.join(texts) if texts else None
 
 
+def _flattened_elsewhere(attrs: dict[str, Any], prefix: str) -> bool:
+    """True when an OpenInference span carries ``prefix.N...`` keys at some index (a scan of
+    its keys, made only for spans that name an OpenInference kind)."""
+    if "openinference.span.kind" not in attrs:
+        return False
+    head = prefix + "."
+    return any(key.startswith(head) and key[len(head) : len(head) + 1].isdigit() for key in attrs)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def _messages(attrs: dict[str, Any], first: tuple[str, tuple[str, str]]) -> list[Message]:
-    # Flattened messages always start at index 0 with a role or content: two dict lookups
-    # instead of a scan over every key.
+    # Flattened messages usually start at index 0 with a role or content: two dict lookups
+    # instead of a scan over every key. Some start later (the OpenAI Agents SDK's Responses
+    # spans begin at 1): an OpenInference span is then scanned for the prefix.
     prefix, (role_key, content_key) = first
-    if role_key not in attrs and content_key not in attrs:
+    if (
+        role_key not in attrs
+        and content_key not in attrs
+        and not _flattened_elsewhere(attrs, prefix)
+    ):
         return []
     rebuilt = unflatten(attrs, prefix)
     if not isinstance(rebuilt, list):
