@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .duplicates import DuplicateMarker
 from .migrations import migrate
 from .readonly import check_single_select
 from .schema import SPAN_COLUMN_NAMES
@@ -81,6 +82,7 @@ class Store:
             ) from None
         self._write_lock = threading.Lock()
         self._recent_traces = RecentTraces()
+        self._duplicates = DuplicateMarker()
         if not read_only:
             # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
             # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
@@ -112,7 +114,7 @@ class Store:
         if rows.num_rows == 0:
             return 0
         with self._write_lock:
-            return append_spans_and_traces(self._con, rows, self._recent_traces)
+            return append_spans_and_traces(self._con, rows, self._recent_traces, self._duplicates)
 
     def append_rows(self, table_name: str, rows: pa.Table) -> int:
         """Append an Arrow table to ``table_name`` in one transaction; return the rows added.
