@@ -1,5 +1,6 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .duplicates import DUPLICATE_KEY, DuplicateMarker
 from .feedback import (
     Feedback,
     FeedbackError,
@@ -8,6 +9,7 @@ from .feedback import (
     parse_feedback,
     record_feedback,
 )
+from .log_content import LOG_ARROW_SCHEMA, LOG_COLUMN_NAMES, LOG_COLUMNS, LogContent
 from .migrations import MIGRATIONS, applied_migrations, migrate
 from .overview import OverviewFilter, traffic
 from .overview_scores import facets, score_trends
@@ -42,6 +44,10 @@ from .writer import GroupCommitWriter, WriterOverloaded
 
 __all__ = [
     "DEFAULT_DB_PATH",
+    "DUPLICATE_KEY",
+    "LOG_ARROW_SCHEMA",
+    "LOG_COLUMNS",
+    "LOG_COLUMN_NAMES",
     "MIGRATIONS",
     "SCORE_ARROW_SCHEMA",
     "SCORE_COLUMN_NAMES",
@@ -50,10 +56,12 @@ __all__ = [
     "SPAN_COLUMN_NAMES",
     "TRACE_ARROW_SCHEMA",
     "TRACE_COLUMN_NAMES",
+    "DuplicateMarker",
     "Feedback",
     "FeedbackError",
     "FeedbackReceipt",
     "GroupCommitWriter",
+    "LogContent",
     "OverviewFilter",
     "Page",
     "QueryRejected",

@@ -23,6 +23,7 @@ from .feedback_tables import (
     create_prompt_tables,
     create_review_tables,
 )
+from .log_content import create_logs_table
 from .schema import SPAN_COLUMNS, SPANS_DDL
 from .traces import create_traces_table
 
@@ -88,6 +89,7 @@ MIGRATIONS: list[Migration] = [
     ("0032_create_dataset_tables", create_dataset_tables),
     ("0033_create_prompt_tables", create_prompt_tables),
     ("0040_create_eval_runs", create_eval_runs_table),
+    ("0050_create_logs", create_logs_table),
 ]
 
 

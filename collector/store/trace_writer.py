@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .duplicates import DuplicateMarker
+from .log_content import LogContent
 from .trace_fragments import new_spans, trace_fragments
 from .traces import write_fragments
 
@@ -58,12 +59,19 @@ def append_spans_and_traces(
     rows: pa.Table,
     recent: RecentTraces,
     duplicates: DuplicateMarker | None = None,
+    content: LogContent | None = None,
 ) -> int:
     """Insert span rows and fold the new ones into ``traces`` in one transaction; return
     how many spans were new. ``duplicates`` marks likely duplicate llm spans in the same
-    transaction. The caller serializes writers."""
+    transaction; ``content`` fills empty inputs and outputs from stored content log events.
+    The caller serializes writers."""
     cur = con.cursor()
     try:
+        if content is not None:
+            try:
+                rows = content.fill_spans(cur, rows)
+            except Exception:  # the spans are stored without it, never lost over it
+                log.exception("could not fill spans from content log events")
         try:
             new, trace_ids = _write(cur, rows, recent, duplicates, optimistic=True)
         except duckdb.ConstraintException:
