@@ -9,6 +9,11 @@ from .feedback import (
     parse_feedback,
     record_feedback,
 )
+from .langfuse_scores import (
+    LangfuseScoreError,
+    LangfuseScoreResult,
+    record_langfuse_scores,
+)
 from .log_content import LOG_ARROW_SCHEMA, LOG_COLUMN_NAMES, LOG_COLUMNS, LogContent
 from .migrations import MIGRATIONS, applied_migrations, migrate
 from .overview import OverviewFilter, traffic
@@ -61,6 +66,8 @@ __all__ = [
     "FeedbackError",
     "FeedbackReceipt",
     "GroupCommitWriter",
+    "LangfuseScoreError",
+    "LangfuseScoreResult",
     "LogContent",
     "OverviewFilter",
     "Page",
@@ -89,6 +96,7 @@ __all__ = [
     "rebuild_traces",
     "recent_traces",
     "record_feedback",
+    "record_langfuse_scores",
     "score_trends",
     "scores_table",
     "session_traces",
