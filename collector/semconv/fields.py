@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import Message
+from .messages import Message, messages_in, read_messages, render_text
+from .serialized import framework_messages
 from .values import loads
 
 SPAN_KINDS = (
@@ -264,9 +265,6 @@ def take_value(
     a chat request, completion or message list (with ``find_messages=False``, only when it
     holds a framework serialization); the string itself when it is a JSON-encoded
     string; else its text verbatim. True when the attribute was there."""
-    from .messages import messages_in, read_messages, render_text
-    from .serialized import framework_messages
-
     value = attrs.get(key)
     if value is None or value == "":
         return False
@@ -292,9 +290,6 @@ def take_serialized(attrs: dict[str, Any], key: str, out: Resolved, *, output: b
     """Use the attribute ``key`` as the input (or output) text verbatim, unless it holds a
     framework serialization (LangChain messages, Responses API items): then its messages,
     their content as the text. True when the attribute was there."""
-    from .messages import read_messages, render_text
-    from .serialized import framework_messages
-
     value = attrs.get(key)
     if value is None or value == "":
         return False

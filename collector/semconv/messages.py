@@ -158,12 +158,17 @@ TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool_result", "tool-result
 
 def _holds_tool_results(item: Any) -> bool:
     """True for a message holding tool results that is not one tool message per result."""
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         return False
-    parts = item.get("parts", item.get("content"))
-    if not isinstance(parts, list):
-        return False
-    results = sum(isinstance(p, dict) and p.get("type") in TOOL_RESULT_PARTS for p in parts)
+    parts = item.get("parts")
+    if type(parts) is not list:
+        parts = item.get("content")
+        if type(parts) is not list:
+            return False
+    results = 0
+    for part in parts:
+        if type(part) is dict and part.get("type") in TOOL_RESULT_PARTS:
+            results += 1
     return results > 1 or (results == 1 and item.get("role") != "tool")
 
 

@@ -88,6 +88,9 @@ def _from_dict(value: dict[str, Any], depth: int) -> list[Plain] | None:
 def _from_list(items: list[Any]) -> list[Plain] | None:
     if not items:
         return None
+    # The usual case, chat messages (a role, no item type): one pass, nothing converted.
+    if all(type(item) is dict and "role" in item and "type" not in item for item in items):
+        return None
     if all(isinstance(item, list) for item in items):  # chat model inputs: [[messages]]
         found = [_from_list(inner) for inner in items]
         if any(f is None for f in found):
