@@ -130,10 +130,8 @@ class LogContent:
         wanted = [key for key in zip(trace_ids, span_ids, strict=True) if self._pending(key)]
         if not wanted:
             return rows
+        # The keys stay pending: if this transaction fails, the writer's retry fills again.
         content = _content(cur, wanted)
-        for key in wanted:
-            self._current.discard(key)
-            self._previous.discard(key)
         if not content:
             return rows
         columns = {name: rows[name].to_pylist() for name in SPAN_CONTENT_COLUMNS}
