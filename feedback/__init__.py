@@ -35,6 +35,7 @@ from .datasets import (
 )
 from .errors import Conflict, FeedbackError, NotFound
 from .extension import FeedbackExtension
+from .langfuse_prompts import langfuse_prompt, langfuse_prompt_routes
 from .operations import Call, Operation, all_operations
 from .prompt_scores import scores_by_prompt_version
 from .prompts import (
@@ -96,6 +97,8 @@ __all__ = [
     "get_version",
     "item_history",
     "label_history",
+    "langfuse_prompt",
+    "langfuse_prompt_routes",
     "list_corrections",
     "list_datasets",
     "list_items",

@@ -1,6 +1,7 @@
 """The feedback extension of the collector: the /api/reviews, /api/datasets, /api/prompts and
-/api/calibration routes, and a background thread that opens review items for new flags and
-end-user thumbs-down every ``sync_interval_s``."""
+/api/calibration routes (and Langfuse's /api/public/v2/prompts/{name}), and a background
+thread that opens review items for new flags and end-user thumbs-down every
+``sync_interval_s``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 
 from .api import feedback_routes
+from .langfuse_prompts import langfuse_prompt_routes
 from .review_sources import sync_review_items
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ class FeedbackExtension:
 
     def routes(self, collector: Collector) -> list[BaseRoute]:
         """The feedback API routes, bound to the collector's store."""
-        return feedback_routes(collector.store)
+        return feedback_routes(collector.store) + langfuse_prompt_routes(collector.store)
 
     def start(self, collector: Collector) -> None:
         """Start the review-item sync thread (unless ``sync_interval_s`` is None)."""

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import Message
+from .messages import Message, messages_in, read_messages, render_text
+from .serialized import framework_messages
 from .values import loads
 
 SPAN_KINDS = (
@@ -261,15 +262,18 @@ def take_value(
     attrs: dict[str, Any], key: str, out: Resolved, *, output: bool, find_messages: bool = True
 ) -> bool:
     """Use the attribute ``key`` as the span's input (or output): its messages when it holds
-    a chat request, completion or message list; the string itself when it is a JSON-encoded
+    a chat request, completion or message list (with ``find_messages=False``, only when it
+    holds a framework serialization); the string itself when it is a JSON-encoded
     string; else its text verbatim. True when the attribute was there."""
-    from .messages import messages_in, render_text
-
     value = attrs.get(key)
     if value is None or value == "":
         return False
     decoded = json_scalar(value)
-    messages = messages_in(decoded) if find_messages else None
+    if find_messages:
+        messages = messages_in(decoded)
+    else:  # framework serializations only (LangChain messages, Responses API items)
+        plain = framework_messages(decoded)
+        messages = read_messages(plain) if plain else None
     if messages:
         setter = out.set_output if output else out.set_input
         setter(render_text(messages), messages)
@@ -280,3 +284,20 @@ def take_value(
     else:
         out.copy_input(attrs, key)
     return True
+
+
+def take_serialized(attrs: dict[str, Any], key: str, out: Resolved, *, output: bool) -> bool:
+    """Use the attribute ``key`` as the input (or output) text verbatim, unless it holds a
+    framework serialization (LangChain messages, Responses API items): then its messages,
+    their content as the text. True when the attribute was there."""
+    value = attrs.get(key)
+    if value is None or value == "":
+        return False
+    if isinstance(value, str) and value[:1] in ("{", "[") and '"type"' in value:
+        parsed = json_scalar(value)
+        plain = framework_messages(parsed)
+        messages = read_messages(plain) if plain else None
+        if messages:
+            (out.set_output if output else out.set_input)(render_text(messages), messages)
+            return True
+    return out.copy_output(attrs, key) if output else out.copy_input(attrs, key)

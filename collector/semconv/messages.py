@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .serialized import framework_messages
 from .values import parse_json_text, to_json
 
 Message = dict[str, Any]
@@ -89,8 +90,8 @@ def read_parts(parts: Any) -> tuple[str, list[dict[str, Any]], Any]:
         elif kind == "tool_call_response":  # OTel GenAI
             texts.append(text_of(part.get("response", part.get("result"))))
             answered = part.get("id", answered)
-        elif kind == "tool-result":  # Vercel AI SDK
-            texts.append(text_of(part.get("result", part.get("output"))))
+        elif kind == "tool-result":  # Vercel AI SDK (v4 result, v5 typed output)
+            texts.append(_tool_output_text(part.get("result", part.get("output"))))
             answered = part.get("toolCallId", answered)
         elif kind == "tool_result":  # Anthropic
             texts.append(read_parts(part.get("content"))[0])
@@ -98,6 +99,20 @@ def read_parts(parts: Any) -> tuple[str, list[dict[str, Any]], Any]:
         elif kind not in SKIPPED_PART_TYPES and isinstance(part.get("content"), str):
             texts.append(part["content"])
     return "\n".join(texts), calls, answered
+
+
+# Vercel AI SDK v5 tool outputs: {"type": "text" | "json" | "error-text" | ..., "value": ...}
+TYPED_OUTPUT_TYPES = frozenset({"text", "json", "error-text", "error-json", "content"})
+
+
+def _tool_output_text(output: Any) -> str:
+    """A tool result as text; a typed output (``{"type": "text", "value": ...}``) unwrapped."""
+    if isinstance(output, dict) and output.get("type") in TYPED_OUTPUT_TYPES and "value" in output:
+        value = output["value"]
+        if output["type"] == "content" and isinstance(value, list):
+            return read_parts(value)[0]
+        return text_of(value)
+    return text_of(output)
 
 
 def read_message(item: Any) -> Message:
@@ -124,15 +139,61 @@ def read_message(item: Any) -> Message:
 
 
 def read_messages(items: list[Any]) -> list[Message]:
-    """Canonical messages from a list of message objects."""
-    return [read_message(item) for item in items]
+    """Canonical messages from a list of message objects (framework serializations too).
+
+    Tool results sent inside another role's message (OTel GenAI ``tool_call_response`` parts
+    in a ``user`` message, as pydantic-ai sends them; Anthropic ``tool_result`` blocks), or
+    several in one message (Vercel ``tool-result`` parts), become one ``tool`` message per
+    result, followed by the message's other parts, if any.
+    """
+    plain = framework_messages(items)  # LangChain messages, Responses API items
+    found: list[Message] = []
+    for item in plain if plain is not None else items:
+        found += _split_tool_results(item) if _holds_tool_results(item) else [read_message(item)]
+    return found
+
+
+TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool_result", "tool-result"})
+
+
+def _holds_tool_results(item: Any) -> bool:
+    """True for a message holding tool results that is not one tool message per result."""
+    if type(item) is not dict:
+        return False
+    parts = item.get("parts")
+    if type(parts) is not list:
+        parts = item.get("content")
+        if type(parts) is not list:
+            return False
+    results = 0
+    for part in parts:
+        if type(part) is dict and part.get("type") in TOOL_RESULT_PARTS:
+            results += 1
+    return results > 1 or (results == 1 and item.get("role") != "tool")
+
+
+def _split_tool_results(item: dict[str, Any]) -> list[Message]:
+    key = "parts" if isinstance(item.get("parts"), list) else "content"
+    results: list[Any] = []
+    rest: list[Any] = []
+    for part in item[key]:
+        is_result = isinstance(part, dict) and part.get("type") in TOOL_RESULT_PARTS
+        (results if is_result else rest).append(part)
+    found = [read_message({"role": "tool", key: [part]}) for part in results]
+    if rest:
+        found.append(read_message({**item, key: rest}))
+    return found
 
 
 def messages_in(value: Any) -> list[Message] | None:
     """The messages held by ``value`` (JSON text or a decoded structure), or None when it
-    holds none: a list of messages, one message, ``{"messages": [...]}`` (a chat request) or
-    ``{"choices": [{"message": ...}]}`` (a chat completion)."""
+    holds none: a list of messages, one message, ``{"messages": [...]}`` (a chat request),
+    ``{"choices": [{"message": ...}]}`` (a chat completion), or a framework serialization
+    (LangChain messages, Responses API items: see serialized.py)."""
     parsed = parse_json_text(value) if isinstance(value, str) else value
+    converted = framework_messages(parsed)
+    if converted is not None:
+        return read_messages(converted) or None
     items: list[Any]
     if isinstance(parsed, list):
         if not parsed or not all(isinstance(i, dict) and "role" in i for i in parsed):

@@ -13,7 +13,17 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ..pricing import PriceTable
 from ..store.schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES
-from . import genai, genai_events, langfuse, logfire, mlflow, openinference, openllmetry, vercel
+from . import (
+    genai,
+    genai_events,
+    langfuse,
+    logfire,
+    mlflow,
+    openinference,
+    openllmetry,
+    pydantic_ai,
+    vercel,
+)
 from .fields import Resolved, first_str
 from .values import key_values, to_json
 
@@ -21,6 +31,7 @@ Convention = Callable[[dict[str, Any], Resolved], None]
 # Conventions in priority order: the first one that fills a field wins. Message span events
 # (genai_events) come after all of them. See docs/design-notes.md, "Conventions".
 CONVENTIONS: tuple[Convention, ...] = (
+    pydantic_ai.resolve,  # before genai: its agent span's messages are not GenAI keys
     genai.resolve,
     openinference.resolve,
     langfuse.resolve,
@@ -29,9 +40,10 @@ CONVENTIONS: tuple[Convention, ...] = (
     mlflow.resolve,
     logfire.resolve,
 )
-# The conventions after the first two read only spans carrying one of their marker keys; one
-# set check skips all of them for the (usual) span that carries none.
+# The conventions other than genai and openinference read only spans carrying one of their
+# marker keys; one set check skips all of them for the (usual) span that carries none.
 MARKED: dict[Convention, frozenset[str]] = {
+    pydantic_ai.resolve: frozenset(pydantic_ai.MARKERS),
     langfuse.resolve: frozenset(langfuse.MARKERS),
     openllmetry.resolve: frozenset(openllmetry.MARKERS),
     vercel.resolve: frozenset(vercel.MARKERS),

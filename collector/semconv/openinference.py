@@ -1,7 +1,10 @@
 """OpenInference semantic conventions (Arize Phoenix and its instrumentations).
 
 Every span kind; flattened ``llm.input_messages.N.message.*`` / ``llm.output_messages.N.*``
-rebuilt (contents, tool calls, tool call ids); retrieval, reranker and embedding documents as
+rebuilt from whatever indices exist (contents, tool calls, tool call ids); ``llm.prompts``
+(a string array or flattened) for completions; ``input.value``/``output.value`` verbatim, or
+as messages when they hold a framework serialization (LangChain messages, Responses API
+items: serialized.py); retrieval, reranker and embedding documents as
 text when ``input.value``/``output.value`` are absent; ``llm.invocation_parameters`` and
 ``metadata`` into metadata; ``tag.tags``, ``session.id``, ``user.id``; ``llm.cost.*``; cache
 and reasoning token details.
@@ -18,6 +21,7 @@ from .fields import (
     first_str,
     merge_metadata,
     string_list,
+    take_serialized,
     token_keys,
 )
 from .messages import Message, make_message, render_text, text_of, tool_call, unflatten
@@ -98,24 +102,32 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
     if not EXTRA_KEYS.isdisjoint(attrs):
         _extras(attrs, out)
 
+    if out.input is None or out.output is None:
+        _content(attrs, out)
+
+
+def _content(attrs: dict[str, Any], out: Resolved) -> None:
+    flat = _Flattened(attrs)
     if out.input is None:
-        messages = _messages(attrs, INPUT_FIRST)
+        messages = _messages(attrs, INPUT_FIRST, flat)
         if messages:
             out.set_input(render_text(messages), messages)
-        elif not out.copy_input(attrs, "input.value"):
-            text = _listed_text(attrs, "llm.prompts", "prompt.text") or _listed_text(
-                attrs, "embedding.embeddings", "embedding.text"
-            )
+        elif prompts := _prompts(attrs, flat):
+            out.set_input(prompts)
+        elif not take_serialized(attrs, "input.value", out, output=False):
+            text = _listed_text(attrs, "embedding.embeddings", "embedding.text", flat)
             text = text or first_str(attrs, ("reranker.query",))
             if text:
                 out.set_input(text)
     if out.output is None:
-        messages = _messages(attrs, OUTPUT_FIRST)
+        messages = _messages(attrs, OUTPUT_FIRST, flat)
         if messages:
             out.set_output(render_text(messages), messages)
-        elif not out.copy_output(attrs, "output.value"):
-            text = _listed_text(attrs, "retrieval.documents", "document.content")
-            text = text or _listed_text(attrs, "reranker.output_documents", "document.content")
+        elif not take_serialized(attrs, "output.value", out, output=True):
+            text = _listed_text(attrs, "retrieval.documents", "document.content", flat)
+            text = text or _listed_text(
+                attrs, "reranker.output_documents", "document.content", flat
+            )
             if text:
                 out.set_output(text)
 
@@ -160,9 +172,19 @@ def _invocation_parameters(raw: Any, out: Resolved) -> None:
         out.model = model
 
 
-def _listed_text(attrs: dict[str, Any], prefix: str, leaf: str) -> str | None:
+def _prompts(attrs: dict[str, Any], flat: _Flattened) -> str | None:
+    """``llm.prompts`` (completions): an array of strings (LlamaIndex) or flattened
+    ``llm.prompts.N.prompt.text``; None when the span has neither."""
+    value = attrs.get("llm.prompts")
+    if value is not None:
+        texts = [text for text in string_list(value) if text]
+        return DOCUMENT_SEPARATOR.join(texts) if texts else None
+    return _listed_text(attrs, "llm.prompts", "prompt.text", flat)
+
+
+def _listed_text(attrs: dict[str, Any], prefix: str, leaf: str, flat: _Flattened) -> str | None:
     """Text of flattened ``prefix.N.<leaf>`` items (documents, prompts), joined."""
-    if f"{prefix}.0.{leaf}" not in attrs:  # flattened lists start at index 0
+    if f"{prefix}.0.{leaf}" not in attrs and prefix not in flat:
         return None
     items = unflatten(attrs, prefix)
     if not isinstance(items, list):
@@ -177,15 +199,61 @@ def _listed_text(attrs: dict[str, Any], prefix: str, leaf: str) -> str | None:
     return DOCUMENT_SEPARATOR.join(texts) if texts else None
 
 
+FLATTENED_PREFIXES = (
+    "llm.input_messages",
+    "llm.output_messages",
+    "llm.prompts",
+    "embedding.embeddings",
+    "retrieval.documents",
+    "reranker.output_documents",
+)
+_FLATTENED_HEADS = tuple(prefix + "." for prefix in FLATTENED_PREFIXES)
+
+
+class _Flattened:
+    """The FLATTENED_PREFIXES an OpenInference span carries at some index (``prefix.N...``),
+    found on first use.
+
+    Lists usually start at index 0, which the readers look up directly; some start later
+    (the OpenAI Agents SDK's Responses spans begin at 1). Only then is the span scanned: one
+    pass over the keys of a span that names an OpenInference kind; other spans never are.
+    """
+
+    __slots__ = ("_attrs", "_found")
+
+    def __init__(self, attrs: dict[str, Any]) -> None:
+        self._attrs = attrs
+        self._found: frozenset[str] | None = None
+
+    def __contains__(self, prefix: object) -> bool:
+        if self._found is None:
+            self._found = _flattened_prefixes(self._attrs)
+        return prefix in self._found
+
+
+def _flattened_prefixes(attrs: dict[str, Any]) -> frozenset[str]:
+    if "openinference.span.kind" not in attrs:
+        return frozenset()
+    keys = [key for key in attrs if key.startswith(_FLATTENED_HEADS)]
+    found = set()
+    for prefix, head in zip(FLATTENED_PREFIXES, _FLATTENED_HEADS, strict=True):
+        if any(key.startswith(head) and key[len(head) : len(head) + 1].isdigit() for key in keys):
+            found.add(prefix)
+    return frozenset(found)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _messages(attrs: dict[str, Any], first: tuple[str, tuple[str, str]]) -> list[Message]:
-    # Flattened messages always start at index 0 with a role or content: two dict lookups
-    # instead of a scan over every key.
+def _messages(
+    attrs: dict[str, Any], first: tuple[str, tuple[str, str]], flat: _Flattened
+) -> list[Message]:
+    # Flattened messages usually start at index 0 with a role or content: two dict lookups
+    # instead of a scan over every key. Some start later (the OpenAI Agents SDK's Responses
+    # spans begin at 1): an OpenInference span is then scanned for the prefix.
     prefix, (role_key, content_key) = first
-    if role_key not in attrs and content_key not in attrs:
+    if role_key not in attrs and content_key not in attrs and prefix not in flat:
         return []
     rebuilt = unflatten(attrs, prefix)
     if not isinstance(rebuilt, list):

@@ -1,7 +1,8 @@
 """Vercel AI SDK telemetry (``ai.*``): ``ai.generateText`` and friends (chain), their
 ``.doGenerate``/``.doStream`` provider calls (llm), ``.doEmbed`` (embedding), ``ai.toolCall``
 (tool). Messages from ``ai.prompt.messages`` or ``ai.prompt``; output from
-``ai.response.text`` with ``ai.response.toolCalls``; session, user and tags from
+``ai.response.text`` with ``ai.response.toolCalls``; tool spans' ``ai.toolCall.args`` and
+``ai.toolCall.result`` (a JSON-encoded string without its quotes); session, user and tags from
 ``ai.telemetry.metadata.{sessionId,userId,tags}``, the other metadata keys as metadata.
 """
 
@@ -11,11 +12,11 @@ from typing import Any
 
 from .fields import (
     Resolved,
-    copy_first,
     fill_tokens,
     first_str,
     merge_metadata,
     string_list,
+    take_value,
     token_keys,
 )
 from .messages import Message, make_message, messages_in, read_parts, render_text, tool_call
@@ -78,14 +79,20 @@ def resolve(attrs: dict[str, Any], out: Resolved) -> None:
         messages = _input_messages(attrs)
         if messages:
             out.set_input(render_text(messages), messages)
-        else:
-            copy_first(attrs, INPUT_TEXT_KEYS, out, output=False)
+        else:  # JSON-encoded strings ('"Sunny"') lose their quotes
+            any(
+                take_value(attrs, key, out, output=False, find_messages=False)
+                for key in INPUT_TEXT_KEYS
+            )
     if out.output is None:
         messages = _output_messages(attrs)
         if messages:
             out.set_output(render_text(messages), messages)
         else:
-            copy_first(attrs, OUTPUT_TEXT_KEYS, out, output=True)
+            any(
+                take_value(attrs, key, out, output=True, find_messages=False)
+                for key in OUTPUT_TEXT_KEYS
+            )
 
 
 def _kind(operation: str) -> str:

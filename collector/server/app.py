@@ -34,6 +34,8 @@ from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
 from .feedback_api import feedback_routes
 from .keys_api import key_routes
+from .langfuse_api import langfuse_routes
+from .logs_api import logs_routes
 from .overview_api import overview_routes
 from .responses import http_error, json_error, json_response, otlp_error, otlp_success
 from .traces_api import trace_routes
@@ -110,6 +112,7 @@ def create_app(
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
     routes += overview_routes(collector)
+    routes += logs_routes(collector) + langfuse_routes(collector)
     for extension in collector.extensions:
         routes += extension.routes(collector)
     app = Starlette(

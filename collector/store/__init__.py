@@ -1,5 +1,6 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .duplicates import DUPLICATE_KEY, DuplicateMarker
 from .feedback import (
     Feedback,
     FeedbackError,
@@ -8,6 +9,12 @@ from .feedback import (
     parse_feedback,
     record_feedback,
 )
+from .langfuse_scores import (
+    LangfuseScoreError,
+    LangfuseScoreResult,
+    record_langfuse_scores,
+)
+from .log_content import LOG_ARROW_SCHEMA, LOG_COLUMN_NAMES, LOG_COLUMNS, LogContent
 from .migrations import MIGRATIONS, applied_migrations, migrate
 from .overview import OverviewFilter, traffic
 from .overview_scores import facets, score_trends
@@ -42,6 +49,10 @@ from .writer import GroupCommitWriter, WriterOverloaded
 
 __all__ = [
     "DEFAULT_DB_PATH",
+    "DUPLICATE_KEY",
+    "LOG_ARROW_SCHEMA",
+    "LOG_COLUMNS",
+    "LOG_COLUMN_NAMES",
     "MIGRATIONS",
     "SCORE_ARROW_SCHEMA",
     "SCORE_COLUMN_NAMES",
@@ -50,10 +61,14 @@ __all__ = [
     "SPAN_COLUMN_NAMES",
     "TRACE_ARROW_SCHEMA",
     "TRACE_COLUMN_NAMES",
+    "DuplicateMarker",
     "Feedback",
     "FeedbackError",
     "FeedbackReceipt",
     "GroupCommitWriter",
+    "LangfuseScoreError",
+    "LangfuseScoreResult",
+    "LogContent",
     "OverviewFilter",
     "Page",
     "QueryRejected",
@@ -82,6 +97,7 @@ __all__ = [
     "rebuild_traces",
     "recent_traces",
     "record_feedback",
+    "record_langfuse_scores",
     "score_trends",
     "scores_table",
     "session_traces",

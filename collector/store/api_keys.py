@@ -163,6 +163,7 @@ class KeyRing:
             if key_id in by_id
         }
         self._any = bool(keys)
+        self._store.restrict_log_content_to_projects(self._any)
 
     def match(self, token: bytes) -> ApiKey | None:
         """The active key ``token`` is, or None."""

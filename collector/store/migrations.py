@@ -26,6 +26,7 @@ from .feedback_tables import (
     create_prompt_tables,
     create_review_tables,
 )
+from .log_content import create_logs_table
 from .schema import SPAN_COLUMNS, SPANS_DDL
 from .traces import create_traces_table
 
@@ -101,6 +102,7 @@ MIGRATIONS: list[Migration] = [
     ("0051_create_held_outputs", create_held_outputs_table),
     ("0052_create_alerts_sent", create_alerts_sent_table),
     ("0053_create_project_resources", create_project_resources_table),
+    ("0054_create_logs", create_logs_table),
 ]
 
 

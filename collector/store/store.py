@@ -11,6 +11,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .duplicates import DuplicateMarker
+from .log_content import LogContent
 from .migrations import migrate
 from .project_sql import scope_to_project
 from .readonly import QueryRejected, check_single_select
@@ -87,11 +89,14 @@ class Store:
             ) from None
         self._write_lock = threading.Lock()
         self._recent_traces = RecentTraces()
+        self._duplicates = DuplicateMarker()
+        self._log_content = LogContent()
         if not read_only:
             # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
             # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
             self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             migrate(self._con)
+            self._log_content.load(self._con)
 
     def close(self) -> None:
         """Close the database (pending writes are already committed)."""
@@ -118,7 +123,23 @@ class Store:
         if rows.num_rows == 0:
             return 0
         with self._write_lock:
-            return append_spans_and_traces(self._con, rows, self._recent_traces)
+            return append_spans_and_traces(
+                self._con, rows, self._recent_traces, self._duplicates, self._log_content
+            )
+
+    def restrict_log_content_to_projects(self, restrict: bool) -> None:
+        """Whether content log events fill only spans of their own project (on once project
+        API keys exist; see log_content.py)."""
+        self._log_content.same_project_only = restrict
+
+    def append_logs(self, table: pa.Table) -> int:
+        """Append OTLP log rows (the ``logs`` schema) in one transaction; return how many were
+        new. Idempotent on ``log_id``. GenAI content events fill the input and output of
+        their spans, stored now or later (log_content.py)."""
+        if table.num_rows == 0:
+            return 0
+        with self.transaction() as cur:
+            return self._log_content.append_logs(cur, table)
 
     def append_rows(self, table_name: str, rows: pa.Table) -> int:
         """Append an Arrow table to ``table_name`` in one transaction; return the rows added.

@@ -20,6 +20,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .duplicates import DuplicateMarker
+from .log_content import LogContent
 from .trace_fragments import new_spans, trace_fragments
 from .traces import write_fragments
 
@@ -53,17 +55,28 @@ class RecentTraces:
 
 
 def append_spans_and_traces(
-    con: duckdb.DuckDBPyConnection, rows: pa.Table, recent: RecentTraces
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    recent: RecentTraces,
+    duplicates: DuplicateMarker | None = None,
+    content: LogContent | None = None,
 ) -> int:
     """Insert span rows and fold the new ones into ``traces`` in one transaction; return
-    how many spans were new. The caller serializes writers."""
+    how many spans were new. ``duplicates`` marks likely duplicate llm spans in the same
+    transaction; ``content`` fills empty inputs and outputs from stored content log events.
+    The caller serializes writers."""
     cur = con.cursor()
     try:
+        if content is not None:
+            try:
+                rows = content.fill_spans(cur, rows)
+            except Exception:  # the spans are stored without it, never lost over it
+                log.exception("could not fill spans from content log events")
         try:
-            new, trace_ids = _write(cur, rows, recent, optimistic=True)
+            new, trace_ids = _write(cur, rows, recent, duplicates, optimistic=True)
         except duckdb.ConstraintException:
             log.debug("batch holds stored spans or traces; writing it with conflict checks")
-            new, trace_ids = _write(cur, rows, recent, optimistic=False)
+            new, trace_ids = _write(cur, rows, recent, duplicates, optimistic=False)
     finally:
         cur.close()
     recent.add_all(trace_ids)
@@ -71,7 +84,12 @@ def append_spans_and_traces(
 
 
 def _write(
-    cur: duckdb.DuckDBPyConnection, rows: pa.Table, recent: RecentTraces, *, optimistic: bool
+    cur: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    recent: RecentTraces,
+    duplicates: DuplicateMarker | None,
+    *,
+    optimistic: bool,
 ) -> tuple[int, list[str]]:
     columns = ", ".join(f'"{name}"' for name in rows.column_names)
     insert = f"INSERT INTO spans ({columns}) SELECT {columns} FROM _incoming_spans"
@@ -88,6 +106,8 @@ def _write(
                     + " RETURNING trace_id, span_id"
                 ).fetchall()
                 inserted = new_spans(rows, keys)
+            if duplicates is not None:
+                duplicates.mark(cur, inserted)
             fragments = trace_fragments(inserted)
             trace_ids: list[str] = fragments["trace_id"].to_pylist()
             if optimistic:

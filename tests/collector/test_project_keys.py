@@ -338,3 +338,48 @@ def test_datasets_prompts_and_runs_belong_to_the_project_that_made_them(server, 
     with client(server, ADMIN) as admin:
         names = {d["dataset"] for d in admin.get("/api/datasets").json()["datasets"]}
     assert names == {"admin-set", "alpha-set"}
+
+
+def test_a_keys_logs_land_in_its_project_and_never_fill_another_projects_span(server, keys) -> None:
+    """A content log event naming beta's span, sent with alpha's key, fills nothing of beta."""
+    from opentelemetry import trace as trace_api
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    beta_trace = trace_of(server, "beta")
+    with client(server, ADMIN) as admin:
+        [[span_id]] = admin.post(
+            "/api/sql",
+            json={
+                "sql": f"SELECT span_id FROM spans WHERE trace_id = '{beta_trace}' "
+                "AND name = 'beta-work'"
+            },
+        ).json()["rows"]
+        admin.post("/api/sql", json={"sql": "SELECT 1"})
+    provider = LoggerProvider(resource=Resource({"loopwise.project": "beta"}))
+    exporter = OTLPLogExporter(
+        endpoint=server.url + "/v1/logs", headers={"Authorization": f"Bearer {keys.alpha_ingest}"}
+    )
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    parent = trace_api.SpanContext(
+        int(beta_trace, 16), int(span_id, 16), is_remote=False, trace_flags=trace_api.TraceFlags(1)
+    )
+    provider.get_logger("attack").emit(
+        context=trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent)),
+        event_name="gen_ai.client.inference.operation.details",
+        attributes={
+            "gen_ai.output.messages": '[{"role": "assistant", "parts": '
+            '[{"type": "text", "content": "planted"}]}]'
+        },
+        severity_number=SeverityNumber.INFO,
+    )
+    provider.shutdown()
+    with client(server, ADMIN) as admin:
+        outputs = admin.post(
+            "/api/sql", json={"sql": f"SELECT output FROM spans WHERE trace_id = '{beta_trace}'"}
+        ).json()["rows"]
+        logs = admin.post("/api/sql", json={"sql": "SELECT DISTINCT project FROM logs"}).json()
+    assert ["planted"] not in outputs
+    assert logs["rows"] == [["alpha"]]

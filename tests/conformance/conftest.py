@@ -105,10 +105,16 @@ class Conformance:
 
 
 @pytest.fixture
-def conformance(tmp_path: Path) -> Iterator[Conformance]:
+def collector_extensions() -> list[Any]:
+    """Extensions the conformance collector hosts (none; a module may override this)."""
+    return []
+
+
+@pytest.fixture
+def conformance(tmp_path: Path, collector_extensions: list[Any]) -> Iterator[Conformance]:
     """A fresh collector (API key required) and OpenAI stub for one client run."""
     config = CollectorConfig(db_path=tmp_path / "conformance.duckdb", port=0, api_key=API_KEY)
-    with CollectorServer(config) as collector, OpenAIStub() as stub:
+    with CollectorServer(config, collector_extensions) as collector, OpenAIStub() as stub:
         runner = Conformance(collector, stub, tmp_path)
         try:
             yield runner
