@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .render import page_count
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
@@ -48,7 +49,7 @@ def cell(value: object) -> str:
 
 def page_of(items: list[Any], page: int, size: int = EXAMPLES_PER_PAGE) -> list[Any]:
     """The ``page``-th slice (1-based) of ``items``; pages past the end are clamped."""
-    pages = max(1, -(-len(items) // size))
+    pages = page_count(len(items), size)
     page = min(max(page, 1), pages)
     return items[(page - 1) * size : page * size]
 
@@ -114,7 +115,7 @@ def _examples(api: CollectorAPI, name: str, numbers: list[int]) -> None:
         show_api_error(exc)
         return
     examples: list[Record] = found["examples"]
-    pages = max(1, -(-len(examples) // EXAMPLES_PER_PAGE))
+    pages = page_count(len(examples), EXAMPLES_PER_PAGE)
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1,
                            key=f"{KEY}.page.{name}.{version}")  # fmt: skip
     st.caption(f"{len(examples)} examples · page {int(page)} of {pages}")

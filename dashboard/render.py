@@ -50,6 +50,21 @@ SPAN_COLUMNS = [
 """Column headings of the span tree table, in display order."""
 
 
+def page_count(total: int, size: int) -> int:
+    """How many pages of ``size`` rows hold ``total`` rows (at least one, for an empty list)."""
+    if size < 1:
+        raise ValueError(f"page size must be at least 1, got {size}")
+    return max(1, -(-max(total, 0) // size))
+
+
+def page_caption(page: int, size: int, total: int | None, noun: str) -> str:
+    """The pager's position line: ``Page 1 of 2 · 37 sessions`` (``Page 3`` when the total
+    is unknown)."""
+    if total is None:
+        return f"Page {page}"
+    return f"Page {page} of {page_count(total, size):,} · {total:,} {noun}"
+
+
 def escape_markdown(text: object, *, max_chars: int | None = None) -> str:
     """``text`` made literal for Markdown: one line, every ASCII punctuation backslash-escaped.
 
