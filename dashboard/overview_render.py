@@ -79,9 +79,14 @@ def kpis(totals: Record) -> list[Kpi]:
             format_count(totals.get("total_tokens")),
             f"{format_count(totals.get('input_tokens'))} in, "
             f"{format_count(totals.get('output_tokens'))} out, "
-            f"over {format_count(totals.get('llm_calls'))} LLM calls.",
+            f"over {format_count(totals.get('llm_calls'))} LLM calls; a span reporting the "
+            "sum of its child calls is not added again.",
         ),
-        Kpi("Cost", format_usd(totals.get("cost_usd")), "Sum of the cost recorded on spans."),
+        Kpi(
+            "Cost",
+            format_usd(totals.get("cost_usd")),
+            "Sum of the cost recorded on spans, each model call counted once.",
+        ),
     ]
 
 

@@ -24,7 +24,7 @@ from .feedback_tables import (
     create_review_tables,
 )
 from .schema import SPAN_COLUMNS, SPANS_DDL
-from .traces import create_traces_table
+from .traces import add_usage_spans, create_traces_table
 
 Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
 
@@ -79,6 +79,7 @@ MIGRATIONS: list[Migration] = [
         _add_span_columns("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"),
     ),
     ("0015_create_traces", create_traces_table),
+    ("0016_traces_usage_spans", add_usage_spans),
     ("0020_create_flags", create_flags_table),
     ("0021_create_flag_clusters", create_flag_cluster_tables),
     ("0022_create_eval_watermarks", create_eval_watermarks_table),

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .traces import CHILD_OFFSET, END_BASE, PREVIEW_CHARS, TRACE_ARROW_SCHEMA
+from .usage import USAGE_SPAN_TYPE, USAGE_SPANS_ARROW
 
 _KEEP_NULLS = pc.ScalarAggregateOptions(skip_nulls=False)
 _NULL_RANK = pa.scalar(None, pa.int64())
@@ -70,6 +72,8 @@ def trace_fragments(spans: pa.Table) -> pa.Table:
         columns = _one_span_per_trace(per_span, spans)
     else:
         columns = _grouped(per_span, spans)
+    # The writer's INSERT computes total_tokens and cost_usd from these lists (usage.py).
+    columns["usage_spans"] = _usage_spans(spans, columns["trace_id"])
     return pa.table(
         [columns[field.name].cast(field.type) for field in TRACE_ARROW_SCHEMA],
         schema=TRACE_ARROW_SCHEMA,
@@ -146,6 +150,29 @@ def _grouped(per_span: dict[str, Any], spans: pa.Table) -> dict[str, Any]:
         "input_rank": summary["input_rank_min"],
         "output_rank": last_outputs["output_rank_min"],
     }
+
+
+def _usage_spans(spans: pa.Table, trace_ids: Any) -> pa.Array:
+    """Per trace (aligned with ``trace_ids``), its spans that report tokens or cost, as
+    ``usage.USAGE_SPAN_TYPE`` entries ordered by span id; null when none does."""
+    reports = pc.or_(pc.is_valid(spans["total_tokens"]), pc.is_valid(spans["cost_usd"]))
+    if not pc.any(reports).as_py():
+        return pa.nulls(len(trace_ids), USAGE_SPANS_ARROW)
+    rows = spans.select(["trace_id", "span_id", "parent_span_id", "total_tokens", "cost_usd"])
+    rows = rows.filter(reports).sort_by([("trace_id", "ascending"), ("span_id", "ascending")])
+    entries = pa.StructArray.from_arrays(
+        [rows[name].combine_chunks().cast(field.type) for name, field in
+         zip(USAGE_SPAN_TYPE.names, USAGE_SPAN_TYPE, strict=True)],
+        fields=list(USAGE_SPAN_TYPE),
+    )  # fmt: skip
+    # Rows are sorted by trace: each run of one trace id becomes one list.
+    ids = rows["trace_id"].combine_chunks()
+    changes = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.flatnonzero(changes) + 1))
+    offsets = pa.array(np.append(starts, len(ids)).astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, entries).cast(USAGE_SPANS_ARROW)
+    position = pc.index_in(trace_ids, value_set=pc.take(ids, pa.array(starts)))
+    return pc.take(lists, position)
 
 
 def _rank_where_set(values: Any, rank: Any) -> Any:
