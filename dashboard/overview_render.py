@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from .api import Record
-from .render import format_duration
+from .render import better_text, format_duration
 
 UNKNOWN = "n/a"
 """What a number shows as when the collector does not know it."""
@@ -94,14 +94,17 @@ EVALUATOR_COLUMNS = {
     "name": "evaluator",
     "scores": "scores",
     "mean": "mean score",
+    "direction": "better",
     "pass_rate": "pass rate",
     "errored": "errored runs",
 }
 
 
 def evaluators_frame(evaluators: Iterable[Record]) -> pd.DataFrame:
-    """One row per evaluator: scores in the window, mean value, pass rate, errored runs."""
+    """One row per evaluator: scores in the window, mean value, which way it is better, pass
+    rate (errored runs count against it), errored runs."""
     frame = pd.DataFrame.from_records(list(evaluators), columns=list(EVALUATOR_COLUMNS))
+    frame["direction"] = [better_text(d) for d in frame["direction"]]
     for column in ("mean", "pass_rate"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     for column in ("scores", "errored"):

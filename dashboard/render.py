@@ -50,6 +50,17 @@ SPAN_COLUMNS = [
 """Column headings of the span tree table, in display order."""
 
 
+BETTER = {"higher": "higher", "lower": "lower", "none": "in bounds (see pass rate)"}
+"""How a score direction reads in a table's ``better`` column."""
+
+
+def better_text(direction: object) -> str:
+    """Which way of an evaluator's mean is better, for a table cell (``higher`` when the
+    direction is unknown: scores written before directions were recorded)."""
+    chosen = direction if isinstance(direction, str) and direction else "higher"
+    return BETTER.get(chosen, chosen)
+
+
 def page_count(total: int, size: int) -> int:
     """How many pages of ``size`` rows hold ``total`` rows (at least one, for an empty list)."""
     if size < 1:

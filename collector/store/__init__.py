@@ -17,6 +17,7 @@ from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
 from .scores import (
     SCORE_ARROW_SCHEMA,
     SCORE_COLUMN_NAMES,
+    ScoreDirection,
     ScoreKind,
     ScoreRow,
     ScoreStatus,
@@ -60,6 +61,7 @@ __all__ = [
     "QueryResult",
     "QueryTimeout",
     "RecentTraces",
+    "ScoreDirection",
     "ScoreKind",
     "ScoreRow",
     "ScoreStatus",

@@ -57,6 +57,12 @@ def _create_scores(con: duckdb.DuckDBPyConnection) -> None:
     create_scores_table(con)
 
 
+def _add_score_direction(con: duckdb.DuckDBPyConnection) -> None:
+    from .scores import add_score_direction
+
+    add_score_direction(con)
+
+
 def _add_span_columns(*names: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     """A migration adding ``names`` (declared in schema.SPAN_COLUMNS) to ``spans``."""
     types = {name: sql for name, sql, _ in SPAN_COLUMNS}
@@ -72,6 +78,7 @@ MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
     ("0002_raw_attributes_macro", _raw_attributes_macro),
     ("0003_create_scores", _create_scores),
+    ("0004_scores_direction", _add_score_direction),
     ("0010_spans_ingest_warnings", _add_span_columns("ingest_warnings")),
     ("0011_spans_canonical_messages", _add_span_columns("input_messages", "output_messages")),
     (

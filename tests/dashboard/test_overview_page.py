@@ -108,12 +108,16 @@ def test_score_trends_per_evaluator(
 ) -> None:
     at = all_time(open_page, seeded_collector.url)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["evaluator", "scores", "mean score", "pass rate", "errored runs"]
+    assert list(table.columns) == [
+        "evaluator", "scores", "mean score", "better", "pass rate", "errored runs",
+    ]  # fmt: skip
     rows = {r["evaluator"]: r for r in table.to_dict("records")}
     assert set(rows) == {"helpfulness", seeded_collector.EVIL_EVALUATOR}
     assert (rows["helpfulness"]["scores"], rows["helpfulness"]["errored runs"]) == (3, 1)
     assert rows["helpfulness"]["mean score"] == pytest.approx(0.7)
-    assert rows["helpfulness"]["pass rate"] == pytest.approx(0.5)
+    # One pass, one fail, one errored run (errors count against the pass rate).
+    assert rows["helpfulness"]["pass rate"] == pytest.approx(1 / 3)
+    assert rows["helpfulness"]["better"] == "higher"
     trend = figures(at)[-1]
     assert trend["layout"]["title"]["text"] == "Mean score per evaluator"
     names = sorted(line["name"] for line in trend["data"])
