@@ -146,10 +146,7 @@ GROUP BY trace_id
 )
 """
 """Fold stored rows (``_stored_traces``) and fragments (``_trace_fragments``) per trace."""
-INSERT_SQL = (
-    f"INSERT INTO traces ({_COLUMN_LIST}) SELECT * REPLACE ({_COUNTED}) "
-    f"FROM (SELECT {_COLUMN_LIST} FROM _trace_fragments)"
-)
+INSERT_SQL = f"INSERT INTO traces ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM _trace_fragments"
 # Up to this many trace ids go into the DELETE as a literal list, which DuckDB answers with
 # ART index lookups (about 0.05 ms each at 1M traces); more use a join that scans trace_id.
 MAX_LISTED_IDS = 2048
