@@ -2,7 +2,7 @@
 at a time) and what changed between two versions.
 
 Examples are user and model text: they are shown in tables and code blocks, never as
-Markdown. Reads only: datasets change through the API, the SDK or ``loopwise datasets``.
+Markdown. Reads only: datasets change through the API, the SDK or ``loopwise dataset``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from .render import page_count
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
+NO_DATASETS = (
+    "No datasets yet: turn reviewed corrections into one with "
+    "`loopwise dataset create NAME --from-corrections`, or import examples with "
+    "`loopwise dataset import`."
+)
 KEY = "datasets"
 EXAMPLES_PER_PAGE = 25
 CELL_CHARS = 300
@@ -69,7 +74,7 @@ def render_datasets(settings: DashboardSettings) -> None:
             show_api_error(exc)
             return
         if not datasets:
-            st.info("No datasets yet: create one with `loopwise datasets` or the SDK.")
+            st.info(NO_DATASETS)
             return
         st.dataframe(_listing(datasets), hide_index=True, width="stretch")
         names = [str(d.get("dataset")) for d in datasets]
