@@ -4,6 +4,7 @@
 ``GET /api/overview/scores``   per evaluator: scores, mean, pass rate per bucket
 ``GET /api/overview/facets``   the most frequent projects, services, tags (trace counts) and
                                models (call counts)
+``GET /api/overview/extent``   the earliest and latest trace start and the trace count
 
 All three take ``since`` and ``until`` (ISO 8601; naive means UTC; ``until`` exclusive) and
 answer times as ISO 8601 UTC with a trailing ``Z``, like the trace API;
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..store.overview import BUCKET_LADDER_S, OverviewFilter, traffic
+from ..store.overview import BUCKET_LADDER_S, OverviewFilter, data_extent, traffic
 from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
 from ..store.store import QueryTimeout
 from .decode import BadRequest
@@ -49,6 +50,7 @@ def overview_routes(collector: Collector) -> list[BaseRoute]:
         Route("/api/overview", _handler(collector, _traffic), methods=["GET"]),
         Route("/api/overview/scores", _handler(collector, _scores), methods=["GET"]),
         Route("/api/overview/facets", _handler(collector, _facets), methods=["GET"]),
+        Route("/api/overview/extent", _handler(collector, _extent), methods=["GET"]),
     ]
 
 
@@ -99,6 +101,11 @@ def _facets(collector: Collector, request: Request) -> Callable[[], dict[str, An
     limit = _int_param(request, "limit", DEFAULT_FACET_LIMIT, 1, 500)
     store = collector.store
     return lambda: facets(store, window.since, window.until, limit)
+
+
+def _extent(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
+    store = collector.store
+    return lambda: data_extent(store)
 
 
 def parse_filter(request: Request, *, values: bool = True) -> OverviewFilter:

@@ -186,6 +186,14 @@ def resolve_window(
     return Window(since, until, width)
 
 
+def data_extent(store: Store) -> dict[str, Any]:
+    """When the stored traces start: the earliest and latest start and how many traces (a
+    page picks a default time range that fits the data from it)."""
+    [row] = run(store, "SELECT min(start_time) AS first, max(start_time) AS last, "
+                "count(*) AS traces FROM traces", {})  # fmt: skip
+    return {"first": row["first"], "last": row["last"], "traces": int(row["traces"])}
+
+
 def run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of one of our own queries, as dicts, under the Overview's time limit."""
     return store.query(sql, params, timeout_s=QUERY_TIMEOUT_S).records()

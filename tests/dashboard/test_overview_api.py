@@ -313,3 +313,14 @@ def test_score_numbers_follow_the_documented_rule(client: httpx.Client) -> None:
     assert (tone["scores"], tone["mean"], tone["pass_rate"]) == (2, 1.0, 1.0)
     rows = evaluators_frame(answered).to_dict("records")
     assert [r["better"] for r in rows] == ["lower", "higher"]
+
+
+def test_extent_says_when_the_traces_start(client: httpx.Client) -> None:
+    extent = get(client, "/api/overview/extent")
+    by_sql = client.post(
+        "/api/sql", json={"sql": "SELECT min(start_time), max(start_time), count(*) FROM traces"}
+    ).json()["rows"][0]
+    assert extent["traces"] == by_sql[2] == 6
+    assert extent["first"].startswith(by_sql[0].replace(" ", "T")[:19])
+    assert extent["first"].endswith("Z") and extent["last"].endswith("Z")
+    assert extent["first"] <= extent["last"]
