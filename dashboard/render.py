@@ -214,6 +214,16 @@ def content_block(value: object) -> ContentBlock:
     return ContentBlock(text, None)
 
 
+def output_text(value: object) -> str:
+    """A span's output as the model wrote it, for a reviewer to edit: text verbatim (JSON
+    stays on one line if it was), anything structured as compact JSON; "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _one_line(value: Any, max_chars: int) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
