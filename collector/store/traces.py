@@ -17,6 +17,9 @@ across batches):
 - ``output_rank``: root spans first, then the latest end, among spans with an output.
 
 So before the root span arrives the row shows the earliest span; once it arrives, the root.
+``total_tokens`` and ``cost_usd`` count each model call once (``usage.py``): they are
+recomputed from ``usage_spans``, the trace's usage-reporting spans, whose lists concatenate
+when fragments fold.
 ``session_id`` and ``user_id`` are the smallest non-null value among the trace's spans
 (usually there is one). ``input_preview``/``output_preview`` hold the first
 ``PREVIEW_CHARS`` characters; the full text stays in ``spans``. Every column costs append
