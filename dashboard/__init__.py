@@ -33,6 +33,7 @@ from .api import (
     TracePage,
 )
 from .filters import TIME_RANGES, OverviewQuery, TraceQuery
+from .launch import STREAMLIT_OPTIONS, TOOLBAR_MODE, streamlit_command
 from .navigation import PAGES, PageSpec
 
 
@@ -43,7 +44,9 @@ def app_path() -> Path:
 
 __all__ = [
     "PAGES",
+    "STREAMLIT_OPTIONS",
     "TIME_RANGES",
+    "TOOLBAR_MODE",
     "CollectorAPI",
     "CollectorAPIError",
     "CollectorError",
@@ -57,4 +60,5 @@ __all__ = [
     "TracePage",
     "TraceQuery",
     "app_path",
+    "streamlit_command",
 ]

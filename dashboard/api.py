@@ -165,6 +165,11 @@ class CollectorAPI:
         _expect_records(payload.get("series"), "series")
         return payload
 
+    def extent(self) -> Record:
+        """When the stored traces start (/api/overview/extent): ``first``, ``last`` (ISO
+        8601 or None) and ``traces``."""
+        return _expect_object(self._request("GET", "/api/overview/extent"))
+
     def facets(self, query: OverviewQuery, limit: int = 50) -> dict[str, list[Record]]:
         """The most frequent projects, services, models and tags in the query's time window,
         each ``{"value", "spans"}``: the choices for the filters."""

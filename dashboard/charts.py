@@ -192,10 +192,15 @@ def tokens_cost_figure(series: Sequence[Record], axis: TimeAxis | None = None) -
 def score_trends_figure(
     series: Iterable[Record], metric: str = "mean", axis: TimeAxis | None = None
 ) -> go.Figure:
-    """One line per evaluator: its ``metric`` (mean value or pass rate) per bucket."""
+    """One line per evaluator: its ``metric`` (mean value or pass rate) per bucket. Mean
+    lines of evaluators where lower is better (or that have no better side) say so in the
+    legend."""
     by_name: dict[str, tuple[list[Any], list[float | None]]] = {}
     for row in series:
-        times, values = by_name.setdefault(str(row.get("name")), ([], []))
+        name = str(row.get("name"))
+        if metric == "mean" and row.get("direction") in ("lower", "none"):
+            name += " (lower is better)" if row["direction"] == "lower" else " (no better side)"
+        times, values = by_name.setdefault(name, ([], []))
         times.append(axis.center(row.get("bucket")) if axis is not None else row.get("bucket"))
         value = row.get(metric)
         values.append(float(value) if isinstance(value, int | float) else None)

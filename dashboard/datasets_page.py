@@ -2,7 +2,7 @@
 at a time) and what changed between two versions.
 
 Examples are user and model text: they are shown in tables and code blocks, never as
-Markdown. Reads only: datasets change through the API, the SDK or ``loopwise datasets``.
+Markdown. Reads only: datasets change through the API, the SDK or ``loopwise dataset``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,15 @@ import pandas as pd
 import streamlit as st
 
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .render import page_count
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
+NO_DATASETS = (
+    "No datasets yet: turn reviewed corrections into one with "
+    "`loopwise dataset create NAME --from-corrections`, or import examples with "
+    "`loopwise dataset import`."
+)
 KEY = "datasets"
 EXAMPLES_PER_PAGE = 25
 CELL_CHARS = 300
@@ -48,7 +54,7 @@ def cell(value: object) -> str:
 
 def page_of(items: list[Any], page: int, size: int = EXAMPLES_PER_PAGE) -> list[Any]:
     """The ``page``-th slice (1-based) of ``items``; pages past the end are clamped."""
-    pages = max(1, -(-len(items) // size))
+    pages = page_count(len(items), size)
     page = min(max(page, 1), pages)
     return items[(page - 1) * size : page * size]
 
@@ -68,7 +74,7 @@ def render_datasets(settings: DashboardSettings) -> None:
             show_api_error(exc)
             return
         if not datasets:
-            st.info("No datasets yet: create one with `loopwise datasets` or the SDK.")
+            st.info(NO_DATASETS)
             return
         st.dataframe(_listing(datasets), hide_index=True, width="stretch")
         names = [str(d.get("dataset")) for d in datasets]
@@ -114,7 +120,7 @@ def _examples(api: CollectorAPI, name: str, numbers: list[int]) -> None:
         show_api_error(exc)
         return
     examples: list[Record] = found["examples"]
-    pages = max(1, -(-len(examples) // EXAMPLES_PER_PAGE))
+    pages = page_count(len(examples), EXAMPLES_PER_PAGE)
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1,
                            key=f"{KEY}.page.{name}.{version}")  # fmt: skip
     st.caption(f"{len(examples)} examples · page {int(page)} of {pages}")

@@ -13,7 +13,7 @@ import streamlit as st
 
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
 from .charts import plotly_text
-from .render import escape_markdown
+from .render import better_text, escape_markdown
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
@@ -22,8 +22,10 @@ MAX_SCORES = 1000
 
 
 def score_summary(scores: list[Record]) -> pd.DataFrame:
-    """One row per evaluator: scores, errored runs, mean value and pass rate (people's
-    verdicts, kind ``human``, are left out: they are the calibration's side)."""
+    """One row per evaluator: scores, errored runs, mean value, which way it is better, and
+    pass rate (people's verdicts, kind ``human``, are left out: they are the calibration's
+    side). The mean is over decided scores; the pass rate counts errored scores against it,
+    as the Overview and the suites do."""
     by_name: dict[str, list[Record]] = defaultdict(list)
     for score in _evaluated(scores):
         by_name[str(score.get("name"))].append(score)
@@ -32,12 +34,17 @@ def score_summary(scores: list[Record]) -> pd.DataFrame:
         ok = [s for s in rows_of if s.get("status", "ok") == "ok"]
         values = [float(s["value"]) for s in ok if isinstance(s.get("value"), int | float)]
         verdicts = [s["passed"] for s in ok if isinstance(s.get("passed"), bool)]
+        judged = len(verdicts) + len(rows_of) - len(ok)
+        newest = max(rows_of, key=lambda s: str(s.get("created_at") or ""))
         rows.append({
             "evaluator": name, "scores": len(ok), "errored": len(rows_of) - len(ok),
             "mean": sum(values) / len(values) if values else None,
-            "pass rate": sum(verdicts) / len(verdicts) if verdicts else None,
+            "better": better_text(newest.get("direction")),
+            "pass rate": sum(verdicts) / judged if judged else None,
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["evaluator", "scores", "errored", "mean", "pass rate"])
+    return pd.DataFrame(
+        rows, columns=["evaluator", "scores", "errored", "mean", "better", "pass rate"]
+    )
 
 
 def distribution_figure(scores: list[Record]) -> go.Figure:

@@ -16,8 +16,39 @@ TIME_RANGES: dict[str, dt.timedelta | None] = {
 """The time ranges a page offers, by label; ``None`` means no lower bound."""
 
 DEFAULT_TIME_RANGE = "Last 7 days"
+FIT_TIME_RANGE = "All time"
+"""The range that spans exactly the stored data (the collector sizes its buckets to it)."""
+
+
+def fitting_time_range(
+    first: dt.datetime | None, last: dt.datetime | None, now: dt.datetime
+) -> str:
+    """The time range a page opens with: ``DEFAULT_TIME_RANGE`` when the data reaches back
+    past it and into it (a week of traffic fills a week's chart), else ``FIT_TIME_RANGE``,
+    whose window is the data's own extent: a fresh install's few minutes of traffic fill
+    the chart instead of one bar at its right edge, and old data is not an empty chart.
+    Times are naive UTC; no data gives the default."""
+    length = TIME_RANGES[DEFAULT_TIME_RANGE]
+    if first is None or last is None or length is None:
+        return DEFAULT_TIME_RANGE
+    start = now - length
+    return DEFAULT_TIME_RANGE if first < start <= last else FIT_TIME_RANGE
+
 
 Clock = Callable[[], dt.datetime]
+
+
+def parse_utc(value: object) -> dt.datetime | None:
+    """An API time (ISO 8601, ``Z`` or an offset) as naive UTC; None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def utc_now() -> dt.datetime:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from .api import CollectorAPIError, EndpointMissing, GroupPage, Record
+from .render import page_caption
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
@@ -108,7 +109,7 @@ def _render(settings: DashboardSettings, kind: GroupKind) -> None:
         except CollectorAPIError as exc:
             show_api_error(exc)
             return
-    _pager(kind, page, listing)
+    _pager(kind, page, int(size), listing)
     if not listing.rows:
         st.info(f"No {kind.endpoint} yet: spans carry them as session.id and user.id.")
         return
@@ -129,11 +130,10 @@ def _go_to_page(kind: GroupKind, page: int) -> None:
     st.session_state[kind.key("page")] = max(page, 1)
 
 
-def _pager(kind: GroupKind, page: int, listing: GroupPage) -> None:
+def _pager(kind: GroupKind, page: int, size: int, listing: GroupPage) -> None:
     newer, older, position = st.columns([1, 1, 4], vertical_alignment="center")
     newer.button("← Newer", key=kind.key("previous"), disabled=page <= 1,
                  on_click=_go_to_page, args=(kind, page - 1))  # fmt: skip
     older.button("Older →", key=kind.key("next"), disabled=not listing.has_more,
                  on_click=_go_to_page, args=(kind, page + 1))  # fmt: skip
-    total = f" of {listing.total:,}" if listing.total is not None else ""
-    position.caption(f"Page {page}{total}")
+    position.caption(page_caption(page, size, listing.total, kind.endpoint))

@@ -29,6 +29,10 @@ SECTIONS = ("Monitor", "Improve")
 """Sidebar sections in order; "Improve" holds the review queue, datasets, prompts and
 judge calibration as their pages arrive."""
 
+HOME_URL_PATH = "start"
+"""The hidden default page served at the root: it opens the first page (``/`` and
+``/overview`` both show the Overview, and the sidebar marks it)."""
+
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Overview", "views/overview.py", "overview", ":material/monitoring:", "Monitor"),
     PageSpec("Traces", "views/traces.py", "traces", ":material/account_tree:", "Monitor"),
@@ -40,7 +44,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Evaluators", "views/evaluators.py", "evaluators", ":material/rule:", "Improve"),
     PageSpec("Runs", "views/runs.py", "runs", ":material/compare_arrows:", "Improve"),
 )
-"""Every page; the first is the default."""
+"""Every page; the first is where the root URL leads."""
 
 
 def page(url_path: str) -> PageSpec:
@@ -52,14 +56,24 @@ def page(url_path: str) -> PageSpec:
 
 
 def build_navigation() -> dict[str, list[st.Page]]:
-    """``st.Page`` objects grouped by section, for ``st.navigation``."""
+    """``st.Page`` objects grouped by section, for ``st.navigation``. Every page keeps its
+    own URL path (Streamlit serves its default page only at the root, so a default Overview
+    would answer ``/overview`` with "Page not found"); the default is a hidden page that
+    switches to the first one, keeping the query parameters."""
     sections: dict[str, list[st.Page]] = {}
-    for index, spec in enumerate(PAGES):
-        entry = st.Page(
-            spec.script, title=spec.title, url_path=spec.url_path, icon=spec.icon, default=not index
-        )
+    for spec in PAGES:
+        entry = st.Page(spec.script, title=spec.title, url_path=spec.url_path, icon=spec.icon)
         sections.setdefault(spec.section, []).append(entry)
+    home = st.Page(
+        _open_first_page, title=PAGES[0].title, url_path=HOME_URL_PATH, default=True,
+        visibility="hidden",
+    )  # fmt: skip
+    sections[PAGES[0].section].insert(0, home)
     return {name: sections[name] for name in SECTIONS if name in sections}
+
+
+def _open_first_page() -> None:
+    st.switch_page(PAGES[0].script, query_params=st.query_params.to_dict() or None)
 
 
 def link(url_path: str, label: str, icon: str | None = None, **query: str) -> None:

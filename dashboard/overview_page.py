@@ -23,7 +23,14 @@ from .charts import (
     tokens_cost_figure,
     traces_figure,
 )
-from .filters import DEFAULT_TIME_RANGE, TIME_RANGES, OverviewQuery
+from .filters import (
+    DEFAULT_TIME_RANGE,
+    TIME_RANGES,
+    OverviewQuery,
+    fitting_time_range,
+    parse_utc,
+    utc_now,
+)
 from .overview_render import evaluators_frame, flags_frame, kpis
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
@@ -87,15 +94,23 @@ def render(settings: DashboardSettings) -> None:
         _open_flags(api, query)
 
 
+def _opening_range(settings: DashboardSettings) -> str:
+    """The range the page opens with, fitted to when the stored traces start."""
+    try:
+        with settings.connect() as api:
+            extent = api.extent()
+    except CollectorAPIError:  # an older collector, or a failure shown by the queries below
+        return DEFAULT_TIME_RANGE
+    return fitting_time_range(parse_utc(extent.get("first")), parse_utc(extent.get("last")),
+                              utc_now())  # fmt: skip
+
+
 def _filters(settings: DashboardSettings) -> OverviewQuery | None:
     """Draw the filters; the query they describe, or None after showing an API error."""
     range_column, project_column, service_column, model_column = st.columns(4)
-    time_range = range_column.selectbox(
-        "Time range",
-        list(TIME_RANGES),
-        index=list(TIME_RANGES).index(DEFAULT_TIME_RANGE),
-        key=RANGE_KEY,
-    )
+    if RANGE_KEY not in st.session_state:  # the first visit: a range that fits the data
+        st.session_state[RANGE_KEY] = _opening_range(settings)
+    time_range = range_column.selectbox("Time range", list(TIME_RANGES), key=RANGE_KEY)
     try:
         facets = _cached_facets(settings.endpoint, settings.api_key, settings.timeout_s, time_range)
     except CollectorAPIError as exc:

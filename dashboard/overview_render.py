@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from .api import Record
-from .render import format_duration
+from .render import better_text, format_duration
 
 UNKNOWN = "n/a"
 """What a number shows as when the collector does not know it."""
@@ -79,9 +79,14 @@ def kpis(totals: Record) -> list[Kpi]:
             format_count(totals.get("total_tokens")),
             f"{format_count(totals.get('input_tokens'))} in, "
             f"{format_count(totals.get('output_tokens'))} out, "
-            f"over {format_count(totals.get('llm_calls'))} LLM calls.",
+            f"over {format_count(totals.get('llm_calls'))} LLM calls; a span reporting the "
+            "sum of its child calls is not added again.",
         ),
-        Kpi("Cost", format_usd(totals.get("cost_usd")), "Sum of the cost recorded on spans."),
+        Kpi(
+            "Cost",
+            format_usd(totals.get("cost_usd")),
+            "Sum of the cost recorded on spans, each model call counted once.",
+        ),
     ]
 
 
@@ -89,14 +94,17 @@ EVALUATOR_COLUMNS = {
     "name": "evaluator",
     "scores": "scores",
     "mean": "mean score",
+    "direction": "better",
     "pass_rate": "pass rate",
     "errored": "errored runs",
 }
 
 
 def evaluators_frame(evaluators: Iterable[Record]) -> pd.DataFrame:
-    """One row per evaluator: scores in the window, mean value, pass rate, errored runs."""
+    """One row per evaluator: scores in the window, mean value, which way it is better, pass
+    rate (errored runs count against it), errored runs."""
     frame = pd.DataFrame.from_records(list(evaluators), columns=list(EVALUATOR_COLUMNS))
+    frame["direction"] = [better_text(d) for d in frame["direction"]]
     for column in ("mean", "pass_rate"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     for column in ("scores", "errored"):

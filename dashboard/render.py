@@ -50,6 +50,32 @@ SPAN_COLUMNS = [
 """Column headings of the span tree table, in display order."""
 
 
+BETTER = {"higher": "higher", "lower": "lower", "none": "in bounds (see pass rate)"}
+"""How a score direction reads in a table's ``better`` column."""
+
+
+def better_text(direction: object) -> str:
+    """Which way of an evaluator's mean is better, for a table cell (``higher`` when the
+    direction is unknown: scores written before directions were recorded)."""
+    chosen = direction if isinstance(direction, str) and direction else "higher"
+    return BETTER.get(chosen, chosen)
+
+
+def page_count(total: int, size: int) -> int:
+    """How many pages of ``size`` rows hold ``total`` rows (at least one, for an empty list)."""
+    if size < 1:
+        raise ValueError(f"page size must be at least 1, got {size}")
+    return max(1, -(-max(total, 0) // size))
+
+
+def page_caption(page: int, size: int, total: int | None, noun: str) -> str:
+    """The pager's position line: ``Page 1 of 2 · 37 sessions`` (``Page 3`` when the total
+    is unknown)."""
+    if total is None:
+        return f"Page {page}"
+    return f"Page {page} of {page_count(total, size):,} · {total:,} {noun}"
+
+
 def escape_markdown(text: object, *, max_chars: int | None = None) -> str:
     """``text`` made literal for Markdown: one line, every ASCII punctuation backslash-escaped.
 
@@ -186,6 +212,16 @@ def content_block(value: object) -> ContentBlock:
             return ContentBlock(text, None)
         return ContentBlock(json.dumps(parsed, indent=2, ensure_ascii=False), "json")
     return ContentBlock(text, None)
+
+
+def output_text(value: object) -> str:
+    """A span's output as the model wrote it, for a reviewer to edit: text verbatim (JSON
+    stays on one line if it was), anything structured as compact JSON; "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _one_line(value: Any, max_chars: int) -> str:

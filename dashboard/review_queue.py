@@ -13,6 +13,8 @@ from .api import Record
 
 UNCLUSTERED = "unclustered"
 HELD = "held"
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+"""Most severe first; a flag without a known severity comes last."""
 SOURCE_GROUPS = (
     ("end_user", "End users' thumbs-down"),
     ("manual", "Picked by a person"),
@@ -75,22 +77,41 @@ def current_item(group: QueueGroup, chosen: str | None) -> Record | None:
 
 
 def flags_of(item: Record, flags: Iterable[Record]) -> list[Record]:
-    """The flags behind an item: its own flag, and any other flag on the same span."""
+    """The flags behind an item: its own flag and every other flag on the same span, the
+    most severe first (then by rule, and the item's own flag first among equals)."""
     own = item.get("source_id") if item.get("source") == "flag" else None
     span = item.get("span_id")
-    return [
+    found = [
         flag
         for flag in flags
         if flag.get("flag_id") == own
         or (flag.get("trace_id") == item.get("trace_id") and span and flag.get("span_id") == span)
     ]
+    return sorted(found, key=lambda f: (
+        severity_rank(f.get("severity")), f.get("flag_id") != own, str(f.get("rule") or ""),
+        str(f.get("flag_id") or ""),
+    ))  # fmt: skip
 
 
-def item_label(item: Record) -> str:
-    """One line naming an item in a chooser (plain text, shortened)."""
+def severity_rank(severity: object) -> int:
+    """0 for high, 1 for medium, 2 for low, 3 for anything else."""
+    return SEVERITY_RANK.get(str(severity), len(SEVERITY_RANK))
+
+
+def item_label(item: Record, flags: Iterable[Record] = ()) -> str:
+    """One line naming an item in a chooser (plain text, shortened): by the most severe of
+    the flags on its span (``flags``: every open flag), else by its own severity and reason."""
     name = item.get("span_name") or item.get("trace_id") or "?"
-    reason = " ".join(str(item.get("reason") or "").split())
-    text = f"{name} · {item.get('severity') or '-'} · {reason}"
+    behind = flags_of(item, flags)
+    if behind:
+        worst = behind[0]
+        severity = worst.get("severity")
+        reason = f"{worst.get('rule') or '-'}: {worst.get('reason') or ''}"
+        if len(behind) > 1:
+            reason += f" (+{len(behind) - 1} more)"
+    else:
+        severity, reason = item.get("severity"), str(item.get("reason") or "")
+    text = f"{name} · {severity or '-'} · {' '.join(reason.split())}"
     return text if len(text) <= 90 else text[:89] + "…"
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
-from .render import content_block, escape_markdown
+from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
 from .review_queue import QueueGroup, current_item, flags_of, group_items, item_label, reviewed_span
 from .settings import DashboardSettings
@@ -99,23 +99,24 @@ def _item(
     flags: list[Record],
 ) -> None:
     ids = [str(i["item_id"]) for i in group.items]
-    labels = [item_label(i) for i in group.items]
+    labels = [item_label(i, flags) for i in group.items]
     st.session_state[f"{KEY}.position"] = ids.index(str(item["item_id"]))
     st.selectbox(f"Item ({len(ids)} in this group)", range(len(ids)), key=f"{KEY}.position",
                  format_func=lambda i: f"{i + 1}. {labels[i]}", on_change=_pick,
                  args=(ids,))  # fmt: skip
     item_id = str(item["item_id"])
+    behind = flags_of(item, flags)
+    severity = behind[0].get("severity") if behind else item.get("severity")
     st.subheader("Item")
     st.text(
-        f"source: {item.get('source')} · severity: {item.get('severity') or '-'} · "
+        f"source: {item.get('source')} · severity: {severity or '-'} · "
         f"evaluator: {item.get('evaluator') or '-'} · version {item.get('version')} · "
         f"trace {item.get('trace_id')}"
     )
     st.caption("Why it is here")
     st.text(str(item.get("reason") or "(no reason given)"))
-    behind = flags_of(item, flags)
     if behind:
-        st.caption("Flags")
+        st.caption(f"Flags on this span ({len(behind)}), most severe first")
         frame = pd.DataFrame([{k: f.get(k) for k in FLAG_COLUMNS} for f in behind])
         st.dataframe(frame.rename(columns=FLAG_COLUMNS), hide_index=True, width="stretch")
     output = _held_content(item) if "held_output" in item else _span_content(api, item)
@@ -161,5 +162,4 @@ def _span_content(api: CollectorAPI, item: Record) -> str:
     st.text(f"{span.get('name')} ({span.get('kind') or 'span'})")
     show_content("Input", span.get("input"))
     show_content("Output", span.get("output"))
-    output = span.get("output")
-    return "" if output in (None, "") else content_block(output).text
+    return output_text(span.get("output"))

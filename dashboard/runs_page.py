@@ -12,6 +12,7 @@ import streamlit as st
 
 from .api import CollectorAPIError, EndpointMissing, Record
 from .datasets_page import cell
+from .render import better_text
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
@@ -20,16 +21,18 @@ MAX_RUNS = 200
 
 
 def summaries_side_by_side(before: Record, after: Record) -> pd.DataFrame:
-    """One row per evaluator: mean and pass rate in each run, and the change."""
+    """One row per evaluator: mean in each run and which way it is better, pass rate in
+    each run, and the change."""
     rows: dict[str, dict[str, Any]] = defaultdict(dict)
     for tag, report in (("A", before), ("B", after)):
         for summary in report.get("summaries") or []:
             row = rows[str(summary.get("name"))]
             row[f"mean {tag}"] = _estimate(summary.get("mean"))
+            row["better"] = better_text(summary.get("direction"))
             row[f"pass rate {tag}"] = _estimate(summary.get("pass_rate"))
     frame = pd.DataFrame(
         [{"evaluator": name, **values} for name, values in sorted(rows.items())],
-        columns=["evaluator", "mean A", "mean B", "pass rate A", "pass rate B"],
+        columns=["evaluator", "mean A", "mean B", "better", "pass rate A", "pass rate B"],
     )
     frame["pass rate change"] = frame["pass rate B"] - frame["pass rate A"]
     return frame
@@ -67,9 +70,12 @@ def _pass_rates(report: Record) -> tuple[dict[tuple[str, str], float], dict[Any,
     for example in report.get("examples") or []:
         scores = example.get("scores") or {}
         for name, outcome in scores.items():
-            if isinstance(outcome, dict) and isinstance(outcome.get("passed"), bool):
+            if not isinstance(outcome, dict):
+                continue
+            errored = bool(outcome.get("errored"))  # an error counts as a failure
+            if errored or isinstance(outcome.get("passed"), bool):
                 key = (str(example.get("example_id")), str(name))
-                verdicts[key].append(outcome["passed"] and not outcome.get("errored"))
+                verdicts[key].append(bool(outcome.get("passed")) and not errored)
                 details[key] = example
     return {k: sum(v) / len(v) for k, v in verdicts.items()}, details
 

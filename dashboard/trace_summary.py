@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from loopwise.collector.store.usage import counted_usage
+
 from .api import Record
 from .render import SpanRow, format_duration
 
@@ -74,6 +76,7 @@ def summarize(trace_id: str, rows: Sequence[SpanRow]) -> TraceSummary:
     starts = [t for s in spans if (t := _time(s.get("start_time"))) is not None]
     ends = [t for s in spans if (t := _time(s.get("end_time"))) is not None]
     duration = (max(ends) - min(starts)) / dt.timedelta(milliseconds=1) if starts and ends else None
+    usage = counted_usage(spans)  # a parent reporting its children's sum is not added again
     tags: list[str] = []
     for span in spans:
         for tag in span.get("tags") or []:
@@ -86,8 +89,8 @@ def summarize(trace_id: str, rows: Sequence[SpanRow]) -> TraceSummary:
         duration_ms=duration,
         spans=len(spans),
         errors=sum(1 for s in spans if s.get("status") == "error"),
-        total_tokens=sum(int(s["total_tokens"]) for s in spans if _number(s.get("total_tokens"))),
-        cost_usd=sum(float(s["cost_usd"]) for s in spans if _number(s.get("cost_usd"))),
+        total_tokens=int(usage["total_tokens"] or 0),
+        cost_usd=float(usage["cost_usd"] or 0.0),
         session_id=_first(spans, "session_id"),
         user_id=_first(spans, "user_id"),
         tags=tuple(tags),
@@ -124,10 +127,6 @@ def _time(value: object) -> dt.datetime | None:
     if moment is not None and moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _plain(value: object) -> object:

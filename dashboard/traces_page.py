@@ -12,7 +12,7 @@ import streamlit as st
 
 from .api import CollectorAPIError, Record, TracePage
 from .filters import TIME_RANGES, TRACE_STATUSES, TraceQuery, utc_now
-from .render import escape_markdown, trace_label, traces_frame
+from .render import escape_markdown, page_caption, trace_label, traces_frame
 from .settings import DashboardSettings
 from .trace_view import render_trace
 from .widgets import collector_status, show_api_error
@@ -60,7 +60,7 @@ def render(settings: DashboardSettings) -> None:
             show_api_error(exc)
             return
         page = query.offset // query.limit + 1
-        _pager(page, listing)
+        _pager(page, query.limit, listing)
         if not listing.filtered:
             st.warning(
                 "This collector does not filter traces by session, user, status, tag, name or "
@@ -181,7 +181,7 @@ def _open_typed_trace() -> None:
         st.session_state[SELECTED_KEY] = typed
 
 
-def _pager(page: int, listing: TracePage) -> None:
+def _pager(page: int, size: int, listing: TracePage) -> None:
     newer, older, position = st.columns([1, 1, 4], vertical_alignment="center")
     newer.button(
         "← Newer", key=PREVIOUS_KEY, disabled=page <= 1, on_click=_go_to_page, args=(page - 1,)
@@ -193,8 +193,7 @@ def _pager(page: int, listing: TracePage) -> None:
         on_click=_go_to_page,
         args=(page + 1,),
     )
-    total = f" of {listing.total:,} traces" if listing.total is not None else ""
-    position.caption(f"Page {page}{total}")
+    position.caption(page_caption(page, size, listing.total, "traces"))
 
 
 def _show_empty(settings: DashboardSettings, page: int, query: TraceQuery) -> None:

@@ -22,7 +22,7 @@ from .config import (
     config_from_mapping,
     load_config,
 )
-from .declare import Evaluator, EvaluatorFactory, evaluator
+from .declare import DIRECTIONS, Direction, Evaluator, EvaluatorFactory, evaluator
 from .defaults import DEFAULT_SET, default_config
 from .extension import EvalsExtension
 from .offline import (
@@ -48,6 +48,7 @@ from .worker import OnlineWorker
 
 __all__ = [
     "DEFAULT_SET",
+    "DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "AnomalyRule",
     "BatchScores",
@@ -55,6 +56,7 @@ __all__ = [
     "Cluster",
     "Clustering",
     "ConfigError",
+    "Direction",
     "EvalsConfig",
     "EvalsExtension",
     "EvaluationResult",

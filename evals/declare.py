@@ -42,6 +42,22 @@ from .signatures import (
 )
 
 EvaluatorKind = Literal["code", "llm"]
+Direction = Literal["higher", "lower", "none"]
+"""Which way of a score's ``value`` is better: ``higher`` (a pass rate, a similarity, 1 for
+a pass), ``lower`` (a latency, a cost, a count of leaks) or ``none`` (a measurement with no
+better side, such as a length that must stay within bounds: compare ``passed`` instead)."""
+DIRECTIONS: tuple[Direction, ...] = ("higher", "lower", "none")
+
+
+def check_direction(label: str, direction: object) -> Direction:
+    """``direction`` if it is one of ``DIRECTIONS``; else an EvaluatorDeclarationError."""
+    for known in DIRECTIONS:
+        if direction == known:
+            return known
+    raise EvaluatorDeclarationError(
+        f"{label}: direction must be one of {', '.join(map(repr, DIRECTIONS))} "
+        f"(which way of the value is better), got {direction!r}"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +80,7 @@ class Evaluator:
     description: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     owner: Any = None
+    direction: Direction = "higher"
 
     def __call__(self, item: Any) -> Any:
         return self.fn(item)
@@ -100,6 +117,7 @@ class EvaluatorFactory:
     build: Callable[..., Any]
     signature: inspect.Signature
     is_class: bool = False
+    direction: Direction = "higher"
 
     def __call__(self, *args: Any, **params: Any) -> Evaluator:
         if args:
@@ -118,8 +136,9 @@ class EvaluatorFactory:
             )
         if isinstance(made, Evaluator):
             return replace(
-                made, name=self.name, version=self.version, kind=self.kind, params=dict(params)
-            )
+                made, name=self.name, version=self.version, kind=self.kind,
+                params=dict(params), direction=self.direction,
+            )  # fmt: skip
         if self.is_class:
             method = getattr(made, "evaluate", None)
             made, owner = (method if callable(method) else made.__call__), made
@@ -132,7 +151,7 @@ class EvaluatorFactory:
         return _declare_function(
             made, name=self.name, version=self.version, kind=self.kind,
             needs_context=self.needs_context, description=self.description,
-            params=dict(params), owner=owner,
+            params=dict(params), owner=owner, direction=self.direction,
         )  # fmt: skip
 
     @property
@@ -158,6 +177,7 @@ def evaluator(
     kind: EvaluatorKind = "code",
     needs_context: bool = False,
     description: str | None = None,
+    direction: Direction = "higher",
 ) -> Callable[[Callable[..., Any]], Declared]: ...
 
 
@@ -170,30 +190,35 @@ def evaluator(
     kind: EvaluatorKind = "code",
     needs_context: bool = False,
     description: str | None = None,
+    direction: Direction = "higher",
 ) -> Declared | Callable[[Callable[..., Any]], Declared]:
     """Declare an evaluator (see the module docstring for the three forms).
 
     ``name`` defaults to the function's name; ``version`` is stored with every score, so
     bump it when the evaluator's behaviour changes. ``kind`` is ``code`` or ``llm`` (a
     model judges). ``needs_context`` asks the runner to fill ``retrieved_context`` and
-    ``root_input`` from the span's trace.
+    ``root_input`` from the span's trace. ``direction`` says which way of the score's
+    ``value`` is better (``higher``, ``lower`` or ``none``); every mean, trend, threshold and
+    baseline comparison reads values that way. A score that only passes or fails stores
+    ``value`` 1 for a pass and keeps the default, ``higher``.
     """
 
     def declare(obj: Callable[..., Any]) -> Declared:
         label = getattr(obj, "__qualname__", repr(obj))
         chosen = check_identity(label, str(name or getattr(obj, "__name__", "")), version, kind)
+        better = check_direction(label, direction)
         doc = description if description is not None else _first_line(obj.__doc__)
         if inspect.isclass(obj):
-            return _declare_class(obj, *chosen, needs_context, doc)
+            return replace(_declare_class(obj, *chosen, needs_context, doc), direction=better)
         if not callable(obj):
             raise EvaluatorDeclarationError(f"@evaluator needs a function or class, got {label}")
         params = list(inspect.signature(obj).parameters.values())
         if params and params[0].name in TARGET_PARAMETERS:
             return _declare_function(
                 obj, name=chosen[0], version=chosen[1], kind=chosen[2],
-                needs_context=needs_context, description=doc,
+                needs_context=needs_context, description=doc, direction=better,
             )  # fmt: skip
-        return _declare_factory(obj, *chosen, needs_context, doc)
+        return replace(_declare_factory(obj, *chosen, needs_context, doc), direction=better)
 
     if target is not None:
         if isinstance(target, str):
@@ -215,6 +240,7 @@ def _declare_function(
     params: Mapping[str, Any] | None = None,
     owner: Any = None,
     skip_first: bool = False,
+    direction: Direction = "higher",
 ) -> Evaluator:
     label = getattr(fn, "__qualname__", repr(fn))
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
@@ -244,7 +270,7 @@ def _declare_function(
         name=name, version=version, kind=kind, target=target, fn=fn,
         is_async=inspect.iscoroutinefunction(fn), needs_context=needs_context,
         batch_format=batch_format, optional="None" in returns or "list[None|Score]" in returns,
-        description=description, params=dict(params or {}), owner=owner,
+        description=description, params=dict(params or {}), owner=owner, direction=direction,
     )  # fmt: skip
 
 

@@ -23,12 +23,12 @@ SCORE_ID = "md5(? || '|' || trace_id || '|' || coalesce(span_id, '-'))"
 INSERT_SCORES_SQL = f"""
 INSERT OR IGNORE INTO scores
     (score_id, project, trace_id, span_id, name, value, label, passed, explanation, kind,
-     source, evaluator_version, status, error, metadata, created_at)
+     source, evaluator_version, status, error, metadata, created_at, direction)
 SELECT {SCORE_ID}, project, trace_id, span_id, ?, value, label, passed, explanation, ?, ?, ?,
        status, error,
        CASE WHEN metadata IS NULL THEN ?
             ELSE json_merge_patch(?, metadata)::VARCHAR END,
-       ?
+       ?, ?
 FROM _eval_results
 """
 
@@ -70,7 +70,7 @@ def store_results(
             INSERT_SCORES_SQL,
             [
                 id_prefix, evaluator.name, evaluator.kind, source or evaluator.name,
-                evaluator.version, meta, meta, created,
+                evaluator.version, meta, meta, created, evaluator.direction,
             ],
         ).fetchall()[0]  # fmt: skip
         scored = int(row[0]) if row else 0

@@ -21,10 +21,14 @@ WITH used AS (
     GROUP BY trace_id
 )
 SELECT u.version AS prompt_version, s.name, s.kind, count(*) AS scores,
-       count(DISTINCT s.trace_id) AS traces, avg(s.value) AS mean_value,
-       avg(CASE WHEN s.passed THEN 1.0 WHEN NOT s.passed THEN 0.0 END) AS pass_rate
+       count(*) FILTER (WHERE s.status = 'errored') AS errored,
+       count(DISTINCT s.trace_id) AS traces,
+       avg(s.value) FILTER (WHERE s.status = 'ok') AS mean_value,
+       (count(*) FILTER (WHERE s.status = 'ok' AND s.passed))::DOUBLE
+           / nullif(count(*) FILTER (WHERE s.status = 'errored' OR s.passed IS NOT NULL), 0)
+           AS pass_rate,
+       arg_max(coalesce(s.direction, 'higher'), s.created_at) AS direction
 FROM scores s JOIN used u USING (trace_id)
-WHERE s.status = 'ok'
 GROUP BY ALL
 ORDER BY prompt_version NULLS FIRST, s.name, s.kind
 """
@@ -34,6 +38,8 @@ def scores_by_prompt_version(
     store: Store, name: Any, *, project: str | None = None
 ) -> list[dict[str, Any]]:
     """Per prompt version (None: a fallback template) and score name/kind: how many
-    scores and traces, the mean value and the pass rate."""
+    scores (and errored ones) and traces, the mean value of decided scores, which way it is
+    better (``direction``) and the pass rate (errored scores count against it, as on the
+    Overview)."""
     prompt = check_name(name, "prompt")
     return store.query(SCORES_BY_VERSION_SQL, {"name": prompt, "project": project}).records()

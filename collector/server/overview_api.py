@@ -5,6 +5,7 @@
 ``GET /api/overview/facets``   the most frequent projects, services, tags (trace counts) and
                                models (call counts)
 ``GET /api/overview/root_causes``  failing traces counted by the step that went wrong first
+``GET /api/overview/extent``   the earliest and latest trace start and the trace count
 
 All three take ``since`` and ``until`` (ISO 8601; naive means UTC; ``until`` exclusive) and
 answer times as ISO 8601 UTC with a trailing ``Z``, like the trace API;
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..store.overview import BUCKET_LADDER_S, OverviewFilter, traffic
+from ..store.overview import BUCKET_LADDER_S, OverviewFilter, data_extent, traffic
 from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
 from ..store.root_cause import root_cause_counts
 from ..store.store import QueryTimeout
@@ -52,6 +53,7 @@ def overview_routes(collector: Collector) -> list[BaseRoute]:
         Route("/api/overview/scores", _handler(collector, _scores), methods=["GET"]),
         Route("/api/overview/facets", _handler(collector, _facets), methods=["GET"]),
         Route("/api/overview/root_causes", _handler(collector, _root_causes), methods=["GET"]),
+        Route("/api/overview/extent", _handler(collector, _extent), methods=["GET"]),
     ]
 
 
@@ -115,6 +117,11 @@ def _facets(collector: Collector, request: Request) -> Callable[[], dict[str, An
     store = collector.store
     project = request.query_params.get("project") or None
     return lambda: facets(store, window.since, window.until, limit, project=project)
+
+
+def _extent(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
+    store = collector.store
+    return lambda: data_extent(store)
 
 
 def parse_filter(request: Request, *, values: bool = True) -> OverviewFilter:

@@ -24,6 +24,7 @@ from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
 from .scores import (
     SCORE_ARROW_SCHEMA,
     SCORE_COLUMN_NAMES,
+    ScoreDirection,
     ScoreKind,
     ScoreRow,
     ScoreStatus,
@@ -76,6 +77,7 @@ __all__ = [
     "QueryTimeout",
     "QueryTooLarge",
     "RecentTraces",
+    "ScoreDirection",
     "ScoreKind",
     "ScoreRow",
     "ScoreStatus",

@@ -28,7 +28,7 @@ from .feedback_tables import (
 )
 from .log_content import create_logs_table
 from .schema import SPAN_COLUMNS, SPANS_DDL
-from .traces import create_traces_table
+from .traces import add_usage_spans, create_traces_table
 
 Migration = tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]
 
@@ -67,6 +67,12 @@ def _create_api_keys(con: duckdb.DuckDBPyConnection) -> None:
     create_api_keys_table(con)
 
 
+def _add_score_direction(con: duckdb.DuckDBPyConnection) -> None:
+    from .scores import add_score_direction
+
+    add_score_direction(con)
+
+
 def _add_span_columns(*names: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     """A migration adding ``names`` (declared in schema.SPAN_COLUMNS) to ``spans``."""
     types = {name: sql for name, sql, _ in SPAN_COLUMNS}
@@ -82,6 +88,7 @@ MIGRATIONS: list[Migration] = [
     ("0001_create_spans", _create_spans),
     ("0002_raw_attributes_macro", _raw_attributes_macro),
     ("0003_create_scores", _create_scores),
+    ("0004_scores_direction", _add_score_direction),
     ("0010_spans_ingest_warnings", _add_span_columns("ingest_warnings")),
     ("0011_spans_canonical_messages", _add_span_columns("input_messages", "output_messages")),
     (
@@ -89,6 +96,7 @@ MIGRATIONS: list[Migration] = [
         _add_span_columns("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"),
     ),
     ("0015_create_traces", create_traces_table),
+    ("0016_traces_usage_spans", add_usage_spans),
     ("0020_create_flags", create_flags_table),
     ("0021_create_flag_clusters", create_flag_cluster_tables),
     ("0022_create_eval_watermarks", create_eval_watermarks_table),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .store import Store
+from .usage import superseded_sql
 
 BUCKET_LADDER_S: tuple[int, ...] = (
     60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
@@ -185,6 +186,14 @@ def resolve_window(
     return Window(since, until, width)
 
 
+def data_extent(store: Store) -> dict[str, Any]:
+    """When the stored traces start: the earliest and latest start and how many traces (a
+    page picks a default time range that fits the data from it)."""
+    [row] = run(store, "SELECT min(start_time) AS first, max(start_time) AS last, "
+                "count(*) AS traces FROM traces", {})  # fmt: skip
+    return {"first": row["first"], "last": row["last"], "traces": int(row["traces"])}
+
+
 def run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of one of our own queries, as dicts, under the Overview's time limit."""
     return store.query(sql, params, timeout_s=QUERY_TIMEOUT_S).records()
@@ -211,8 +220,8 @@ SELECT
     {bucket} AS bucket,
     count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
     quantile_cont(duration_ms, [0.5, 0.95]) FILTER (WHERE kind = 'llm') AS llm_ms,
-    sum(input_tokens) AS input_tokens,
-    sum(output_tokens) AS output_tokens
+    sum(input_tokens) FILTER (WHERE NOT {input_superseded}) AS input_tokens,
+    sum(output_tokens) FILTER (WHERE NOT {output_superseded}) AS output_tokens
 FROM spans
 WHERE {where}
     AND (kind = 'llm' OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
@@ -237,8 +246,17 @@ def traffic(store: Store, f: OverviewFilter, bucket_seconds: int | None = None) 
     calls = call_where(f)
     trace_rows = run(store, _TRACES_SQL.format(bucket=bucket, where=traces.sql()),
                      {**traces.params, **width})  # fmt: skip
-    call_rows = run(store, _CALLS_SQL.format(bucket=bucket, where=calls.sql()),
-                    {**calls.params, **width})  # fmt: skip
+    # A span whose children report tokens too is their sum: each call is counted once.
+    children = Where()
+    _window(children, f, "start_time")
+    if f.project is not None:
+        children.add("project = $project", project=f.project)
+    calls_sql = _CALLS_SQL.format(
+        bucket=bucket, where=calls.sql(),
+        input_superseded=superseded_sql("spans", "input_tokens", children.sql()),
+        output_superseded=superseded_sql("spans", "output_tokens", children.sql()),
+    )  # fmt: skip
+    call_rows = run(store, calls_sql, {**calls.params, **children.params, **width})
     by_trace = {r["bucket"]: r for r in trace_rows}
     by_call = {r["bucket"]: r for r in call_rows}
     series = [

@@ -3,6 +3,12 @@
 Scores are bucketed by ``created_at`` (when they were scored); filters other than
 ``project`` pick the scored traces through the ``traces`` summary (and ``spans`` for
 ``model``), as in ``overview.py``.
+
+The numbers follow one convention (the suites' summaries use the same): ``mean`` is the
+average ``value`` of the scores that were decided (``status = 'ok'``); ``pass_rate`` is
+passes over the scores with a verdict plus the errored ones (an evaluator that could not
+decide counts against it; a label-only score counts in neither). ``direction`` is the
+newest score's (higher, lower or none: which way of the mean is better).
 """
 
 from __future__ import annotations
@@ -53,7 +59,10 @@ SELECT
     count(*) AS scores,
     count(*) FILTER (WHERE status = 'errored') AS errored,
     avg(value) FILTER (WHERE status = 'ok') AS mean,
-    avg(passed::INTEGER) FILTER (WHERE status = 'ok') AS pass_rate
+    (count(*) FILTER (WHERE status = 'ok' AND passed))::DOUBLE
+        / nullif(count(*) FILTER (WHERE status = 'errored' OR passed IS NOT NULL), 0)
+        AS pass_rate,
+    arg_max(coalesce(direction, 'higher'), created_at) AS direction
 FROM scores
 WHERE {where}
 GROUP BY GROUPING SETS ((bucket, name), (name))
@@ -103,6 +112,7 @@ def _score_row(row: dict[str, Any]) -> dict[str, Any]:
         "errored": int(row["errored"]),
         "mean": row["mean"],
         "pass_rate": row["pass_rate"],
+        "direction": row["direction"],
     }
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .traces import CHILD_OFFSET, END_BASE, PREVIEW_CHARS, TRACE_ARROW_SCHEMA
+from .usage import USAGE_SPAN_TYPE, USAGE_SPANS_ARROW
 
 _KEEP_NULLS = pc.ScalarAggregateOptions(skip_nulls=False)
 _NULL_RANK = pa.scalar(None, pa.int64())
@@ -70,6 +72,7 @@ def trace_fragments(spans: pa.Table) -> pa.Table:
         columns = _one_span_per_trace(per_span, spans)
     else:
         columns = _grouped(per_span, spans)
+    columns.update(_usage(spans, columns["trace_id"]))
     return pa.table(
         [columns[field.name].cast(field.type) for field in TRACE_ARROW_SCHEMA],
         schema=TRACE_ARROW_SCHEMA,
@@ -122,8 +125,9 @@ def _grouped(per_span: dict[str, Any], spans: pa.Table) -> dict[str, Any]:
     last_outputs = by_end.group_by("trace_id", use_threads=False).aggregate(
         [("output_preview", "first"), ("output_rank", "min")]
     )
-    # Both tables are sorted by trace_id and group_by keeps first-seen order: rows align.
+    # group_by does not promise an order of groups: line the outputs up by trace id.
     trace_ids = summary["trace_id"]
+    last_outputs = last_outputs.take(pc.index_in(trace_ids, value_set=last_outputs["trace_id"]))
     tags = _tag_unions(spans, trace_ids) if _any_tags(spans["tags"]) else _no_tags(summary)
     return {
         "trace_id": trace_ids,
@@ -145,6 +149,54 @@ def _grouped(per_span: dict[str, Any], spans: pa.Table) -> dict[str, Any]:
         "root_rank": summary["root_rank_min"],
         "input_rank": summary["input_rank_min"],
         "output_rank": last_outputs["output_rank_min"],
+    }
+
+
+def _usage(spans: pa.Table, trace_ids: Any) -> dict[str, pa.Array]:
+    """Per trace (aligned with ``trace_ids``): ``usage_spans``, its spans that report tokens
+    or cost as ``usage.USAGE_SPAN_TYPE`` entries ordered by span id (null when none does),
+    and ``total_tokens``/``cost_usd`` counted by the rule in ``usage.py`` over this batch
+    (merges with stored rows recompute them from the folded lists in SQL)."""
+    reports = pc.or_(pc.is_valid(spans["total_tokens"]), pc.is_valid(spans["cost_usd"]))
+    if not pc.any(reports).as_py():
+        return {
+            "usage_spans": pa.nulls(len(trace_ids), USAGE_SPANS_ARROW),
+            "total_tokens": pa.nulls(len(trace_ids), pa.int64()),
+            "cost_usd": pa.nulls(len(trace_ids), pa.float64()),
+        }
+    rows = spans.select(["trace_id", "span_id", "parent_span_id", "total_tokens", "cost_usd"])
+    rows = rows.filter(reports).sort_by([("trace_id", "ascending"), ("span_id", "ascending")])
+    rows = pa.table([rows[name].combine_chunks().cast(field.type)
+                     for name, field in zip(rows.column_names, [pa.field("trace_id", pa.string()),
+                     *USAGE_SPAN_TYPE], strict=True)], names=rows.column_names)  # fmt: skip
+    entries = pa.StructArray.from_arrays(
+        [rows[name].chunk(0) for name in USAGE_SPAN_TYPE.names], fields=list(USAGE_SPAN_TYPE)
+    )
+    # Rows are sorted by trace: each run of one trace id becomes one list.
+    ids = rows["trace_id"].chunk(0)
+    changes = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.flatnonzero(changes) + 1))
+    offsets = pa.array(np.append(starts, len(ids)).astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, entries).cast(USAGE_SPANS_ARROW)
+    own = pc.binary_join_element_wise(ids, rows["span_id"], "/")
+    parents = pc.binary_join_element_wise(ids, rows["parent_span_id"], "/")
+    counted: dict[str, Any] = {"trace_id": ids}
+    for name in ("total_tokens", "cost_usd"):
+        values = rows[name]
+        reporting_parents = parents.filter(pc.and_(pc.is_valid(values), pc.is_valid(parents)))
+        superseded = pc.is_in(own, value_set=reporting_parents)
+        counted[name] = pc.if_else(superseded, pa.scalar(None, values.type), values)
+    sums = (
+        pa.table(counted)
+        .group_by("trace_id", use_threads=False)
+        .aggregate([("total_tokens", "sum"), ("cost_usd", "sum")])
+    )
+    position = pc.index_in(trace_ids, value_set=pc.take(ids, pa.array(starts)))
+    summed = pc.index_in(trace_ids, value_set=sums["trace_id"])  # groups come in any order
+    return {
+        "usage_spans": pc.take(lists, position),
+        "total_tokens": pc.take(sums["total_tokens_sum"], summed),
+        "cost_usd": pc.take(sums["cost_usd_sum"], summed),
     }
 
 

@@ -17,6 +17,9 @@ across batches):
 - ``output_rank``: root spans first, then the latest end, among spans with an output.
 
 So before the root span arrives the row shows the earliest span; once it arrives, the root.
+``total_tokens`` and ``cost_usd`` count each model call once (``usage.py``): they are
+recomputed from ``usage_spans``, the trace's usage-reporting spans, whose lists concatenate
+when fragments fold.
 ``session_id`` and ``user_id`` are the smallest non-null value among the trace's spans
 (usually there is one). ``input_preview``/``output_preview`` hold the first
 ``PREVIEW_CHARS`` characters; the full text stays in ``spans``. Every column costs append
@@ -32,12 +35,15 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
+from .usage import USAGE_SPANS_ARROW, USAGE_SPANS_SQL, counted_sql, usage_entry_sql
+
 PREVIEW_CHARS = 200
 CHILD_OFFSET = 1 << 61  # added to a child span's rank: any root span ranks first
 END_BASE = 1 << 60  # output_rank uses END_BASE - end (µs): the latest end ranks first
 
-# Migration 0015_create_traces creates exactly these columns: change them only together with
-# a new migration (and keep the shipped one creating this table).
+# Migration 0015_create_traces creates the columns up to output_rank, and 0016 adds
+# usage_spans: change them only together with a new migration (and keep the shipped ones
+# creating what they created).
 TRACE_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("trace_id", "VARCHAR PRIMARY KEY", pa.string()),
     ("project", "VARCHAR NOT NULL", pa.string()),
@@ -58,13 +64,22 @@ TRACE_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("root_rank", "BIGINT NOT NULL", pa.int64()),
     ("input_rank", "BIGINT", pa.int64()),
     ("output_rank", "BIGINT", pa.int64()),
+    ("usage_spans", USAGE_SPANS_SQL, USAGE_SPANS_ARROW),
 )
+COLUMNS_0015 = TRACE_COLUMNS[:-1]
+"""The columns migration 0015 created."""
 TRACE_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in TRACE_COLUMNS)
 TRACE_ARROW_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in TRACE_COLUMNS])
 RANK_COLUMNS = ("root_rank", "input_rank", "output_rank")
-"""Bookkeeping for merges; not part of the API's trace summaries."""
+"""Bookkeeping for merges (with ``usage_spans``); not part of the API's trace summaries."""
+_COUNTED = (
+    f"{counted_sql('usage_spans', 'total_tokens')} AS total_tokens, "
+    f"{counted_sql('usage_spans', 'cost_usd')} AS cost_usd"
+)
+"""Totals from the usage list, each model call counted once (``usage.py``)."""
 
 _SUMMARY_SQL = f"""
+SELECT * REPLACE ({_COUNTED}) FROM (
 SELECT
     trace_id,
     arg_min(project, root_rank) AS project,
@@ -75,8 +90,8 @@ SELECT
     max(end_time) AS end_time,
     count(*) AS span_count,
     count(*) FILTER (WHERE status = 'error') AS error_count,
-    sum(total_tokens)::BIGINT AS total_tokens,
-    sum(cost_usd) AS cost_usd,
+    NULL::BIGINT AS total_tokens,
+    NULL::DOUBLE AS cost_usd,
     min(session_id) AS session_id,
     min(user_id) AS user_id,
     coalesce(list_sort(list_distinct(flatten(list(tags)))), []) AS tags,
@@ -84,7 +99,9 @@ SELECT
     arg_min(left(output, {PREVIEW_CHARS}), output_rank) AS output_preview,
     min(root_rank) AS root_rank,
     min(root_rank) FILTER (WHERE input IS NOT NULL) AS input_rank,
-    min(output_rank) FILTER (WHERE output IS NOT NULL) AS output_rank
+    min(output_rank) FILTER (WHERE output IS NOT NULL) AS output_rank,
+    list_sort(list({usage_entry_sql()})
+        FILTER (WHERE total_tokens IS NOT NULL OR cost_usd IS NOT NULL)) AS usage_spans
 FROM (
     SELECT *,
         (parent_span_id IS NOT NULL)::BIGINT * {CHILD_OFFSET} + epoch_us(start_time) AS root_rank,
@@ -94,12 +111,14 @@ FROM (
     WHERE {{where}}
 )
 GROUP BY trace_id
+)
 """
 
 
 _COLUMN_LIST = ", ".join(TRACE_COLUMN_NAMES)
 _ROOT_KEY = "(root_rank, root_span_id)"
 COMBINE_SQL = f"""
+SELECT * REPLACE ({_COUNTED}) FROM (
 SELECT
     trace_id,
     arg_min(project, {_ROOT_KEY}) AS project,
@@ -110,8 +129,8 @@ SELECT
     max(end_time) AS end_time,
     sum(span_count)::BIGINT AS span_count,
     sum(error_count)::BIGINT AS error_count,
-    sum(total_tokens)::BIGINT AS total_tokens,
-    sum(cost_usd) AS cost_usd,
+    NULL::BIGINT AS total_tokens,
+    NULL::DOUBLE AS cost_usd,
     min(session_id) AS session_id,
     min(user_id) AS user_id,
     coalesce(list_sort(list_distinct(flatten(list(tags)))), []) AS tags,
@@ -119,13 +138,15 @@ SELECT
     arg_min(output_preview, output_rank) AS output_preview,
     min(root_rank) AS root_rank,
     min(input_rank) AS input_rank,
-    min(output_rank) AS output_rank
+    min(output_rank) AS output_rank,
+    nullif(list_sort(flatten(list(usage_spans))), []) AS usage_spans
 FROM (
     SELECT {_COLUMN_LIST} FROM _stored_traces
     UNION ALL
     SELECT {_COLUMN_LIST} FROM _trace_fragments
 )
 GROUP BY trace_id
+)
 """
 """Fold stored rows (``_stored_traces``) and fragments (``_trace_fragments``) per trace."""
 INSERT_SQL = f"INSERT INTO traces ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM _trace_fragments"
@@ -135,9 +156,16 @@ MAX_LISTED_IDS = 2048
 
 
 def create_traces_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration: create the traces table and fill it from the spans already stored."""
-    columns = ",\n    ".join(f"{name} {sql}" for name, sql, _ in TRACE_COLUMNS)
+    """Migration 0015: create the traces table (0016 adds ``usage_spans`` and fills it from
+    the spans already stored)."""
+    columns = ",\n    ".join(f"{name} {sql}" for name, sql, _ in COLUMNS_0015)
     con.execute(f"CREATE TABLE traces (\n    {columns}\n)")
+
+
+def add_usage_spans(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 0016: keep each trace's usage-reporting spans and recompute every trace's
+    totals counting each model call once."""
+    con.execute(f"ALTER TABLE traces ADD COLUMN usage_spans {USAGE_SPANS_SQL}")
     rebuild_traces(con)
 
 

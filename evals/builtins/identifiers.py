@@ -44,10 +44,10 @@ GROUP BY row_index
 """
 
 
-@evaluator(name="invented_identifiers", version="1", needs_context=True)
+@evaluator(name="invented_identifiers", version="1", needs_context=True, direction="lower")
 def invented_identifiers(pattern: str = DEFAULT_PATTERN) -> BatchFn:
     """Fails outputs naming identifiers (``pattern``, RE2 syntax) that occur in neither the
-    input nor the retrieved context."""
+    input nor the retrieved context; the value is how many (lower is better)."""
     check_re2(pattern)
 
     compiled = _python_pattern(pattern)

@@ -78,7 +78,8 @@ def detect_language(text: str | None) -> str | None:
 @evaluator(name="language_mismatch", needs_context=True)
 def language_mismatch(spans: pa.Table) -> BatchScores:
     """Fails when the output's language differs from the user's (the trace's root input,
-    else the span's input); scores only rows where both languages are determined."""
+    else the span's input); scores only rows where both languages are determined. Value 1
+    when they match, 0 when not."""
     answers = detect_languages(column(spans, "output"))
     asked_text = pc.coalesce(column(spans, "root_input"), column(spans, "input"))
     questions = detect_languages(asked_text)
@@ -91,7 +92,7 @@ def language_mismatch(spans: pa.Table) -> BatchScores:
     for i in np.flatnonzero(~passed):
         explanation[i] = f"asked in {questions[i]}, answered in {answers[i]}"
     return BatchScores(
-        passed=passed, value=(~passed).astype(float), applies=applies,
+        passed=passed, value=passed.astype(float), applies=applies,
         label=[a if ok else None for a, ok in zip(answers, applies, strict=True)],
         explanation=explanation,
     )  # fmt: skip

@@ -31,7 +31,7 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-@evaluator(name="latency_threshold", version="1")
+@evaluator(name="latency_threshold", version="1", direction="lower")
 def latency_threshold(max_ms: float) -> BatchFn:
     """The span took at most ``max_ms`` milliseconds."""
     limit = _positive("max_ms", max_ms)
@@ -42,7 +42,7 @@ def latency_threshold(max_ms: float) -> BatchFn:
     return score
 
 
-@evaluator(name="token_threshold", version="1")
+@evaluator(name="token_threshold", version="1", direction="lower")
 def token_threshold(max_tokens: int, field: str = "total_tokens") -> BatchFn:
     """The span used at most ``max_tokens`` (``total_tokens``, ``input_tokens`` or
     ``output_tokens``); spans without token counts are not scored."""
@@ -56,7 +56,7 @@ def token_threshold(max_tokens: int, field: str = "total_tokens") -> BatchFn:
     return score
 
 
-@evaluator(name="cost_threshold", version="1")
+@evaluator(name="cost_threshold", version="1", direction="lower")
 def cost_threshold(max_usd: float) -> BatchFn:
     """The span cost at most ``max_usd`` dollars; spans without a cost are not scored."""
     limit = _positive("max_usd", max_usd)
@@ -69,7 +69,8 @@ def cost_threshold(max_usd: float) -> BatchFn:
 
 @evaluator(name="error_status")
 def error_status(spans: pa.Table) -> BatchScores:
-    """The span did not end in status error; the explanation carries its status message."""
+    """The span did not end in status error (value 1, else 0); the explanation carries its
+    status message."""
     failed = to_bool(pc.equal(column(spans, "status"), "error"))
     messages = column(spans, "status_message")
     explanation: list[str | None] = [None] * spans.num_rows
@@ -77,6 +78,6 @@ def error_status(spans: pa.Table) -> BatchScores:
         message = messages[int(i)].as_py() or "no message"
         explanation[i] = f"span ended in error: {message[:300]}"
     return BatchScores(
-        passed=~failed, value=failed.astype(float), explanation=explanation,
+        passed=~failed, value=(~failed).astype(float), explanation=explanation,
         label=np.where(failed, "error", "ok"),
     )  # fmt: skip

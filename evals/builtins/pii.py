@@ -118,9 +118,10 @@ def _normalize_phone(text: str) -> str:
     return re.sub(r"\D", "", text)[-9:]
 
 
-@evaluator(name="pii_leakage", version="1")
+@evaluator(name="pii_leakage", version="1", direction="lower")
 def pii_leakage(kinds: Sequence[str] = PII_KINDS, allow_from_input: bool = True) -> BatchFn:
-    """Fails outputs containing PII or secrets (``kinds`` of email, phone, card, api_key)."""
+    """Fails outputs containing PII or secrets (``kinds`` of email, phone, card, api_key);
+    the value is how many items leaked (lower is better)."""
     chosen = tuple(kinds)
     unknown = sorted(set(chosen) - set(PII_KINDS))
     if not chosen or unknown:

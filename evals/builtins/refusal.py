@@ -47,7 +47,8 @@ def refusal_mask(outputs: pa.Array) -> np.ndarray:
 
 @evaluator(name="refusal")
 def refusal(spans: pa.Table) -> BatchScores:
-    """Fails outputs that refuse instead of answering (label ``refusal`` vs ``answer``)."""
+    """Fails outputs that refuse instead of answering (label ``refusal`` vs ``answer``;
+    value 1 for an answer, 0 for a refusal)."""
     outputs = column(spans, "output")
     refused = refusal_mask(outputs)
     explanation: list[str | None] = [None] * spans.num_rows
@@ -55,6 +56,6 @@ def refusal(spans: pa.Table) -> BatchScores:
         first_line = (outputs[int(i)].as_py() or "").strip().splitlines()[0][:160]
         explanation[i] = f"the model refused: {first_line!r}"
     return BatchScores(
-        passed=~refused, value=refused.astype(float), applies=present(outputs),
+        passed=~refused, value=(~refused).astype(float), applies=present(outputs),
         label=np.where(refused, "refusal", "answer"), explanation=explanation,
     )  # fmt: skip

@@ -27,7 +27,8 @@ def _field(name: str) -> TextField:
 def regex(
     pattern: str, field: str = "output", must_match: bool = True, ignore_case: bool = False
 ) -> BatchFn:
-    """The text matches (or, with ``must_match=False``, does not match) an RE2 pattern."""
+    """The text matches (or, with ``must_match=False``, does not match) an RE2 pattern;
+    value 1 for a pass, label ``match`` or ``no_match``."""
     check_re2(pattern)
     checked = _field(field)
 
@@ -40,7 +41,8 @@ def regex(
         else:
             reason = f"{checked} matches the forbidden pattern /{pattern[:80]}/"
         return BatchScores(
-            passed=passed, value=matched.astype(float), applies=present(text),
+            passed=passed, value=passed.astype(float), applies=present(text),
+            label=np.where(matched, "match", "no_match"),
             explanation=[None if ok else reason for ok in passed],
         )  # fmt: skip
 
@@ -56,7 +58,8 @@ def contains(
     negate: bool = False,
 ) -> BatchFn:
     """The text contains any (``mode="any"``) or all (``"all"``) of the given strings;
-    ``negate`` requires that it contains none of them."""
+    ``negate`` requires that it contains none of them. Value 1 for a pass; the explanation
+    names what is missing or forbidden."""
     needles = [text] if isinstance(text, str) else list(text)
     if not needles or not all(isinstance(n, str) and n for n in needles):
         raise ValueError("text must be a non-empty string or a list of them")
@@ -79,12 +82,14 @@ def contains(
         )
         found = hits.all(axis=0) if mode == "all" else hits.any(axis=0)
         passed = np.asarray(~hits.any(axis=0) if negate else found, dtype=bool)
-        count = hits.sum(axis=0).astype(float)
         explanation: list[str | None] = [None] * spans.num_rows
         for i in np.flatnonzero(~passed):
             explanation[i] = _contains_reason(needles, hits[:, i], negate)
         return BatchScores(
-            passed=passed, value=count, applies=present(haystack), explanation=explanation
+            passed=passed,
+            value=passed.astype(float),
+            applies=present(haystack),
+            explanation=explanation,
         )
 
     return score
@@ -128,7 +133,7 @@ def _norm(text: str) -> str:
     return _SPACE.sub(" ", text.strip()).casefold()
 
 
-@evaluator(name="length_bounds", version="1")
+@evaluator(name="length_bounds", version="1", direction="none")
 def length_bounds(
     min_length: int | None = None, max_length: int | None = None, unit: str = "chars"
 ) -> BatchFn:

@@ -81,9 +81,12 @@ class EvalRecorder:
         context: list[str] | None = None,
         passed: bool | None = True,
         min_value: float | None = None,
+        max_value: float | None = None,
     ) -> ScoreOutcome:
-        """Score and assert: it must pass (``passed=True``, the default), and reach
-        ``min_value`` when given. An evaluator that could not score fails the assertion."""
+        """Score and assert: it must pass (``passed=True``, the default), reach
+        ``min_value`` and stay within ``max_value`` when given (``max_value`` for evaluators
+        where lower is better: a latency, a count of leaks). An evaluator that could not
+        score fails the assertion."""
         outcome = self.score(evaluator, output, input=input, reference=reference, context=context)
         label = evaluator if isinstance(evaluator, str) else evaluator.name
         if outcome.errored:
@@ -93,6 +96,8 @@ class EvalRecorder:
             pytest.fail(f"{label} expected passed={passed}, got {outcome.passed}{why}")
         if min_value is not None and (outcome.value is None or outcome.value < min_value):
             pytest.fail(f"{label} value {outcome.value} is below {min_value}")
+        if max_value is not None and (outcome.value is None or outcome.value > max_value):
+            pytest.fail(f"{label} value {outcome.value} is above {max_value}")
         return outcome
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from .results import RunReport, ScoreOutcome
 
 MAX_MARKDOWN_CHANGES = 20
+BETTER = {"higher": "higher is better", "lower": "lower is better", "none": "pass rate only"}
+"""How each direction reads in a report."""
 
 
 def to_json(report: RunReport) -> str:
@@ -92,24 +94,25 @@ def to_markdown(report: RunReport) -> str:
         lines.append(f"| {_cell(threshold.description)} | {mark} | {_cell(threshold.actual)} |")
     lines += [
         "",
-        "| evaluator | mean [95% CI] | pass rate [95% CI] | scored | errored |",
-        "|---|---|---|---:|---:|",
+        "| evaluator | mean [95% CI] | better | pass rate [95% CI] | scored | errored |",
+        "|---|---|---|---|---:|---:|",
     ]
     for summary in report.summaries:
         lines.append(
-            f"| {_cell(summary.name)} | {summary.mean} | {summary.pass_rate} "
-            f"| {summary.scored} | {summary.errored} |"
+            f"| {_cell(summary.name)} | {summary.mean} | {BETTER[summary.direction]} "
+            f"| {summary.pass_rate} | {summary.scored} | {summary.errored} |"
         )
     if report.comparison is not None:
         comparison = report.comparison
         lines += ["", f"**Against baseline `{comparison.baseline_run_id}`**", ""]
         lines += [
-            "| evaluator | change [95% CI] | p | better | worse |",
-            "|---|---|---:|---:|---:|",
+            "| evaluator | change [95% CI] | of | p | better | worse |",
+            "|---|---|---|---:|---:|---:|",
         ]
         for name, paired in comparison.paired.items():
+            of = "pass rate" if paired.measure == "pass" else f"mean ({BETTER[paired.direction]})"
             lines.append(
-                f"| {_cell(name)} | {paired.difference} | {paired.p_value:.3f} "
+                f"| {_cell(name)} | {paired.difference} | {of} | {paired.p_value:.3f} "
                 f"| {paired.improved} | {paired.worsened} |"
             )
         for title, changes in (

@@ -50,7 +50,14 @@ class ExampleResult:
 
 @dataclass
 class EvaluatorSummary:
-    """Mean score and pass rate with intervals; errors count against the pass rate."""
+    """Mean value and pass rate with intervals.
+
+    The mean is over the values of scores that were decided; the pass rate is passes over
+    the scores with a verdict plus the errored ones (an error counts against it), and in a
+    suite an example the evaluator did not score counts as errored. ``direction`` says
+    which way of the mean is better (``higher``, ``lower``; ``none``: only the pass rate
+    ranks runs).
+    """
 
     name: str
     version: str | None
@@ -58,6 +65,7 @@ class EvaluatorSummary:
     pass_rate: Interval
     scored: int
     errored: int
+    direction: str = "higher"
 
 
 @dataclass

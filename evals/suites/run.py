@@ -70,7 +70,7 @@ def run_suite(
     results = score_runs(runs, evaluators, runtime or Runtime())
     summaries = summarize(results, evaluators, seed=options.seed)
     comparison = (
-        compare_with_baseline(results, baseline, [e.name for e in evaluators])
+        compare_with_baseline(results, baseline, {e.name: e.direction for e in evaluators})
         if baseline is not None
         else None
     )

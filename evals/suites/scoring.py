@@ -22,7 +22,7 @@ from .results import (
     ThresholdOutcome,
 )
 from .stats import bootstrap_mean, compare_paired
-from .suite import NoSignificantRegression, PassRate, Threshold
+from .suite import MeanScore, NoSignificantRegression, PassRate, Threshold
 
 SPAN_TEXT_COLUMNS = ("input", "output")
 
@@ -118,11 +118,14 @@ def per_example(
     results: Sequence[ExampleResult], evaluator: str, *, measure: str
 ) -> dict[str, list[float]]:
     """Per example id, one number per repetition: ``measure="pass"`` gives 1/0 (errored
-    and missing count as 0), ``measure="value"`` the score's value (errored skipped)."""
+    and missing count as 0, a decided score without a verdict, label only, is skipped),
+    ``measure="value"`` the score's value (errored skipped)."""
     values: dict[str, list[float]] = defaultdict(list)
     for result in results:
         outcome = result.scores.get(evaluator)
         if measure == "pass":
+            if outcome is not None and not outcome.errored and outcome.passed is None:
+                continue
             values[result.example_id].append(
                 1.0 if outcome is not None and not outcome.errored and outcome.passed else 0.0
             )
@@ -150,6 +153,7 @@ def summarize(
                 ),
                 scored=sum(1 for o in outcomes if o is not None and not o.errored),
                 errored=sum(1 for o in outcomes if o is None or o.errored),
+                direction=evaluator.direction,
             )
         )
     return summaries
@@ -158,18 +162,29 @@ def summarize(
 def compare_with_baseline(
     results: Sequence[ExampleResult],
     baseline: Mapping[str, Any],
-    evaluators: Sequence[str],
+    evaluators: Mapping[str, str] | Sequence[str],
 ) -> BaselineComparison:
-    """Paired comparison per evaluator, and the examples whose verdict flipped."""
+    """Paired comparison per evaluator, and the examples whose verdict flipped.
+
+    ``evaluators`` maps each name to its direction (a plain list of names means
+    ``higher``). Values are compared the way their direction says; an evaluator whose value
+    has no better side (``none``) is compared on its pass rate."""
+    directions = (
+        dict(evaluators) if isinstance(evaluators, Mapping) else dict.fromkeys(evaluators, "higher")
+    )
     base_results = [_result_from_dict(r) for r in baseline.get("examples", [])]
     paired = {}
     newly_failing: list[ExampleChange] = []
     newly_passing: list[ExampleChange] = []
     traces = {r.example_id: r.trace_id for r in results}
-    for name in evaluators:
-        current_values = per_example(results, name, measure="value")
-        base_values = per_example(base_results, name, measure="value")
-        paired[name] = compare_paired(current_values, base_values)
+    for name, direction in directions.items():
+        measure = "pass" if direction == "none" else "value"
+        current_values = per_example(results, name, measure=measure)
+        base_values = per_example(base_results, name, measure=measure)
+        paired[name] = compare_paired(
+            current_values, base_values, measure=measure,
+            direction="higher" if direction == "none" else direction,
+        )  # fmt: skip
         current_pass = per_example(results, name, measure="pass")
         base_pass = per_example(base_results, name, measure="pass")
         for example_id in sorted(set(current_pass) & set(base_pass)):
@@ -213,14 +228,23 @@ def check_thresholds(
             continue
         summary = by_name[threshold.evaluator]
         interval = summary.pass_rate if isinstance(threshold, PassRate) else summary.mean
-        actual = interval.low if threshold.on == "lower" else interval.estimate
-        passed = interval.n > 0 and actual >= threshold.at_least
+        at_most = threshold.at_most if isinstance(threshold, MeanScore) else None
         what = "pass rate" if isinstance(threshold, PassRate) else "mean"
-        side = "lower bound" if threshold.on == "lower" else "estimate"
+        if at_most is not None:  # lower is better: the pessimistic bound is the upper one
+            actual = interval.high if threshold.on == "lower" else interval.estimate
+            side = "upper bound" if threshold.on == "lower" else "estimate"
+            passed = interval.n > 0 and actual <= at_most
+            bar, holds, fails = at_most, "≤", ">"
+        else:
+            actual = interval.low if threshold.on == "lower" else interval.estimate
+            side = "lower bound" if threshold.on == "lower" else "estimate"
+            bar = threshold.at_least if threshold.at_least is not None else 0.0
+            passed = interval.n > 0 and actual >= bar
+            holds, fails = "≥", "<"
         reason = (
-            f"{what} {side} {actual:.3f} ≥ {threshold.at_least:g}"
+            f"{what} {side} {actual:.3f} {holds} {bar:g}"
             if passed
-            else f"{what} {side} {actual:.3f} < {threshold.at_least:g}"
+            else f"{what} {side} {actual:.3f} {fails} {bar:g}"
             if interval.n
             else f"no {what} (nothing scored)"
         )
@@ -241,8 +265,15 @@ def _regression_outcome(
         )
     paired = comparison.paired[threshold.evaluator]
     regressed = paired.significant_regression(threshold.alpha, threshold.margin)
-    actual = f"change {paired.difference}, p={paired.p_value:.3f}, n={paired.n_pairs}"
-    reason = f"significant drop (p < {threshold.alpha:g})" if regressed else "no significant drop"
+    what = "pass rate" if paired.measure == "pass" else "mean"
+    better = "lower is better" if paired.direction == "lower" else "higher is better"
+    actual = (
+        f"{what} change {paired.difference} ({better}), p={paired.p_value:.3f}, "
+        f"n={paired.n_pairs}, worse {paired.worsened}, better {paired.improved}"
+    )
+    reason = (
+        f"significantly worse (p < {threshold.alpha:g})" if regressed else "not significantly worse"
+    )
     return ThresholdOutcome(
         threshold.describe(), threshold.evaluator, not regressed, actual, reason
     )

@@ -64,7 +64,12 @@ def bootstrap_mean(
 
 @dataclass(frozen=True)
 class PairedComparison:
-    """Current vs. baseline on the examples both runs scored."""
+    """Current vs. baseline on the examples both runs scored.
+
+    ``difference`` is current minus baseline in the compared numbers (``measure``: the
+    score's ``value``, or ``pass`` 1/0); ``direction`` says which sign is better, and
+    ``improved``/``worsened`` count examples by it.
+    """
 
     difference: Interval
     p_value: float
@@ -72,12 +77,19 @@ class PairedComparison:
     improved: int
     worsened: int
     unchanged: int
+    direction: str = "higher"
+    measure: str = "value"
 
     def significant_regression(self, alpha: float = 0.05, margin: float = 0.0) -> bool:
         """True when the mean got worse by more than ``margin`` and chance is an unlikely
-        explanation: the whole interval of the difference lies below ``-margin`` and the
-        paired test rejects "no difference" at ``alpha``."""
-        return self.difference.high < -margin and self.p_value < alpha
+        explanation: the whole interval of the difference lies on the worse side of
+        ``margin`` (below ``-margin`` when higher is better, above ``margin`` when lower is)
+        and the paired test rejects "no difference" at ``alpha``."""
+        if self.p_value >= alpha:
+            return False
+        if self.direction == "lower":
+            return self.difference.low > margin
+        return self.difference.high < -margin
 
 
 def compare_paired(
@@ -87,9 +99,14 @@ def compare_paired(
     confidence: float = DEFAULT_CONFIDENCE,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    direction: str = "higher",
+    measure: str = "value",
 ) -> PairedComparison:
     """Paired bootstrap interval of the mean difference (current - baseline) and a paired
-    sign-flip permutation test, over the example ids present in both runs."""
+    sign-flip permutation test, over the example ids present in both runs. ``direction``
+    (``higher`` or ``lower``) says which way the numbers improve."""
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
     shared = sorted(set(current) & set(baseline))
     diffs = np.array(
         [
@@ -103,13 +120,17 @@ def compare_paired(
     interval = bootstrap_mean(
         [[d] for d in diffs], confidence=confidence, resamples=resamples, seed=seed
     )
+    better = diffs < 0 if direction == "lower" else diffs > 0
+    worse = diffs > 0 if direction == "lower" else diffs < 0
     return PairedComparison(
         difference=interval,
         p_value=sign_flip_p_value(diffs, resamples=resamples, seed=seed),
         n_pairs=n,
-        improved=int((diffs > 0).sum()),
-        worsened=int((diffs < 0).sum()),
+        improved=int(better.sum()),
+        worsened=int(worse.sum()),
         unchanged=int((diffs == 0).sum()),
+        direction=direction,
+        measure=measure,
     )
 
 

@@ -41,22 +41,41 @@ class PassRate:
 
 @dataclass(frozen=True)
 class MeanScore:
-    """The evaluator's mean value must be at least ``at_least``."""
+    """The evaluator's mean value must be at least ``at_least`` (an evaluator where higher
+    is better) or at most ``at_most`` (lower is better: a latency, a count of leaks); give
+    exactly one, the one that matches the evaluator's direction. ``on="lower"`` compares
+    the pessimistic end of the interval (the upper end for ``at_most``)."""
 
     evaluator: str
-    at_least: float
+    at_least: float | None = None
     on: str = "estimate"
+    at_most: float | None = None
 
     def describe(self) -> str:
         """One line for reports."""
-        return f"{self.evaluator} mean ≥ {self.at_least:g}"
+        if self.at_most is not None:
+            return f"{self.evaluator} mean ≤ {self.at_most:g}"
+        if self.at_least is not None:
+            return f"{self.evaluator} mean ≥ {self.at_least:g}"
+        return f"{self.evaluator} mean (no bound)"
+
+    def check(self, direction: str) -> str | None:
+        """Why this threshold cannot hold for an evaluator with ``direction``, or None."""
+        if (self.at_least is None) == (self.at_most is None):
+            return "give exactly one of at_least= and at_most="
+        if direction == "lower" and self.at_least is not None:
+            return "lower values are better for this evaluator: write at_most="
+        if direction == "higher" and self.at_most is not None:
+            return "higher values are better for this evaluator: write at_least="
+        return None
 
 
 @dataclass(frozen=True)
 class NoSignificantRegression:
-    """Against the baseline, the evaluator's mean must not drop by more than ``margin``
-    with statistical significance (paired test at ``alpha``). Holds when there is no
-    baseline."""
+    """Against the baseline, the evaluator must not get worse by more than ``margin`` with
+    statistical significance (paired test at ``alpha``): its mean value read the way its
+    direction says (a rise in latency is worse), or its pass rate when its value has no
+    better side. Holds when there is no baseline."""
 
     evaluator: str
     alpha: float = 0.05
@@ -104,16 +123,20 @@ class Suite:
             raise SuiteError(f"suite {self.name!r}: target must be callable")
         if not self.evaluators:
             raise SuiteError(f"suite {self.name!r}: no evaluators")
-        self.resolved_evaluators()
+        resolved = self.resolved_evaluators()
         if self.repeat < 1 or self.concurrency < 1:
             raise SuiteError(f"suite {self.name!r}: repeat and concurrency must be ≥ 1")
-        names = {e if isinstance(e, str) else e.name for e in self.evaluators}
+        directions = {e.name: e.direction for e in resolved}
         for threshold in self.thresholds:
-            if threshold.evaluator not in names:
+            if threshold.evaluator not in directions:
                 raise SuiteError(
                     f"suite {self.name!r}: threshold on {threshold.evaluator!r}, "
-                    f"which is not among its evaluators ({', '.join(sorted(names))})"
+                    f"which is not among its evaluators ({', '.join(sorted(directions))})"
                 )
+            if isinstance(threshold, MeanScore):
+                problem = threshold.check(directions[threshold.evaluator])
+                if problem:
+                    raise SuiteError(f"suite {self.name!r}: {threshold.describe()}: {problem}")
 
     def resolved_evaluators(self, registry: Registry | None = None) -> list[Evaluator]:
         """The evaluators, names looked up in the registry (SuiteError when unknown)."""

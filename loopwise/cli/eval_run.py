@@ -37,6 +37,7 @@ from loopwise.evals.suites import (
     to_markdown,
 )
 from loopwise.evals.suites.cache import DEFAULT_CACHE_PATH
+from loopwise.evals.suites.reports import BETTER
 
 from .common import err_console, fail
 
@@ -214,12 +215,13 @@ def _run_with_progress(
 
 def _print_summary(report: RunReport) -> None:
     table = Table(title=f"{report.suite} on {report.dataset}")
-    for column in ("evaluator", "mean [95% CI]", "pass rate [95% CI]", "scored", "errored"):
-        table.add_column(column, justify="left" if column == "evaluator" else "right")
+    columns = ("evaluator", "mean [95% CI]", "better", "pass rate [95% CI]", "scored", "errored")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("evaluator", "better") else "right")
     for summary in report.summaries:
         table.add_row(
-            Text(summary.name), str(summary.mean), str(summary.pass_rate),
-            str(summary.scored), str(summary.errored),
+            Text(summary.name), str(summary.mean), BETTER.get(summary.direction, ""),
+            str(summary.pass_rate), str(summary.scored), str(summary.errored),
         )  # fmt: skip
     console.print(table)
     for threshold in report.thresholds:

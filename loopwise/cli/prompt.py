@@ -220,7 +220,10 @@ def scores(
     if output is OutputFormat.json:
         print_json(rows)
     else:
-        columns = ("prompt_version", "name", "kind", "scores", "traces", "mean_value", "pass_rate")
+        columns = (
+            "prompt_version", "name", "kind", "scores", "errored", "traces", "mean_value",
+            "direction", "pass_rate",
+        )  # fmt: skip
         print_table(rows, columns, title=f"scores per version of {name}")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from typing import Annotated
@@ -85,19 +84,12 @@ def up(
 def _start_dashboard(
     host: str, port: int, endpoint: str, api_key: str | None
 ) -> subprocess.Popen[bytes]:
-    from loopwise.dashboard import app_path
+    from loopwise.dashboard import app_path, streamlit_command
 
     env = {**os.environ, "LOOPWISE_ENDPOINT": endpoint}
     if api_key:
         env["LOOPWISE_API_KEY"] = api_key
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app_path()),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false",
-    ]  # fmt: skip
+    command = streamlit_command(app_path(), host, port)
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     url = f"http://{host}:{port}/_stcore/health"

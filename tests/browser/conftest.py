@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import pytest
 import loopwise
 from loopwise.collector.server import CollectorConfig, CollectorServer
 from loopwise.collector.store import ScoreRow, Store, append_scores
-from loopwise.dashboard import app_path
+from loopwise.dashboard import app_path, streamlit_command
 from loopwise.evals import EvalsExtension
 from loopwise.evals.suites.api import SuiteRunsExtension
 from loopwise.feedback import FeedbackExtension
@@ -174,15 +173,7 @@ def start_dashboard(endpoint: str, log: Path) -> Dashboard:
     port = _free_port()
     env = {**os.environ, "LOOPWISE_ENDPOINT": endpoint}
     env.pop("LOOPWISE_API_KEY", None)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(app_path()),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "viewer",
-    ]  # fmt: skip
+    command = streamlit_command(app_path(), "127.0.0.1", port, server_fileWatcherType="none")
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)  # fmt: skip

@@ -59,8 +59,8 @@ def screenshot(page: Page, folder: Path, name: str) -> Path:
 
 
 def path_of(spec: Any) -> str:
-    """The URL path of a page: the default (first) page is served at the root."""
-    return "" if spec == PAGES[0] else spec.url_path
+    """The URL path of a page (the root opens the first one)."""
+    return str(spec.url_path)
 
 
 def open_page(page: Page, dashboard: Dashboard, path: str) -> None:
@@ -95,6 +95,9 @@ def test_every_page_opens_without_errors(
     open_page(page, dashboard, path_of(spec))
     assert page.get_by_role("heading", name=spec.title, exact=True).is_visible()
     assert page.get_by_text("is not reachable").count() == 0
+    # Streamlit's toolbar is minimal: no Deploy button, no developer menu.
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.locator('[data-testid="stMainMenu"]').count() == 0
     screenshot(page, screenshots, spec.url_path)
     assert page.dialogs == []
 

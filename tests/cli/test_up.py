@@ -33,6 +33,20 @@ def wait_for(
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def child_commands(pid: int) -> list[list[str]]:
+    """The command lines of the direct children of process ``pid`` (Linux /proc)."""
+    commands = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                raw = (stat.parent / "cmdline").read_bytes()
+                commands.append(raw.decode(errors="replace").split("\0"))
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return commands
+
+
 def test_up_with_demo_serves_collector_dashboard_and_traffic(tmp_path: Path) -> None:
     port, dashboard_port = free_port(), free_port()
     db = tmp_path / "up.duckdb"
@@ -56,6 +70,9 @@ def test_up_with_demo_serves_collector_dashboard_and_traffic(tmp_path: Path) -> 
         )
         page = httpx.get(f"http://127.0.0.1:{dashboard_port}/")
         assert page.status_code == 200 and "<html" in page.text.lower()
+        [dashboard] = [args for args in child_commands(process.pid) if "streamlit" in args]
+        # No Deploy button or developer menu from the first session on.
+        assert dashboard[dashboard.index("--client.toolbarMode") + 1] == "minimal"
 
         def demo_traces_arrived() -> bool:
             traces = httpx.get(base + "/api/traces", params={"project": "support-bot"}).json()[

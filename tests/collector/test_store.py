@@ -245,3 +245,43 @@ def test_span_tree_keeps_orphans_and_self_parents_as_roots() -> None:
         ("orphan", []),
         ("self", []),
     ]
+
+
+def test_stored_scores_get_their_direction_and_pass_values(tmp_path: Path) -> None:
+    path = tmp_path / "scores.duckdb"
+    with duckdb.connect(str(path)) as con:  # scores written before directions were recorded
+        migrate(con, [m for m in MIGRATIONS if m[0] != "0004_scores_direction"])
+        old = [
+            # name, kind, version, value, passed
+            ("error_status", "code", "1", 1.0, False),
+            ("error_status", "code", "1", 0.0, True),
+            ("refusal", "code", "1", 1.0, False),
+            ("regex", "code", "1", 1.0, False),  # must_match=False: a match is a failure
+            ("contains", "code", "1", 2.0, True),  # a count of found strings
+            ("latency_threshold", "code", "1", 900.0, False),
+            ("length_bounds", "code", "1", 40.0, False),
+            ("helpfulness_judge", "llm", "1", 0.8, True),
+            ("refusal", "code", "7", 1.0, False),  # someone else's evaluator, same name
+        ]
+        for number, (name, kind, version, value, passed) in enumerate(old):
+            con.execute(
+                "INSERT INTO scores (score_id, project, trace_id, name, value, passed, kind, "
+                "source, evaluator_version, status, created_at) "
+                "VALUES (?, 'p', 't', ?, ?, ?, ?, ?, ?, 'ok', now())",
+                [f"s{number}", name, value, passed, kind, name, version],
+            )
+    with Store(path) as store:
+        rows = store.query(
+            "SELECT name, evaluator_version, value, passed, direction FROM scores ORDER BY score_id"
+        ).rows
+    assert [tuple(r) for r in rows] == [
+        ("error_status", "1", 0.0, False, "higher"),
+        ("error_status", "1", 1.0, True, "higher"),
+        ("refusal", "1", 0.0, False, "higher"),
+        ("regex", "1", 0.0, False, "higher"),
+        ("contains", "1", 1.0, True, "higher"),
+        ("latency_threshold", "1", 900.0, False, "lower"),
+        ("length_bounds", "1", 40.0, False, "none"),
+        ("helpfulness_judge", "1", 0.8, True, "higher"),
+        ("refusal", "7", 1.0, False, "higher"),
+    ]

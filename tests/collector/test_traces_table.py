@@ -243,7 +243,8 @@ def test_the_migration_fills_traces_from_stored_spans(tmp_path: Path, otlp) -> N
         ],
     )
     with duckdb.connect(str(path)) as con:  # a database written before the traces table
-        migrate(con, [m for m in MIGRATIONS if m[0] != "0015_create_traces"])
+        traces_migrations = {"0015_create_traces", "0016_traces_usage_spans"}
+        migrate(con, [m for m in MIGRATIONS if m[0] not in traces_migrations])
         con.register("_old", rows)
         con.execute(f"INSERT INTO spans ({', '.join(rows.column_names)}) SELECT * FROM _old")
 
@@ -251,3 +252,65 @@ def test_the_migration_fills_traces_from_stored_spans(tmp_path: Path, otlp) -> N
         [row] = trace_rows(store)
 
     assert (row["trace_id"], row["root_name"], row["span_count"]) == (trace_id.hex(), "root", 2)
+
+
+def aggregating_trace(otlp) -> tuple[str, list[Any]]:
+    """A root over a parent call reporting 244 tokens and $0.04 over its two model calls
+    (61 tokens and $0.01 each), as the Vercel AI SDK's ``ai.generateText`` over its
+    ``doGenerate`` calls reports usage (here counted twice over); a tool span has none."""
+    trace_id, root, parent = otlp.trace_id(), otlp.span_id(), otlp.span_id()
+
+    def usage(inp: int, out: int, cost: float) -> dict[str, object]:
+        return {"gen_ai.usage.input_tokens": inp, "gen_ai.usage.output_tokens": out,
+                "llm.cost.total": cost}  # fmt: skip
+
+    spans = [
+        otlp.span("workflow", trace_id=trace_id, span_id=root),
+        otlp.span("ai.generateText", trace_id=trace_id, span_id=parent, parent_span_id=root,
+                  start_ns=EPOCH_NS + MS, attributes=usage(200, 44, 0.04)),
+        otlp.span("ai.generateText.doGenerate", trace_id=trace_id, parent_span_id=parent,
+                  start_ns=EPOCH_NS + 2 * MS, attributes=usage(50, 11, 0.01)),
+        otlp.span("ai.generateText.doGenerate", trace_id=trace_id, parent_span_id=parent,
+                  start_ns=EPOCH_NS + 3 * MS, attributes=usage(50, 11, 0.01)),
+        otlp.span("tool", trace_id=trace_id, parent_span_id=root, start_ns=EPOCH_NS + 4 * MS),
+    ]  # fmt: skip
+    return trace_id.hex(), spans
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [[[0, 1, 2, 3, 4]], [[2], [3], [1], [0, 4]], [[1], [2, 3], [0, 4]], [[2, 1], [4, 3, 0]]],
+    ids=["one-batch", "children-first", "parent-first", "mixed"],
+)
+def test_a_parent_reporting_the_sum_of_its_calls_counts_once(
+    store: Store, otlp, batches: list[list[int]]
+) -> None:
+    trace_id, spans = aggregating_trace(otlp)
+    for batch in batches:
+        store.append_spans(table(otlp, [spans[i] for i in batch]))
+
+    [row] = trace_rows(store)
+    assert (row["trace_id"], row["span_count"]) == (trace_id, 5)
+    assert row["total_tokens"] == 122
+    assert row["cost_usd"] == pytest.approx(0.02)
+    assert [row] == rebuilt(store)
+    parent = store.query(
+        "SELECT total_tokens, cost_usd FROM spans WHERE name = 'ai.generateText'"
+    ).records()
+    assert parent == [{"total_tokens": 244, "cost_usd": 0.04}]  # the parent's own row
+
+
+def test_a_wrapper_reporting_its_only_call_counts_once(store: Store, otlp) -> None:
+    trace_id, outer = otlp.trace_id(), otlp.span_id()
+    usage = {"gen_ai.usage.input_tokens": 30, "gen_ai.usage.output_tokens": 12}
+    store.append_spans(
+        table(otlp, [
+            otlp.span("agent run", trace_id=trace_id, span_id=outer, attributes=usage),
+            otlp.span("chat", trace_id=trace_id, parent_span_id=outer,
+                      start_ns=EPOCH_NS + MS, attributes=usage),
+            otlp.span("chat", trace_id=trace_id, parent_span_id=outer,
+                      start_ns=EPOCH_NS + 2 * MS),
+        ])
+    )  # fmt: skip
+    [row] = trace_rows(store)
+    assert (row["total_tokens"], row["cost_usd"]) == (42, None)

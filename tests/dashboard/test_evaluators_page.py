@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from loopwise.dashboard.evaluators_page import confusion_frame, score_summary
@@ -65,6 +66,9 @@ def test_summary_and_confusion_tables() -> None:
         {"name": "a", "status": "ok", "value": 0.0, "passed": False},
     ]
     [row] = score_summary(scores).to_dict("records")
-    assert (row["scores"], row["errored"], row["mean"], row["pass rate"]) == (2, 1, 0.5, 0.5)
+    # The mean is over decided scores; the errored one counts against the pass rate.
+    assert (row["scores"], row["errored"], row["mean"]) == (2, 1, 0.5)
+    assert row["pass rate"] == pytest.approx(1 / 3)
+    assert row["better"] == "higher"
     frame = confusion_frame({"classes": ["fail", "pass"], "confusion": [[1, 2], [3, 4]]})
     assert frame.loc["people: pass", "judge: fail"] == 3

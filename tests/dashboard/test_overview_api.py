@@ -13,6 +13,7 @@ import pytest
 
 from loopwise.collector.server import CollectorConfig, CollectorServer
 from loopwise.collector.store import SPAN_ARROW_SCHEMA, ScoreRow, Store, append_scores
+from loopwise.dashboard.overview_render import evaluators_frame
 
 T0 = dt.datetime(2026, 3, 1, 12, 0)
 HOUR = dt.timedelta(hours=1)
@@ -95,6 +96,15 @@ def scores() -> list[ScoreRow]:
                  created_at=at(11)),
         ScoreRow("other", f"{6:032x}", "helpfulness", "llm", "judge", value=0.0, passed=False,
                  created_at=at(31)),
+        ScoreRow("timing", f"{7:032x}", "latency_threshold", "code", "latency", value=80.0,
+                 passed=True, direction="lower", created_at=at(2)),
+        ScoreRow("timing", f"{8:032x}", "latency_threshold", "code", "latency", value=900.0,
+                 passed=False, direction="lower", created_at=at(3)),
+        ScoreRow("timing", f"{8:032x}", "latency_threshold", "code", "latency",
+                 status="errored", error="no duration", direction="lower", created_at=at(4)),
+        ScoreRow("timing", f"{7:032x}", "tone", "llm", "judge", label="formal", created_at=at(5)),
+        ScoreRow("timing", f"{8:032x}", "tone", "llm", "judge", value=1.0, passed=True,
+                 created_at=at(6)),
     ]  # fmt: skip
 
 
@@ -235,7 +245,9 @@ def test_score_trends_per_evaluator_and_bucket(client: httpx.Client) -> None:
     helpfulness = evaluators["helpfulness"]
     assert (helpfulness["scores"], helpfulness["errored"]) == (4, 1)
     assert helpfulness["mean"] == pytest.approx(0.5)
-    assert helpfulness["pass_rate"] == pytest.approx(1 / 3)
+    # One pass among three verdicts and one errored run: errors count against the rate.
+    assert helpfulness["pass_rate"] == pytest.approx(1 / 4)
+    assert helpfulness["direction"] == "higher"
     trend = [(s["bucket"], s["mean"]) for s in payload["series"] if s["name"] == "helpfulness"]
     assert trend == [
         ("2026-03-01T12:00:00.000000Z", pytest.approx(0.3)),
@@ -269,3 +281,46 @@ def test_facets_list_values_by_frequency(client: httpx.Client) -> None:
     assert limited == {"project": [{"value": "shop", "count": 1}], "service": [
         {"value": "api", "count": 1}], "model": [], "tag": []}  # fmt: skip
     assert client.get("/api/overview/facets", params={"limit": 0}).status_code == 400
+
+
+HAND_SQL = """
+SELECT name,
+       count(*) AS scores,
+       count(*) FILTER (WHERE status = 'errored') AS errored,
+       avg(value) FILTER (WHERE status = 'ok') AS mean,
+       sum(CASE WHEN status = 'ok' AND passed THEN 1 ELSE 0 END)::DOUBLE
+           / sum(CASE WHEN status = 'errored' OR passed IS NOT NULL THEN 1 ELSE 0 END)
+           AS pass_rate,
+       max(direction) AS direction
+FROM scores
+WHERE project = 'timing'
+GROUP BY name ORDER BY name
+"""
+
+
+def test_score_numbers_follow_the_documented_rule(client: httpx.Client) -> None:
+    payload = get(client, "/api/overview/scores", **window(project="timing"))
+    answered = sorted(payload["evaluators"], key=lambda e: e["name"])
+    response = client.post("/api/sql", json={"sql": HAND_SQL})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    by_hand = [dict(zip(body["columns"], row, strict=True)) for row in body["rows"]]
+    assert answered == by_hand
+    latency, tone = answered
+    assert (latency["mean"], latency["direction"]) == (490.0, "lower")
+    assert latency["pass_rate"] == pytest.approx(1 / 3)  # 80 ms passes, 900 ms fails, 1 error
+    # A label-only score counts in neither the mean nor the pass rate.
+    assert (tone["scores"], tone["mean"], tone["pass_rate"]) == (2, 1.0, 1.0)
+    rows = evaluators_frame(answered).to_dict("records")
+    assert [r["better"] for r in rows] == ["lower", "higher"]
+
+
+def test_extent_says_when_the_traces_start(client: httpx.Client) -> None:
+    extent = get(client, "/api/overview/extent")
+    by_sql = client.post(
+        "/api/sql", json={"sql": "SELECT min(start_time), max(start_time), count(*) FROM traces"}
+    ).json()["rows"][0]
+    assert extent["traces"] == by_sql[2] == 6
+    assert extent["first"].startswith(by_sql[0].replace(" ", "T")[:19])
+    assert extent["first"].endswith("Z") and extent["last"].endswith("Z")
+    assert extent["first"] <= extent["last"]

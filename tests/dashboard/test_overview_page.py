@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import loopwise
+from loopwise.collector.sdk import TickingClock
+from loopwise.collector.server import CollectorConfig, CollectorServer
 from loopwise.dashboard import app_path
+from loopwise.dashboard.filters import fitting_time_range
 
 SeededCollector = Any  # tests/dashboard/conftest.py; conftest modules are not importable
 KeyedCollector = Any
@@ -23,6 +29,7 @@ MODEL = "overview.model"
 TAG = "overview.tag"
 USER = "overview.user"
 SCORE_METRIC = "overview.score_metric"
+MINUTE_NS = 60 * 10**9
 
 
 def all_time(open_page: OpenPage, url: str, **kwargs: Any) -> AppTest:
@@ -74,13 +81,67 @@ def test_charts_show_traffic_errors_latency_tokens_and_cost(
     assert sum(failed["y"]) == 1
 
 
-def test_default_range_without_recent_spans_says_so(
+def test_old_data_opens_on_its_own_extent(
     open_page: OpenPage, seeded_collector: SeededCollector
 ) -> None:
-    at = open_page("overview", seeded_collector.url)
-    assert at.selectbox(key=RANGE).value == "Last 7 days"
+    at = open_page("overview", seeded_collector.url)  # spans from 2026-01-01, none recent
+    assert at.selectbox(key=RANGE).value == "All time"
+    assert metrics(at)["Traces"] == "14"
+    at.selectbox(key=RANGE).set_value("Last 7 days").run()
     assert metrics(at)["Traces"] == "0"
     assert any("No spans match" in i.value for i in at.info)
+
+
+@pytest.fixture(scope="module")
+def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A collector holding ten minutes of traffic that ended a minute ago."""
+    tmp = tmp_path_factory.mktemp("fresh")
+    now_ns = time.time_ns()
+    with CollectorServer(CollectorConfig(db_path=tmp / "f.duckdb", port=0)) as server:
+        client = loopwise.Client()
+        client.init(
+            "fresh",
+            endpoint=server.url,
+            batch=False,
+            set_global=False,
+            spool_dir=tmp / "spool",
+            clock=TickingClock(start_ns=now_ns - 11 * MINUTE_NS, step_ns=MINUTE_NS // 2),
+        )
+        for number in range(10):
+            with client.span(f"call-{number}", kind="chain") as span:
+                span.set_output("ok")
+        client.flush()
+        client.shutdown()
+        yield server.url
+
+
+def test_a_fresh_install_opens_on_a_range_that_fits_its_traffic(
+    open_page: OpenPage, fresh_install: str, figures: Figures
+) -> None:
+    at = open_page("overview", fresh_install)
+    assert at.selectbox(key=RANGE).value == "All time"
+    assert metrics(at)["Traces"] == "10"
+    clean, _ = figures(at)[0]["data"]
+    filled = [y for y in clean["y"] if y]
+    # The ten traces spread over the chart, not one bar at the right edge of a week.
+    assert len(filled) >= 5 and sum(filled) == 10
+    assert len(clean["y"]) <= 2 * len(filled)
+
+
+@pytest.mark.parametrize(
+    ("first_days_ago", "last_days_ago", "label"),
+    [(None, None, "Last 7 days"), (0.01, 0.0, "All time"), (6.9, 0.0, "All time"),
+     (30, 0.5, "Last 7 days"), (300, 200, "All time")],
+)  # fmt: skip
+def test_the_opening_range_fits_the_data(
+    first_days_ago: float | None, last_days_ago: float | None, label: str
+) -> None:
+    now = dt.datetime(2026, 6, 1)
+
+    def ago(days: float | None) -> dt.datetime | None:
+        return None if days is None else now - dt.timedelta(days=days)
+
+    assert fitting_time_range(ago(first_days_ago), ago(last_days_ago), now) == label
 
 
 def test_filters_offer_the_stored_values_and_narrow_the_numbers(
@@ -108,12 +169,16 @@ def test_score_trends_per_evaluator(
 ) -> None:
     at = all_time(open_page, seeded_collector.url)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["evaluator", "scores", "mean score", "pass rate", "errored runs"]
+    assert list(table.columns) == [
+        "evaluator", "scores", "mean score", "better", "pass rate", "errored runs",
+    ]  # fmt: skip
     rows = {r["evaluator"]: r for r in table.to_dict("records")}
     assert set(rows) == {"helpfulness", seeded_collector.EVIL_EVALUATOR}
     assert (rows["helpfulness"]["scores"], rows["helpfulness"]["errored runs"]) == (3, 1)
     assert rows["helpfulness"]["mean score"] == pytest.approx(0.7)
-    assert rows["helpfulness"]["pass rate"] == pytest.approx(0.5)
+    # One pass, one fail, one errored run (errors count against the pass rate).
+    assert rows["helpfulness"]["pass rate"] == pytest.approx(1 / 3)
+    assert rows["helpfulness"]["better"] == "higher"
     trend = figures(at)[-1]
     assert trend["layout"]["title"]["text"] == "Mean score per evaluator"
     names = sorted(line["name"] for line in trend["data"])

@@ -49,8 +49,14 @@ def test_kpis_name_every_headline_number() -> None:
 def test_evaluators_frame() -> None:
     frame = evaluators_frame([{"name": "<b>j</b>", "scores": 3, "mean": 0.5, "pass_rate": None,
                                "errored": 1}])  # fmt: skip
-    assert frame.to_dict("records")[0]["evaluator"] == "<b>j</b>"
-    assert list(frame.columns) == ["evaluator", "scores", "mean score", "pass rate", "errored runs"]
+    row = frame.to_dict("records")[0]
+    assert (row["evaluator"], row["better"]) == ("<b>j</b>", "higher")  # unknown: higher
+    assert list(frame.columns) == [
+        "evaluator", "scores", "mean score", "better", "pass rate", "errored runs",
+    ]  # fmt: skip
+    lower = evaluators_frame([{"name": "latency", "scores": 1, "mean": 80.0, "pass_rate": 1.0,
+                               "errored": 0, "direction": "lower"}])  # fmt: skip
+    assert lower.to_dict("records")[0]["better"] == "lower"
 
 
 def test_flags_frame_links_to_the_trace_and_flattens_values() -> None:

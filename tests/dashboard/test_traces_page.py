@@ -338,7 +338,7 @@ def test_status_filter_and_the_total(
     open_page: OpenPage, seeded_collector: SeededCollector
 ) -> None:
     at = open_page("traces", seeded_collector.url)
-    assert "Page 1 of 14 traces" in [c.value for c in at.caption]
+    assert "Page 1 of 1 · 14 traces" in [c.value for c in at.caption]
     at.selectbox(key=STATUS).set_value("error").run()
     assert root_names(at) == ["error-trace"]
     at.text_input(key=SESSION).input("no-such-session").run()

@@ -57,6 +57,12 @@ def test_score_on_the_file(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> No
     )
     first_flags = counts(demo_db, "SELECT 'n', count(*) FROM flags")["n"]
     assert first_flags > 0
+    directions = counts(demo_db, "SELECT name || ':' || direction, count(*) FROM scores GROUP BY 1")
+    assert directions["invented_identifiers:lower"] == scores["invented_identifiers"]
+    assert directions["refusal:higher"] == scores["refusal"]
+    # A refusal scores 0 and an answer 1: the value agrees with the verdict.
+    assert counts(demo_db, "SELECT 'n', count(*) FROM scores WHERE name = 'refusal' "
+                  "AND value IS DISTINCT FROM passed::DOUBLE")["n"] == 0  # fmt: skip
 
     again = runner.invoke(
         app, ["eval", "score", "--db", str(demo_db), "-e", "refusal", "--kind", "llm",

@@ -282,3 +282,26 @@ def test_optional_return_skips_items() -> None:
     table = two_spans("long text", "x")
     assert isinstance(only_long, Evaluator)
     assert [r["span_id"] for r in evaluate(only_long, table).records()] == ["1"]
+
+
+def test_direction_is_declared_checked_and_kept_by_factories() -> None:
+    @evaluator(name="slow_calls", direction="lower")
+    def slowness(max_ms: float) -> Evaluator:
+        def score(span: SpanView) -> Score:
+            return Score(value=span.duration_ms, passed=(span.duration_ms or 0) <= max_ms)
+
+        return score  # type: ignore[return-value]
+
+    assert slowness.direction == "lower"
+    assert slowness(max_ms=10).direction == "lower"
+
+    @evaluator
+    def plain(span: SpanView) -> Score:
+        return Score(passed=True)
+
+    assert plain.direction == "higher"
+    with pytest.raises(EvaluatorDeclarationError, match="direction must be one of"):
+
+        @evaluator(name="wrong", direction="up")  # type: ignore[call-overload]
+        def wrong(span: SpanView) -> Score:
+            return Score(passed=True)

@@ -174,7 +174,7 @@ def test_baseline_tells_regression_from_noise(tmp_path: Path) -> None:
     write_suite(tmp_path, wrong=tuple(f"q{i}" for i in range(8)), thresholds=gate)
     code, output = invoke(tmp_path, "--baseline", "last", "--markdown", str(tmp_path / "r.md"))
     assert code == 1, output
-    assert "no significant regression in exact_match: significant drop" in output
+    assert "no significant regression in exact_match: significantly worse" in output
     assert "Newly failing" in (tmp_path / "r.md").read_text()
 
 

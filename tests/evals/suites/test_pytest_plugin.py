@@ -26,13 +26,20 @@ def test_assert_score_passes_fails_and_records(pytester: pytest.Pytester, tmp_pa
         def test_reference_match(loopwise_eval):
             outcome = loopwise_eval.assert_score("exact_match", "refund", reference="refund")
             assert outcome.value == 1.0
+
+        def test_invented_count_at_most(loopwise_eval):
+            loopwise_eval.assert_score(
+                "invented_identifiers", "Orders ORD-99871 and ORD-99872 ship.",
+                input="Where is my parcel?", passed=False, max_value=1,
+            )
         """
     )
     results = tmp_path / "runs"
     outcome = pytester.runpytest("-p", "no:cacheprovider", f"--loopwise-results={results}")
-    outcome.assert_outcomes(passed=2, failed=1)
+    outcome.assert_outcomes(passed=2, failed=2)
     outcome.stdout.fnmatch_lines(["*invented_identifiers expected passed=True, got False*"])
-    outcome.stdout.fnmatch_lines(["loopwise: 3 scores recorded as run run_* in*"])
+    outcome.stdout.fnmatch_lines(["*invented_identifiers value 2.0 is above 1*"])
+    outcome.stdout.fnmatch_lines(["loopwise: 4 scores recorded as run run_* in*"])
     [saved] = list((results / "pytest").glob("*.json"))
     report = json.loads(saved.read_text())
     assert report["passed"] is False
