@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from ... import __version__
 from ..pricing import PriceTable
+from ..redact import redact_table
 from ..semconv import NormalizedBatch, normalize_request
 from ..store import (
     GroupCommitWriter,
@@ -158,9 +159,11 @@ def _receive_traces(collector: Collector) -> Handler:
 
 def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> NormalizedBatch:
     request = decode_traces(body, encoding)
-    return normalize_request(
+    batch = normalize_request(
         request, default_project=collector.config.default_project, prices=collector.prices
     )
+    batch.table = redact_table(batch.table, collector.config.redaction)  # before anything is stored
+    return batch
 
 
 async def _read_body(request: Request, limit: int, ticket: Ticket) -> bytes:
