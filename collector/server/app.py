@@ -30,6 +30,7 @@ from ..store import (
     WriterOverloaded,
 )
 from .admission import Admission, Overloaded, Ticket
+from .audit_api import audit_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
@@ -109,6 +110,7 @@ def create_app(
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
     routes += overview_routes(collector)
+    routes += audit_routes(collector)
     for extension in collector.extensions:
         routes += extension.routes(collector)
     app = Starlette(

@@ -1,5 +1,6 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .audit import AuditEntry, AuditError, audit_entries, record_audit
 from .feedback import (
     Feedback,
     FeedbackError,
@@ -50,6 +51,8 @@ __all__ = [
     "SPAN_COLUMN_NAMES",
     "TRACE_ARROW_SCHEMA",
     "TRACE_COLUMN_NAMES",
+    "AuditEntry",
+    "AuditError",
     "Feedback",
     "FeedbackError",
     "FeedbackReceipt",
@@ -70,6 +73,7 @@ __all__ = [
     "WriterOverloaded",
     "append_scores",
     "applied_migrations",
+    "audit_entries",
     "check_single_select",
     "count_traces",
     "facets",
@@ -81,6 +85,7 @@ __all__ = [
     "parse_feedback",
     "rebuild_traces",
     "recent_traces",
+    "record_audit",
     "record_feedback",
     "score_trends",
     "scores_table",

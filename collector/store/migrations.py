@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from .audit_tables import create_audit_log
 from .eval_runs_table import create_eval_runs_table
 from .evals_tables import (
     create_eval_watermarks_table,
@@ -88,6 +89,7 @@ MIGRATIONS: list[Migration] = [
     ("0032_create_dataset_tables", create_dataset_tables),
     ("0033_create_prompt_tables", create_prompt_tables),
     ("0040_create_eval_runs", create_eval_runs_table),
+    ("0060_create_audit_log", create_audit_log),
 ]
 
 
