@@ -189,15 +189,19 @@ def record_counts(table: pa.Table, counts: Counts) -> pa.Table:
         metadata = _drop_forged(metadata, forged)
     counts = {kind: n for kind, n in counts.items() if n.any()}
     if counts:
+        # Each part is '"kind":n,' or ''; the last comma is trimmed. (Joining nulls with
+        # null_handling="skip" drops rows in pyarrow 26.)
         parts = [
             pc.if_else(
                 pa.array(n > 0),
-                pc.binary_join_element_wise(f'"{kind}":', pc.cast(pa.array(n), pa.string()), ""),
-                pa.scalar(None, pa.string()),
+                pc.binary_join_element_wise(
+                    f'"{kind}":', pc.cast(pa.array(n), pa.string()), ",", ""
+                ),
+                "",
             )
             for kind, n in sorted(counts.items())
         ]
-        joined = pc.binary_join_element_wise(*parts, ",", null_handling="skip")
+        joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=",")
         head = pc.binary_join_element_wise('{"' + COUNTS_KEY + '":{', joined, "}", "")
         extendable = pc.fill_null(
             pc.and_(pc.starts_with(metadata, "{"), pc.not_equal(metadata, "{}")), False
