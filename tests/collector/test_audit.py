@@ -1,6 +1,7 @@
 """The audit log: entries recorded in the action's transaction (or their own), read back
 newest first with filters, refused when malformed (writing nothing), and readable from a
-file made before the log existed. The API and the wired actions: tests/feedback/test_audit_actions.py."""
+file made before the log existed. The API and the wired actions are tested in
+tests/feedback/test_audit_actions.py."""
 
 from __future__ import annotations
 
