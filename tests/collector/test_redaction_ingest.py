@@ -231,3 +231,26 @@ def test_collect_refuses_a_bad_redaction_config(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "unknown kind 'ssn'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_the_sdk_local_mode_redacts_as_the_collector_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import loopwise
+    from loopwise.collector.store import Store
+
+    def write(path: Path) -> list[tuple[str, str]]:
+        client = loopwise.Client()
+        client.init("local", db=path, batch=False, set_global=False)
+        with client.span("answer", kind="llm") as span:
+            span.set_input(f"I am {EMAIL}")
+            span.set_output(f"Card {CARD} noted")
+        client.shutdown()
+        with Store(path) as store:
+            return [tuple(r) for r in store.query("SELECT input, output FROM spans").rows]
+
+    assert write(tmp_path / "default.duckdb") == [
+        ("I am [redacted:email]", "Card [redacted:card] noted")
+    ]
+    monkeypatch.setenv("LOOPWISE_REDACT", "off")
+    assert write(tmp_path / "off.duckdb") == [(f"I am {EMAIL}", f"Card {CARD} noted")]
