@@ -12,6 +12,7 @@ Counts per kind are written into each span's metadata as ``"loopwise.redactions"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,27 +99,57 @@ def redact_column(
 
 
 def _apply(values: pa.Array, pattern: Pattern, *, json: bool) -> tuple[pa.Array, np.ndarray | None]:
+    """``values`` with one pattern applied, and its matches per row (None: no match)."""
+    if pattern.validate is not None:
+        return _apply_validated(values, pattern, json=json)
     regex = pattern.regex(json=json)
-    hits = np.array(pc.fill_null(pc.count_substring_regex(values, regex), 0), dtype=np.int64)
+    if pattern.builtin:
+        # One scan: replace everywhere, then count the markers that appeared (a literal
+        # search, far cheaper than counting the pattern's matches in a second scan).
+        marker = re.escape(pattern.replacement)
+        before = _count(values, marker)
+        replaced = pc.replace_substring_regex(values, regex, pattern.rewrite)
+        found = _count(replaced, marker) - before
+        return (replaced, found) if found.any() else (values, None)
+    # A custom pattern may match a marker itself: count its matches, replace where found.
+    hits = _count(values, regex)
+    if not hits.any():
+        return values, None
+    mask = pa.array(hits > 0)
+    chosen = pc.replace_substring_regex(values.filter(mask), regex, pattern.rewrite)
+    return pc.replace_with_mask(values, mask, chosen), hits
+
+
+def _count(values: pa.Array, regex: str) -> np.ndarray:
+    return np.array(pc.fill_null(pc.count_substring_regex(values, regex), 0), dtype=np.int64)
+
+
+def _apply_validated(
+    values: pa.Array, pattern: Pattern, *, json: bool
+) -> tuple[pa.Array, np.ndarray | None]:
+    # RE2 wraps each candidate in two control characters; Python then reads only the
+    # candidates. A text already holding one of them is redone wholly in Python.
+    marked = pc.replace_substring_regex(
+        values, pattern.regex(json=json, capture_body=True), r"\1\2" + _OPEN + r"\3" + _CLOSE
+    )
+    hits = _count(marked, re.escape(_OPEN)) - _count(values, re.escape(_OPEN))
     if not hits.any():
         return values, None
     mask = pa.array(hits > 0)
     chosen = values.filter(mask)
-    if pattern.validate is None:
-        return pc.replace_with_mask(
-            values, mask, pc.replace_substring_regex(chosen, regex, pattern.rewrite)
-        ), hits
-    # RE2 wraps each candidate in two control characters; Python then reads only the
-    # candidates. A text already holding one of them is redone wholly in Python.
-    marked = pc.replace_substring_regex(
-        chosen, pattern.regex(json=json, capture_body=True), r"\1\2" + _OPEN + r"\3" + _CLOSE
+    clash = pc.or_(
+        pc.match_substring_regex(chosen, re.escape(_OPEN)),
+        pc.match_substring_regex(chosen, re.escape(_CLOSE)),
     )
-    clash = pc.fill_null(pc.match_substring_regex(chosen, f"[{_OPEN}{_CLOSE}]"), False)
     compiled = pattern.python(json=json)
     found = np.zeros(len(values), dtype=np.int64)
     replaced: list[str | None] = []
     rows = zip(
-        np.flatnonzero(hits), chosen.to_pylist(), marked.to_pylist(), clash.to_pylist(), strict=True
+        np.flatnonzero(hits),
+        chosen.to_pylist(),
+        marked.filter(mask).to_pylist(),
+        pc.fill_null(clash, False).to_pylist(),
+        strict=True,
     )
     for i, text, wrapped, clashes in rows:
         new, n = redact_python(text, compiled, pattern) if clashes else _confirm(wrapped, pattern)

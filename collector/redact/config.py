@@ -203,4 +203,4 @@ def custom_pattern(entry: Any, *, where: str = "pattern") -> Pattern:
         ) from None
     if empty or python.fullmatch("") is not None:
         raise RedactionConfigError(f"{where}: regex {regex!r} matches empty text")
-    return Pattern(kind, regex, bounded=bounded)
+    return Pattern(kind, regex, bounded=bounded, builtin=False)
