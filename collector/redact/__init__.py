@@ -15,9 +15,9 @@ from .patterns import (
     BUILTIN_KINDS,
     BUILTIN_PATTERNS,
     Pattern,
-    card_prefix,
     is_card_number,
     luhn_valid,
+    redact_cards,
 )
 
 __all__ = [
@@ -31,11 +31,11 @@ __all__ = [
     "RedactionConfig",
     "RedactionConfigError",
     "RedactionPolicy",
-    "card_prefix",
     "custom_pattern",
     "is_card_number",
     "load_redaction",
     "luhn_valid",
+    "redact_cards",
     "redact_column",
     "redact_table",
     "redaction_from_env",

@@ -129,8 +129,11 @@ def _apply_validated(
 ) -> tuple[pa.Array, np.ndarray | None]:
     # RE2 wraps each candidate in two control characters; Python then reads only the
     # candidates. A text already holding one of them is redone wholly in Python.
+    after = r"\4" if pattern.glued else ""
     marked = pc.replace_substring_regex(
-        values, pattern.regex(json=json, capture_body=True), r"\1\2" + _OPEN + r"\3" + _CLOSE
+        values,
+        pattern.regex(json=json, capture_body=True),
+        r"\1\2" + _OPEN + r"\3" + _CLOSE + after,
     )
     hits = _count(marked, re.escape(_OPEN)) - _count(values, re.escape(_OPEN))
     if not hits.any():
@@ -167,12 +170,13 @@ def _confirm(wrapped: str, pattern: Pattern) -> tuple[str, int]:
     count = 0
     for segment in segments:
         candidate, _, tail = segment.partition(_CLOSE)
-        keep = pattern.validate(candidate) if pattern.validate is not None else len(candidate)
-        if keep > 0:
+        if pattern.validate is None:
+            out.append(pattern.replacement)
             count += 1
-            out.append(pattern.replacement + candidate[keep:])
         else:
-            out.append(candidate)
+            text, n = pattern.validate(candidate, pattern.replacement)
+            out.append(text)
+            count += n
         out.append(tail)
     return "".join(out), count
 

@@ -13,18 +13,19 @@ from .patterns import Pattern
 
 def redact_python(text: str, compiled: re.Pattern[str], pattern: Pattern) -> tuple[str, int]:
     """``text`` with ``pattern`` applied by Python's ``re`` (``compiled`` is its regex in the
-    right variant), each candidate confirmed by ``pattern.validate``; and how many were."""
+    right variant), each candidate rewritten by ``pattern.validate``; and how many matched."""
     count = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal count
         head = (match.group(1) or "") + (match.group(2) or "")
         body = match.group(0)[len(head) :]
-        keep = pattern.validate(body) if pattern.validate is not None else len(body)
-        if keep <= 0:
-            return match.group(0)
-        count += 1
-        return head + pattern.replacement + body[keep:]
+        if pattern.validate is None:
+            count += 1
+            return head + pattern.replacement
+        text, n = pattern.validate(body, pattern.replacement)
+        count += n
+        return head + text
 
     return compiled.sub(replace, text), count
 

@@ -27,11 +27,20 @@ BUILTIN_KINDS = ("api_key", "secret", "email", "card", "phone")
 REPLACEMENT = "[redacted:{kind}]"
 
 # One whole JSON escape: \uXXXX or a backslash and one character.
-_JSON_ESCAPES = r"(?:\\(?:u[0-9a-fA-F]{4}|[^u]))+"
-_TEXT_BOUNDARY = r"(^|[^A-Za-z0-9])"
-_JSON_BOUNDARY = r"(^|[^\\A-Za-z0-9]|" + _JSON_ESCAPES + ")"
-_PY_TEXT_BOUNDARY = r"(?<![A-Za-z0-9])()"
+_JSON_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|[^u])"
+# A literal "\n" (backslash, letter) in the text is a boundary too: text that holds escaped
+# JSON (tool call arguments, say) puts it right before a value.
+_LITERAL_ESCAPE = r"\\(?:[nrtbf]|u[0-9a-fA-F]{4})"
+_TEXT_BOUNDARY = r"(^|[^A-Za-z0-9]|" + _LITERAL_ESCAPE + ")"
+_JSON_BOUNDARY = (
+    r"(^|[^\\A-Za-z0-9]|(?:" + _JSON_ESCAPE + r")*\\" + _LITERAL_ESCAPE
+    + "|(?:" + _JSON_ESCAPE + ")+)"
+)  # fmt: skip
+_PY_TEXT_BOUNDARY = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))()"
 _PY_JSON_BOUNDARY = r"(?:(?<![A-Za-z0-9\\])|(?<=\\[nrtbf\"/\\])|(?<=\\u[0-9a-fA-F]{4}))()"
+# Where a glued pattern may end: at a word boundary or right before a letter (RE2 has no
+# lookahead, so the letter is matched and put back).
+_GLUED_END = r"\b|[A-Za-z_]"
 _JSON_ANYWHERE = r"((?:\\(?:u[0-9a-fA-F]{4}|[^u]))*)"
 
 _SECRET_WORDS = (
@@ -78,19 +87,35 @@ def luhn_valid(digits: str) -> bool:
     return (odd + even) % 10 == 0
 
 
-def card_prefix(candidate: str) -> int:
-    """How much of ``candidate`` (digits with single spaces or dashes) is a card number: its
-    whole length, or the longest part ending at a separator (``4111 1111 1111 1111 123``
-    with a CVV after it), or 0 when no part is one."""
-    if is_card_number(candidate):
-        return len(candidate)
-    end = len(candidate)
-    while True:
-        end = max(candidate.rfind(" ", 0, end), candidate.rfind("-", 0, end))
-        if end <= 0:
-            return 0
-        if is_card_number(candidate[:end]):
-            return end
+_SEPARATOR = re.compile(r"[ -]")
+
+
+def redact_cards(run: str, replacement: str) -> tuple[str, int]:
+    """A run of digit groups (single spaces or dashes between them) with every card number
+    in it replaced, and how many there were. A card is a span of whole groups, the leftmost
+    and then the longest first: ``415 555 0132 4111 1111 1111 1111 123`` holds one (after a
+    phone number, before a CVV)."""
+    starts = [0] + [m.end() for m in _SEPARATOR.finditer(run)]
+    ends = [m.start() for m in _SEPARATOR.finditer(run)] + [len(run)]
+    out: list[str] = []
+    count = 0
+    done = 0  # run[:done] is already in out
+    i = 0
+    while i < len(starts):
+        start = starts[i]
+        found = next(
+            (end for end in reversed(ends) if end > start and is_card_number(run[start:end])),
+            None,
+        )
+        if found is None:
+            i += 1
+            continue
+        out += [run[done:start], replacement]
+        count += 1
+        done = found
+        i = next((k for k, s in enumerate(starts) if s > found), len(starts))
+    out.append(run[done:])
+    return "".join(out), count
 
 
 def is_card_number(candidate: str) -> bool:
@@ -118,17 +143,19 @@ def is_card_number(candidate: str) -> bool:
 @dataclass(frozen=True)
 class Pattern:
     """One thing to redact: ``body`` is replaced by ``[redacted:KIND]``; ``lead``, matched just
-    before it, is kept. ``validate`` (cards) confirms each candidate body in Python and
-    says how many of its characters to replace (0: none);
-    ``bounded`` patterns only start at a word boundary; ``builtin`` ones never match the
-    replacement text itself (custom patterns might)."""
+    before it, is kept. ``validate`` (cards) rewrites each candidate body in Python,
+    given the replacement, and says how many it replaced (0: none);
+    ``bounded`` patterns only start at a word boundary (and end at one, or, when ``glued``,
+    before any letter: a card number directly followed by text); ``builtin`` ones never match
+    the replacement text itself (custom patterns might)."""
 
     kind: str
     body: str
     lead: str = ""
     bounded: bool = True
-    validate: Callable[[str], int] | None = None
+    validate: Callable[[str, str], tuple[str, int]] | None = None
     builtin: bool = True
+    glued: bool = False
 
     @property
     def replacement(self) -> str:
@@ -137,14 +164,15 @@ class Pattern:
 
     def regex(self, *, json: bool, capture_body: bool = False) -> str:
         """The RE2 regex for text columns or for JSON text (see the module doc); with
-        ``capture_body`` the body is group 3."""
+        ``capture_body`` the body is group 3 (and, when ``glued``, a letter after it group 4)."""
         if json:
             prefix = _JSON_BOUNDARY if self.bounded else _JSON_ANYWHERE
         else:
             prefix = _TEXT_BOUNDARY if self.bounded else "()"
-        suffix = r"\b" if self.bounded else ""
         body = f"({self.body})" if capture_body else f"(?:{self.body})"
-        return f"{prefix}({self.lead}){body}{suffix}"
+        if self.glued and capture_body:
+            return f"{prefix}({self.lead}){body}({_GLUED_END})"
+        return f"{prefix}({self.lead}){body}{self._end}"
 
     @property
     def rewrite(self) -> str:
@@ -158,8 +186,8 @@ class Pattern:
         else:
             prefix = _TEXT_BOUNDARY if self.bounded else ""
         prefix = prefix.replace("(", "(?:", 1)
-        suffix = r"\b" if self.bounded else ""
-        return f"{prefix}{self.lead}(?:{self.body}){suffix}"
+        end = f"(?:{_GLUED_END})" if self.glued else self._end
+        return f"{prefix}{self.lead}(?:{self.body}){end}"
 
     def python(self, *, json: bool) -> re.Pattern[str]:
         """The same pattern for Python's ``re`` (the slow path), with the boundary as a
@@ -170,8 +198,12 @@ class Pattern:
             prefix = _PY_JSON_BOUNDARY
         else:
             prefix = _PY_TEXT_BOUNDARY
-        suffix = r"\b" if self.bounded else ""
-        return _compiled(f"{prefix}({self.lead})(?:{self.body}){suffix}")
+        end = "(?![0-9])" if self.glued else self._end
+        return _compiled(f"{prefix}({self.lead})(?:{self.body}){end}")
+
+    @property
+    def _end(self) -> str:
+        return r"\b" if self.bounded else ""
 
 
 _PY_CACHE: dict[str, re.Pattern[str]] = {}
@@ -180,7 +212,8 @@ _PY_CACHE: dict[str, re.Pattern[str]] = {}
 def _compiled(regex: str) -> re.Pattern[str]:
     found = _PY_CACHE.get(regex)
     if found is None:
-        found = _PY_CACHE[regex] = re.compile(regex)
+        # ASCII: \b, \s and \d mean what they mean in RE2 (the fast path).
+        found = _PY_CACHE[regex] = re.compile(regex, re.ASCII)
     return found
 
 
@@ -213,9 +246,25 @@ BUILTIN_PATTERNS: dict[str, tuple[Pattern, ...]] = {
             bounded=False,
         ),
     ),
+    # Unbounded: the local part's characters run as far left as they go and the top-level
+    # domain's letters end the match, so an email glued to other text is still found.
     "email": (
-        Pattern("email", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        Pattern(
+            "email",
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+            bounded=False,
+        ),
     ),
-    "card": (Pattern("card", r"[2-6][0-9](?:[ -]?[0-9]){11,17}", validate=card_prefix),),
+    "card": (
+        # The whole run of digit groups around a group that starts like a card (2-6 and 12
+        # more digits): redact_cards finds the cards in it, so a phone number or an id just
+        # before a card cannot hide it. A lone 19-digit timestamp starts with 1: no candidate.
+        Pattern(
+            "card",
+            r"(?:[0-9]+[ -])*[2-6][0-9](?:[ -]?[0-9]){11,}",
+            validate=redact_cards,
+            glued=True,
+        ),
+    ),
     "phone": (Pattern("phone", _PHONES),),
 }

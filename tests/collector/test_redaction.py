@@ -5,6 +5,8 @@ patterns, per-project policies, counts in metadata, and config errors."""
 from __future__ import annotations
 
 import json
+import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,9 @@ from loopwise.collector.redact import (
     JSON_COLUMNS,
     RedactionConfig,
     RedactionConfigError,
-    card_prefix,
     is_card_number,
     load_redaction,
+    redact_cards,
     redact_table,
     redaction_from_mapping,
 )
@@ -89,8 +91,11 @@ def test_cards_need_an_issuer_prefix_length_and_luhn() -> None:
     assert not is_card_number(NOT_LUHN)
     assert not is_card_number("1234567812345670")  # Luhn-valid, but no issuer starts with 1
     assert not is_card_number("4111111111111111111")  # Visa length 19 but failing Luhn
-    # A CVV or extra group after the number: the card part is still found.
-    assert card_prefix(f"{VISA} 123") == len(VISA)
+    # A CVV after the number, a phone number or an id before it: the card is still found.
+    assert redact_cards(f"{VISA} 123", "[c]") == ("[c] 123", 1)
+    assert redact_cards(f"415 555 0132 {VISA} {VISA}", "[c]") == ("415 555 0132 [c] [c]", 2)
+    assert redact_cards("4111111111111112 5555555555554444", "[c]") == ("4111111111111112 [c]", 1)
+    assert redact_cards("1733212345678 1234", "[c]") == ("1733212345678 1234", 0)
     assert redacted_inputs(f"pay with {VISA} 123 now") == ["pay with [redacted:card] 123 now"]
 
 
@@ -217,3 +222,41 @@ def test_config_files_and_their_errors(tmp_path: Path) -> None:
             load_redaction(good)
     with pytest.raises(RedactionConfigError, match="cannot read redaction config"):
         load_redaction(tmp_path / "missing.toml")
+
+
+def test_random_text_never_breaks_json_or_leaks() -> None:
+    """Texts mixing escapes, quotes, control characters and every kind, as values, keys and
+    numbers: every JSON column stays valid and nothing of the kinds survives."""
+    rng = random.Random(20261203)
+    pieces = ["\n", '"', "\\", "\\n", "\u001f", "\t", " ", "x", "9", "é", "{", "}", ":", ",",
+              "a@b.co", VISA, "4111111111111111", "+1 415 555 0132", "sk-" + "a" * 24]  # fmt: skip
+    # What must not survive; a key or number glued to a letter or digit is another word (and
+    # stays one after its neighbour was redacted: "[redacted:card]sk-...").
+    leaks = re.compile(
+        r"a@b\.co|(?<![A-Za-z0-9\]])4111 1111 1111 1111(?![0-9])"
+        r"|(?<![A-Za-z0-9\]])4111111111111111(?![0-9])"
+        r"|(?<![A-Za-z0-9\]])\+1 415 555 0132|(?<![A-Za-z0-9\]])sk-aaaa"
+    )
+    rows = []
+    for _ in range(300):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(4)]
+        attributes = {
+            texts[0]: texts[1],
+            "list": [texts[2], {"k": texts[3]}],
+            "n": 4111111111111111,
+        }
+        rows.append(
+            {
+                "input": texts[0],
+                "attributes": json.dumps(attributes, ensure_ascii=False),
+                "input_messages": json.dumps([{"role": "user", "content": texts[1]}]),
+            }
+        )
+    out = redact_table(spans(*rows), RedactionConfig()).to_pylist()
+    for row in out:
+        for column in ("attributes", "input_messages", "metadata"):
+            if row[column] is not None:
+                decoded = json.loads(row[column])
+                flat = json.dumps(decoded, ensure_ascii=False)
+                assert not leaks.search(flat), flat
+        assert not leaks.search(row["input"]), row["input"]
