@@ -82,6 +82,7 @@ def test_ordinary_numbers_and_words_are_left_alone() -> None:
         "Trace 4bf92f3577b34da6a3ce929d0e0e4736 and span 00f067aa0ba902b7.",
         "Tracking 1Z999AA10123456784; the bearer of bad news; a token of thanks; sk-short",
         "max_tokens=4096 and input_tokens: 812; the password is in the vault",
+        "See task-management-checklist-for-onboarding and ORD4111111111111111.",
     )
     assert redacted_inputs(*texts) == list(texts)
 
