@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from loopwise.collector.sdk import template_variables
-from loopwise.collector.store import Store
+from loopwise.collector.store import Store, record_audit
 from loopwise.collector.store.feedback_tables import PROMPT_LABELS_NOW_SQL, PROMPT_RESOLVE_SQL
 
 from .common import (
@@ -337,6 +337,7 @@ def _move_label(
     actor: str,
     reason: str | None,
 ) -> None:
+    previous = _labels(cur, prompt).get(label)
     seq = cur.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM prompt_labels WHERE name = ? AND label = ?",
         [prompt, label],
@@ -344,4 +345,11 @@ def _move_label(
     cur.execute(
         "INSERT INTO prompt_labels VALUES (?, ?, ?, ?, ?, ?, ?)",
         [prompt, label, seq, version, actor, reason, utcnow()],
+    )
+    record_audit(
+        cur,
+        actor=actor,
+        action="prompt.label.move",
+        target=f"prompt:{prompt}",
+        details={"label": label, "from_version": previous, "to_version": version, "reason": reason},
     )

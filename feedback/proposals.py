@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from loopwise.collector.sdk import template_variables
-from loopwise.collector.store import Store
+from loopwise.collector.store import Store, record_audit
 
 from .common import canonical_json, check_actor, from_json, new_id, optional_text, utcnow
 from .corrections import Correction, list_corrections
@@ -160,6 +160,20 @@ def adopt(
             "INSERT INTO prompt_proposal_decisions VALUES (?, 'adopted', ?, ?, ?, ?)",
             [proposal.proposal_id, version, who, note, utcnow()],
         )
+        record_audit(
+            cur,
+            actor=who,
+            action="prompt.proposal.adopt",
+            target=f"prompt:{proposal.name}",
+            details={
+                "proposal_id": proposal.proposal_id,
+                "base_version": proposal.base_version,
+                "version": version,
+                "label": tag,
+                "forced": force,
+                "message": note,
+            },
+        )
     return get_version(store, proposal.name, version=version)
 
 
@@ -173,6 +187,13 @@ def reject(store: Store, proposal_id: Any, *, actor: Any, reason: Any = None) ->
         cur.execute(
             "INSERT INTO prompt_proposal_decisions VALUES (?, 'rejected', NULL, ?, ?, ?)",
             [proposal.proposal_id, who, why, utcnow()],
+        )
+        record_audit(
+            cur,
+            actor=who,
+            action="prompt.proposal.reject",
+            target=f"prompt:{proposal.name}",
+            details={"proposal_id": proposal.proposal_id, "reason": why},
         )
     return get_proposal(store, proposal.proposal_id)
 

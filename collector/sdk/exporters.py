@@ -190,17 +190,32 @@ class LocalStoreExporter(SpanExporter):
     """Writes spans straight into a DuckDB file, no collector needed (notebooks, CI).
 
     The file is opened for each export and closed again, so other processes can read it
-    between exports.
+    between exports. Spans are redacted as the collector would (LOOPWISE_REDACT, else every
+    built-in kind); an unreadable redaction config falls back to that default.
     """
 
     def __init__(self, db_path: Path, *, project: str = "default", attempts: int = 20) -> None:
+        from ..redact import RedactionConfig, RedactionConfigError, redaction_from_env
+
         self.db_path = db_path
         self._project = project
         self._attempts = attempts
+        try:
+            self._redaction = redaction_from_env()
+        except RedactionConfigError as exc:
+            log.warning("%s; redacting every built-in kind instead", exc)
+            self._redaction = RedactionConfig()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Normalize and append the spans in one transaction."""
+        """Normalize, redact and append the spans in one transaction."""
+        from ..redact import redact_table
+
         batch = normalize_request(encode_spans(spans), default_project=self._project)
+        try:
+            batch.table = redact_table(batch.table, self._redaction)
+        except Exception:  # never store what could not be redacted; never raise into the app
+            log.warning("could not redact %d spans; they were dropped", len(spans), exc_info=True)
+            return SpanExportResult.FAILURE
         for attempt in range(self._attempts):
             try:
                 with Store(self.db_path) as store:

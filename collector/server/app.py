@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from ... import __version__
 from ..pricing import PriceTable
+from ..redact import redact_table
 from ..semconv import NormalizedBatch, normalize_request
 from ..store import (
     GroupCommitWriter,
@@ -29,6 +30,7 @@ from ..store import (
 from ..store.api_keys import KeyRing
 from .access import AccessMiddleware, principal_of
 from .admission import Admission, Overloaded, Ticket
+from .audit_api import audit_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
 from .extensions import Extension
@@ -113,6 +115,7 @@ def create_app(
     ]
     routes += overview_routes(collector)
     routes += logs_routes(collector) + langfuse_routes(collector)
+    routes += audit_routes(collector)
     for extension in collector.extensions:
         routes += extension.routes(collector)
     app = Starlette(
@@ -173,9 +176,11 @@ def _in_project(table: pa.Table, project: str | None) -> pa.Table:
 
 def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> NormalizedBatch:
     request = decode_traces(body, encoding)
-    return normalize_request(
+    batch = normalize_request(
         request, default_project=collector.config.default_project, prices=collector.prices
     )
+    batch.table = redact_table(batch.table, collector.config.redaction)  # before anything is stored
+    return batch
 
 
 async def _read_body(request: Request, limit: int, ticket: Ticket) -> bytes:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pricing import PRICES_ENV, PriceTable
+from ..redact import RedactionConfig, redaction_from_env
 from ..store import DEFAULT_DB_PATH
 from .admission import DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_INFLIGHT_REQUESTS
 
@@ -23,7 +24,9 @@ class CollectorConfig:
     ``max_inflight_bytes`` and ``max_inflight_requests`` bound the OTLP work being read, decoded
     and written at once; past them a request is answered 503 with Retry-After straight away.
     ``prices_path`` is a price file applied over the shipped price table (see
-    loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES.
+    loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES. ``redaction``
+    says what is redacted in each project before spans are stored (on for every built-in
+    kind unless a config says otherwise; see loopwise.collector.redact and LOOPWISE_REDACT).
     """
 
     db_path: Path = DEFAULT_DB_PATH
@@ -36,11 +39,12 @@ class CollectorConfig:
     prices_path: Path | None = None
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
+    redaction: RedactionConfig = field(default_factory=RedactionConfig)
 
     @classmethod
     def from_env(cls, **overrides: object) -> CollectorConfig:
         """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES,
-        LOOPWISE_PRICES, then overrides."""
+        LOOPWISE_PRICES, LOOPWISE_REDACT, then overrides."""
         values: dict[str, object] = {}
         if os.environ.get("LOOPWISE_DB"):
             values["db_path"] = Path(os.environ["LOOPWISE_DB"])
@@ -50,6 +54,8 @@ class CollectorConfig:
             values["max_body_bytes"] = int(os.environ["LOOPWISE_MAX_BODY_BYTES"])
         if os.environ.get(PRICES_ENV):
             values["prices_path"] = Path(os.environ[PRICES_ENV])
+        if "redaction" not in overrides or overrides["redaction"] is None:
+            values["redaction"] = redaction_from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

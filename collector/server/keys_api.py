@@ -78,7 +78,12 @@ def key_routes(collector: Collector) -> list[BaseRoute]:
         key_id = request.path_params["key_id"]
         try:
             key = await run_in_threadpool(
-                revoke_key, collector.store, key_id, project=principal.project
+                lambda: revoke_key(
+                    collector.store,
+                    key_id,
+                    project=principal.project,
+                    actor=principal.name or "admin",
+                )
             )
         except ApiKeyError as exc:
             return json_error(404, str(exc))

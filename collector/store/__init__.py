@@ -1,5 +1,6 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .audit import AuditEntry, AuditError, audit_entries, record_audit
 from .duplicates import DUPLICATE_KEY, DuplicateMarker
 from .feedback import (
     Feedback,
@@ -62,6 +63,8 @@ __all__ = [
     "SPAN_COLUMN_NAMES",
     "TRACE_ARROW_SCHEMA",
     "TRACE_COLUMN_NAMES",
+    "AuditEntry",
+    "AuditError",
     "DuplicateMarker",
     "Feedback",
     "FeedbackError",
@@ -87,6 +90,7 @@ __all__ = [
     "WriterOverloaded",
     "append_scores",
     "applied_migrations",
+    "audit_entries",
     "check_single_select",
     "count_traces",
     "facets",
@@ -98,6 +102,7 @@ __all__ = [
     "parse_feedback",
     "rebuild_traces",
     "recent_traces",
+    "record_audit",
     "record_feedback",
     "record_langfuse_scores",
     "score_trends",

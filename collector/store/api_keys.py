@@ -19,6 +19,7 @@ from typing import Literal, get_args
 
 import duckdb
 
+from .audit import record_audit
 from .store import Store
 
 Role = Literal["ingest", "read", "admin"]
@@ -109,6 +110,14 @@ def create_key(
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
             [key_id, project, role, label, _digest(secret.encode()), created_by, now],
         )
+        record_audit(
+            cur,
+            actor=created_by,
+            action="key.create",
+            target=key_id,
+            project=project,
+            details={"role": role, "name": label},
+        )
     key = ApiKey(key_id, project, role, label, created_by, now, None)
     return NewApiKey(key, f"{KEY_PREFIX}{key_id}_{secret}")
 
@@ -123,7 +132,9 @@ def list_keys(store: Store, *, project: str | None = None) -> list[ApiKey]:
     return [ApiKey(*row) for row in rows]
 
 
-def revoke_key(store: Store, key_id: str, *, project: str | None = None) -> ApiKey:
+def revoke_key(
+    store: Store, key_id: str, *, project: str | None = None, actor: str = "admin"
+) -> ApiKey:
     """Revoke a key (idempotent); ``project`` restricts which keys may be revoked."""
     with store.transaction() as cur:
         rows = cur.execute("SELECT project FROM api_keys WHERE key_id = ?", [key_id]).fetchall()
@@ -134,6 +145,7 @@ def revoke_key(store: Store, key_id: str, *, project: str | None = None) -> ApiK
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?",
             [now, key_id],
         )
+        record_audit(cur, actor=actor, action="key.revoke", target=key_id, project=rows[0][0])
     [key] = [k for k in list_keys(store) if k.key_id == key_id]
     return key
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from .audit_tables import create_audit_log
 from .eval_runs_table import create_eval_runs_table
 from .evals_tables import (
     create_alerts_sent_table,
@@ -111,6 +112,7 @@ MIGRATIONS: list[Migration] = [
     ("0052_create_alerts_sent", create_alerts_sent_table),
     ("0053_create_project_resources", create_project_resources_table),
     ("0054_create_logs", create_logs_table),
+    ("0060_create_audit_log", create_audit_log),
 ]
 
 

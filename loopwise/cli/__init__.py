@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import calibrate, collect, dataset, demo, keys, prompt, review, sql, up
+from . import audit, calibrate, collect, dataset, demo, keys, prompt, review, sql, up
 from . import eval as eval_commands
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(prompt.app, name="prompt")
 app.add_typer(calibrate.app, name="calibrate")
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

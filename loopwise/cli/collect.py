@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from loopwise.collector.redact import load_redaction
 from loopwise.collector.server import CollectorConfig, serve
 from loopwise.extensions import default_extensions
 
-from .common import DEFAULTS, ApiKeyOption, DbOption, HostOption, PortOption, clean_errors
+from .common import (
+    DEFAULTS,
+    ApiKeyOption,
+    DbOption,
+    HostOption,
+    PortOption,
+    RedactOption,
+    clean_errors,
+)
 
 console = Console()
 
@@ -17,6 +26,7 @@ def collect(
     host: HostOption = DEFAULTS["host"],  # type: ignore[assignment]
     port: PortOption = DEFAULTS["port"],  # type: ignore[assignment]
     api_key: ApiKeyOption = None,
+    redact: RedactOption = None,
 ) -> None:
     """Run the collector in the foreground.
 
@@ -24,7 +34,10 @@ def collect(
     and /health. It is the only writer of the DuckDB file.
     """
     with clean_errors():
-        config = CollectorConfig.from_env(db_path=db, host=host, port=port, api_key=api_key)
+        redaction = load_redaction(redact) if redact else None
+        config = CollectorConfig.from_env(
+            db_path=db, host=host, port=port, api_key=api_key, redaction=redaction
+        )
         config.check()
         console.print(
             f"loopwise collector on http://{host}:{port} → {db}  (Ctrl-C to stop)", highlight=False

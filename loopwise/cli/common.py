@@ -40,6 +40,18 @@ ApiKeyOption = Annotated[
     ),
 ]
 
+RedactOption = Annotated[
+    str | None,
+    typer.Option(
+        "--redact",
+        envvar="LOOPWISE_REDACT",
+        help=(
+            "Redaction config (TOML or JSON, per project), or 'off'. Default: emails, phone "
+            "numbers, card numbers, API keys and secrets are redacted before spans are stored."
+        ),
+    ),
+]
+
 DEFAULTS = {"db": DEFAULT_DB_PATH, "host": DEFAULT_HOST, "port": DEFAULT_PORT}
 
 

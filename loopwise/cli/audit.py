@@ -1,0 +1,134 @@
+"""``loopwise audit``: the append-only log of administrative actions (label moves, proposal
+adoptions and rejections; key and deletion commands add theirs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from loopwise.collector.sdk import DEFAULT_ENDPOINT
+from loopwise.collector.store import DEFAULT_DB_PATH, AuditError, Store, StoreError, audit_entries
+
+from .common import fail
+from .feedback_target import (
+    ApiKeyOption,
+    DbOption,
+    EndpointOption,
+    FormatOption,
+    OutputFormat,
+    print_json,
+    print_table,
+)
+
+app = typer.Typer(help="Who did which administrative action, and when.", no_args_is_help=True)
+
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+COLUMNS = ("seq", "created_at", "actor", "action", "target", "project", "details")
+
+
+@app.command("list")
+def list_entries(
+    action: Annotated[
+        str | None, typer.Option("--action", help="Exact, or a prefix such as 'prompt'.")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who acted.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="e.g. prompt:support-reply")
+    ] = None,
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO time (UTC) or 2h, 7d.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO time (UTC) or 2h, 7d.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+    endpoint: EndpointOption = None,
+    db: DbOption = None,
+    api_key: ApiKeyOption = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Entries newest first, through --endpoint, the file --db, else the local collector
+    when one runs, else ./.loopwise/loopwise.duckdb."""
+    if endpoint and db:
+        fail("give --endpoint or --db, not both", code=2)
+    query: dict[str, Any] = {
+        "action": action,
+        "actor": actor,
+        "target": target,
+        "project": project,
+        "since": _time(since, "--since"),
+        "until": _time(until, "--until"),
+        "limit": limit,
+    }
+    if db is None and (endpoint is not None or _collector_running(DEFAULT_ENDPOINT)):
+        rows = _over_http(endpoint or DEFAULT_ENDPOINT, api_key, query)
+    else:
+        rows = _on_file(db or DEFAULT_DB_PATH, query)
+    if output is OutputFormat.json:
+        print_json(rows)
+    else:
+        print_table(rows, COLUMNS)
+
+
+def _over_http(endpoint: str, api_key: str | None, query: dict[str, Any]) -> list[Any]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    params = {k: str(v) for k, v in query.items() if v is not None}
+    try:
+        response = httpx.get(
+            endpoint.rstrip("/") + "/api/audit", params=params, headers=headers, timeout=60
+        )
+    except httpx.HTTPError as exc:
+        fail(f"collector at {endpoint} is not reachable: {exc}")
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if response.status_code != 200 or not isinstance(payload, dict):
+        message = payload.get("error") if isinstance(payload, dict) else None
+        fail(str(message or f"collector answered {response.status_code}"))
+    entries = payload.get("entries")
+    return entries if isinstance(entries, list) else []
+
+
+def _on_file(path: Path, query: dict[str, Any]) -> list[Any]:
+    if not path.exists():
+        fail(f"no database at {path}")
+    since, until = query.pop("since"), query.pop("until")
+    try:
+        with Store(path, read_only=True) as store:
+            entries = audit_entries(
+                store,
+                since=dt.datetime.fromisoformat(since) if since else None,
+                until=dt.datetime.fromisoformat(until) if until else None,
+                **query,
+            )
+    except (StoreError, AuditError) as exc:
+        fail(str(exc))
+    return [entry.to_dict() for entry in entries]
+
+
+def _time(text: str | None, option: str) -> str | None:
+    if not text:
+        return None
+    match = _RELATIVE.fullmatch(text.strip())
+    if match:
+        amount, unit = float(match.group(1)), match.group(2)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return (now - dt.timedelta(**{_UNITS[unit]: amount})).isoformat()
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option}: {text!r} is not an ISO 8601 time or a duration such as 2h or 7d", code=2)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def _collector_running(url: str) -> bool:
+    try:
+        return httpx.get(url.rstrip("/") + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
