@@ -28,6 +28,7 @@ from ..store import (
     StoreError,
     WriterOverloaded,
 )
+from .admin_api import admin_routes
 from .admission import Admission, Overloaded, Ticket
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type
@@ -35,6 +36,7 @@ from .extensions import Extension
 from .feedback_api import feedback_routes
 from .overview_api import overview_routes
 from .responses import http_error, json_error, json_response, otlp_error, otlp_success
+from .retention_task import RetentionTask
 from .traces_api import trace_routes
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,11 @@ class Collector:
         self.writer = GroupCommitWriter(self.store)
         self.admission = Admission(config.max_inflight_bytes, config.max_inflight_requests)
         self.extensions = list(extensions)
+        self.retention = (
+            RetentionTask(self.store, config.retention_days, config.retention_interval_s)
+            if config.retention_days is not None
+            else None
+        )
         self.rejected_spans = 0
         self.warned_spans = 0
 
@@ -70,9 +77,13 @@ class Collector:
         self.writer.start()
         for extension in self.extensions:
             extension.start(self)
+        if self.retention is not None:
+            self.retention.start()
 
     def stop(self) -> None:
-        """Stop extensions, flush queued writes and close the database."""
+        """Stop retention and extensions, flush queued writes and close the database."""
+        if self.retention is not None:
+            self.retention.stop()
         for extension in reversed(self.extensions):
             try:
                 extension.stop()
@@ -105,6 +116,7 @@ def create_app(
         Route("/health", _health(collector), methods=["GET"]),
         *trace_routes(collector),
         *feedback_routes(collector),
+        *admin_routes(collector),
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
     routes += overview_routes(collector)
@@ -201,6 +213,7 @@ def _health(collector: Collector) -> Handler:
                 "rows_written": collector.writer.rows_written,
                 "rejected_spans": collector.rejected_spans,
                 "warned_spans": collector.warned_spans,
+                "retention": collector.retention.status() if collector.retention else None,
             }
         )
 

@@ -14,6 +14,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_RETENTION_INTERVAL_S = 3600.0
+RETENTION_ENV = "LOOPWISE_RETENTION_DAYS"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class CollectorConfig:
     and written at once; past them a request is answered 503 with Retry-After straight away.
     ``prices_path`` is a price file applied over the shipped price table (see
     loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES.
+    ``retention_days`` (LOOPWISE_RETENTION_DAYS) makes the collector delete traces older than
+    that, and what derives from them, at start and every ``retention_interval_s``.
     """
 
     db_path: Path = DEFAULT_DB_PATH
@@ -36,11 +40,13 @@ class CollectorConfig:
     prices_path: Path | None = None
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
+    retention_days: float | None = None
+    retention_interval_s: float = DEFAULT_RETENTION_INTERVAL_S
 
     @classmethod
     def from_env(cls, **overrides: object) -> CollectorConfig:
         """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES,
-        LOOPWISE_PRICES, then overrides."""
+        LOOPWISE_PRICES, LOOPWISE_RETENTION_DAYS, then overrides."""
         values: dict[str, object] = {}
         if os.environ.get("LOOPWISE_DB"):
             values["db_path"] = Path(os.environ["LOOPWISE_DB"])
@@ -50,6 +56,13 @@ class CollectorConfig:
             values["max_body_bytes"] = int(os.environ["LOOPWISE_MAX_BODY_BYTES"])
         if os.environ.get(PRICES_ENV):
             values["prices_path"] = Path(os.environ[PRICES_ENV])
+        if os.environ.get(RETENTION_ENV):
+            try:
+                values["retention_days"] = float(os.environ[RETENTION_ENV])
+            except ValueError:
+                raise ValueError(
+                    f"{RETENTION_ENV} must be a number of days, got {os.environ[RETENTION_ENV]!r}"
+                ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -64,5 +77,9 @@ class CollectorConfig:
             raise ValueError("max_body_bytes must be positive")
         if self.max_inflight_bytes <= 0 or self.max_inflight_requests <= 0:
             raise ValueError("max_inflight_bytes and max_inflight_requests must be positive")
+        if self.retention_days is not None and not self.retention_days > 0:
+            raise ValueError(f"retention_days must be a positive number, got {self.retention_days}")
+        if not self.retention_interval_s > 0:
+            raise ValueError("retention_interval_s must be positive")
         if self.prices_path is not None:
             PriceTable.load(self.prices_path)  # PriceTableError (a ValueError) says what is wrong

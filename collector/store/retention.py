@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from .retention_cascade import Cascade, changed_rows, delete_derived
+from .retention_cascade import Cascade, CascadeError, changed_rows, delete_derived
 from .store import Store
 from .traces import rebuild_listed_traces
 
@@ -40,6 +40,10 @@ SELECTION_FIELDS = ("older_than", "project", "user_id")
 
 class RetentionError(ValueError):
     """A deletion request that cannot be run as given (nothing is changed)."""
+
+
+class DerivedRowError(RetentionError, CascadeError):
+    """A derived row stopped the deletion (it was rolled back; nothing is changed)."""
 
 
 def parse_age(text: str) -> dt.timedelta:
@@ -167,6 +171,8 @@ def delete_data(store: Store, selection: Selection, *, dry_run: bool = False) ->
                 raise _RolledBack(report)
     except _RolledBack as rolled_back:
         return rolled_back.report
+    except CascadeError as exc:
+        raise DerivedRowError(str(exc)) from None
     return report
 
 

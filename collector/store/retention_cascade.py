@@ -31,6 +31,10 @@ ORPHAN = "{a}.trace_id NOT IN (SELECT trace_id FROM traces)"
 REDACTED = "[deleted]"
 
 
+class CascadeError(ValueError):
+    """A derived row that cannot be cleaned as the deletion requires (nothing is deleted)."""
+
+
 def changed_rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
     """Run a DELETE/UPDATE/INSERT and return how many rows it changed."""
     found = cur.execute(sql, params or []).fetchall()
@@ -244,7 +248,13 @@ def _redact_eval_runs(cur: duckdb.DuckDBPyConnection) -> int:
         return 0
     changed = 0
     for run_id, report in cur.execute("SELECT run_id, report FROM eval_runs").fetchall():
-        data = json.loads(report)
+        try:
+            data = json.loads(report)
+        except ValueError:
+            raise CascadeError(
+                f"eval run {run_id}: its report is not JSON, so deleted examples cannot be "
+                "removed from it; nothing was deleted"
+            ) from None
         examples = data.get("examples") if isinstance(data, dict) else None
         hit = False
         for example in examples if isinstance(examples, list) else []:
