@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .export import FORMAT, FORMAT_VERSION, MANIFEST, ExportError, store_tables, table_columns
@@ -35,7 +36,7 @@ from .migrations import MIGRATIONS
 from .retention_cascade import changed_rows
 from .schema import SPAN_COLUMN_NAMES
 from .store import Store
-from .trace_fragments import new_spans, trace_fragments
+from .trace_fragments import trace_fragments
 from .traces import write_fragments
 
 SPAN_BATCH_ROWS = 16_384
@@ -189,20 +190,33 @@ def _import_rows(cur: duckdb.DuckDBPyConnection, table: str, incoming: pa.Table)
 
 
 def _import_spans(cur: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Add the spans the store lacks, in the file's order (so rowids follow it), and fold
+    them into ``traces``."""
     added = 0
     for batch in _span_batches(path):
-        columns = ", ".join(f'"{name}"' for name in batch.column_names)
-        cur.register("_lw_incoming", batch)
+        cur.register("_lw_incoming", batch.select(["trace_id", "span_id"]))
         try:
-            keys = cur.execute(
-                f"INSERT OR IGNORE INTO spans ({columns}) SELECT {columns} FROM _lw_incoming "
-                "RETURNING trace_id, span_id"
+            stored = cur.execute(
+                "SELECT i.trace_id || '/' || i.span_id FROM _lw_incoming i "
+                "JOIN spans s ON s.trace_id = i.trace_id AND s.span_id = i.span_id"
             ).fetchall()
         finally:
             cur.unregister("_lw_incoming")
-        inserted = new_spans(batch, keys)
-        write_fragments(cur, trace_fragments(inserted), merge=True)
-        added += inserted.num_rows
+        new = batch
+        if stored:
+            keys = pc.binary_join_element_wise(batch["trace_id"], batch["span_id"], "/")
+            known = pa.array([row[0] for row in stored], pa.string())
+            new = batch.filter(pc.invert(pc.is_in(keys, value_set=known)))
+        if new.num_rows == 0:
+            continue
+        columns = ", ".join(f'"{name}"' for name in new.column_names)
+        cur.register("_lw_incoming", new)
+        try:
+            cur.execute(f"INSERT INTO spans ({columns}) SELECT {columns} FROM _lw_incoming")
+        finally:
+            cur.unregister("_lw_incoming")
+        write_fragments(cur, trace_fragments(new), merge=True)
+        added += new.num_rows
     return added
 
 
@@ -223,19 +237,28 @@ def _restart_watermarks(incoming: pa.Table) -> pa.Table:
 
 
 def _map_watermarks(cur: duckdb.DuckDBPyConnection, watermarks: Path, spans: Path) -> None:
-    """Into a store that held no spans: each imported watermark's position in the exported
-    spans becomes the rowid that span has now."""
+    """Into a store that held no spans: a watermark at position p of the exported spans
+    goes just below the lowest new rowid of the spans after p, so every span it had not
+    read is still ahead of it (spans are inserted in file order, so this is exact)."""
     positions = pq.read_table(watermarks, columns=["watermark_key", "last_rowid"]).to_pylist()
     keys = pq.read_table(spans, columns=["trace_id", "span_id"])
     for row in positions:
         position = int(row["last_rowid"])
-        if position < 0 or position >= keys.num_rows:
+        if position < 0:
             continue
-        found = cur.execute(
-            "SELECT rowid FROM spans WHERE trace_id = ? AND span_id = ?",
-            [keys["trace_id"][position].as_py(), keys["span_id"][position].as_py()],
-        ).fetchall()
-        if found:
+        later = keys.slice(position + 1)
+        if later.num_rows == 0:
+            found = cur.execute("SELECT max(rowid) FROM spans").fetchall()
+        else:
+            cur.register("_lw_later", later)
+            try:
+                found = cur.execute(
+                    "SELECT min(s.rowid) - 1 FROM spans s JOIN _lw_later l "
+                    "ON s.trace_id = l.trace_id AND s.span_id = l.span_id"
+                ).fetchall()
+            finally:
+                cur.unregister("_lw_later")
+        if found and found[0][0] is not None:
             cur.execute(
                 "UPDATE eval_watermarks SET last_rowid = ? WHERE watermark_key = ? "
                 "AND last_rowid = -1",

@@ -37,6 +37,8 @@ from loopwise.feedback import LocalBackend, sync_review_items
 
 ALICE_MARK = "alice-7f3e"
 OLD = dt.datetime(2026, 1, 1)
+INPUT_MESSAGES = [{"role": "user", "parts": [{"type": "text", "content": "Return it?"}]}]
+OUTPUT_MESSAGES = [{"role": "assistant", "parts": [{"type": "text", "content": "We do."}]}]
 TEMPLATE = "Answer the customer politely.\n\nQuestion: {{question}}"
 
 
@@ -65,6 +67,15 @@ def _trace(client: loopwise.Client, letter: str, user: str, question: str) -> tu
             llm.set_metadata(ticket=f"t-{letter}", nested={"k": [1, 2.5, None]})
             llm.set_usage(input_tokens=40, output_tokens=12, model="gpt-4o")
             llm.set_output(f"Answer {letter} to: {question}")
+            if letter == "D":  # messages, a bad token count (a warning), an error event
+                llm.set_attribute("gen_ai.output.messages", json.dumps(OUTPUT_MESSAGES))
+                llm.set_attribute("gen_ai.usage.reasoning.output_tokens", "lots")
+                llm.set_attribute("gen_ai.usage.cache_read.input_tokens", 8)
+                llm.record_error(TimeoutError("upstream slow"))
+            if letter == "B":  # input messages and the remaining token details
+                llm.set_attribute("gen_ai.input.messages", json.dumps(INPUT_MESSAGES))
+                llm.set_attribute("gen_ai.usage.cache_creation.input_tokens", 4)
+                llm.set_attribute("gen_ai.usage.reasoning.output_tokens", 3)
         root.set_output(f"Answer {letter} to: {question}")
     return root.trace_id, root.span_id, llm.span_id
 
