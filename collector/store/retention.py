@@ -59,6 +59,14 @@ def parse_age(text: str) -> dt.timedelta:
     return age
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def utc_now() -> dt.datetime:
     """Now as the store keeps times: naive UTC."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -80,6 +88,8 @@ class Selection:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise RetentionError(f"{name} must be a non-empty string")
+            if value is not None and not _encodable(value):
+                raise RetentionError(f"{name} is not valid Unicode text")
         if self.older_than is not None and self.older_than <= dt.timedelta(0):
             raise RetentionError("older_than must be a positive age")
 

@@ -86,7 +86,9 @@ def import_(
         table.add_row(name, str(counts["rows"]), str(counts["added"]))
     console.print(table)
     added = sum(counts["added"] for counts in report.values())
-    console.print(f"imported {directory} into {db}: {added} row(s) added", highlight=False)
+    console.print(
+        f"imported {directory} into {db}: {added} row(s) added", highlight=False, soft_wrap=True
+    )
 
 
 def _export_over_http(target: Target, directory: Path, api_key: str | None) -> None:
@@ -122,4 +124,5 @@ def _print_tables(directory: Path) -> None:
         f"exported {len(manifest['tables'])} tables to {directory} "
         f"(schema: {len(manifest['migrations'])} migrations)",
         highlight=False,
+        soft_wrap=True,
     )

@@ -7,7 +7,15 @@ from rich.console import Console
 from loopwise.collector.server import CollectorConfig, serve
 from loopwise.extensions import default_extensions
 
-from .common import DEFAULTS, ApiKeyOption, DbOption, HostOption, PortOption, clean_errors
+from .common import (
+    DEFAULTS,
+    ApiKeyOption,
+    DbOption,
+    HostOption,
+    PortOption,
+    RetentionOption,
+    clean_errors,
+)
 
 console = Console()
 
@@ -17,6 +25,7 @@ def collect(
     host: HostOption = DEFAULTS["host"],  # type: ignore[assignment]
     port: PortOption = DEFAULTS["port"],  # type: ignore[assignment]
     api_key: ApiKeyOption = None,
+    retention_days: RetentionOption = None,
 ) -> None:
     """Run the collector in the foreground.
 
@@ -24,7 +33,9 @@ def collect(
     and /health. It is the only writer of the DuckDB file.
     """
     with clean_errors():
-        config = CollectorConfig.from_env(db_path=db, host=host, port=port, api_key=api_key)
+        config = CollectorConfig.from_env(
+            db_path=db, host=host, port=port, api_key=api_key, retention_days=retention_days
+        )
         config.check()
         console.print(
             f"loopwise collector on http://{host}:{port} → {db}  (Ctrl-C to stop)", highlight=False

@@ -118,6 +118,6 @@ def _print(report: dict[str, Any], output: OutputFormat) -> None:
         )
     console.print(table)
     for note in report["notes"]:
-        console.print(f"kept: {note}", highlight=False, markup=False)
+        console.print(f"kept: {note}", highlight=False, markup=False, soft_wrap=True)
     verb = "would delete" if report["dry_run"] else "deleted"
-    console.print(f"{verb} {report['total_deleted']} row(s)", highlight=False)
+    console.print(f"{verb} {report['total_deleted']} row(s)", highlight=False, soft_wrap=True)

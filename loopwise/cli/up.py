@@ -17,7 +17,16 @@ from rich.console import Console
 from loopwise.collector.server import CollectorConfig, CollectorServer
 from loopwise.extensions import default_extensions
 
-from .common import DEFAULTS, ApiKeyOption, DbOption, HostOption, PortOption, clean_errors, fail
+from .common import (
+    DEFAULTS,
+    ApiKeyOption,
+    DbOption,
+    HostOption,
+    PortOption,
+    RetentionOption,
+    clean_errors,
+    fail,
+)
 
 console = Console()
 
@@ -36,6 +45,7 @@ def up(
         bool, typer.Option("--no-dashboard", help="Run without the dashboard.")
     ] = False,
     api_key: ApiKeyOption = None,
+    retention_days: RetentionOption = None,
     demo_interval: Annotated[
         float, typer.Option("--demo-interval", min=0.0, help="Seconds between demo traces.")
     ] = 1.0,
@@ -46,7 +56,9 @@ def up(
     file; the dashboard is on 127.0.0.1:8501.
     """
     with clean_errors():
-        config = CollectorConfig.from_env(db_path=db, host=host, port=port, api_key=api_key)
+        config = CollectorConfig.from_env(
+            db_path=db, host=host, port=port, api_key=api_key, retention_days=retention_days
+        )
         server = CollectorServer(config, default_extensions()).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
