@@ -62,9 +62,9 @@ def test_delete_through_the_collector(collector: CollectorServer) -> None:
     result = runner.invoke(app, ["delete", "--user", "nobody", "--endpoint", collector.url])
     assert result.exit_code == 0 and "deleted 0 row(s)" in result.stdout
     # The file is the collector's: another process working on it directly is refused cleanly.
+    command = ["delete", "--project", "x", "--db", str(collector.config.db_path)]
     locked = subprocess.run(
-        [sys.executable, "-m", "loopwise", "delete", "--project", "x"]
-        + ["--db", str(collector.config.db_path)],
+        [sys.executable, "-m", "loopwise", *command],
         capture_output=True,
         text=True,
         timeout=120,
