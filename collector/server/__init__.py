@@ -4,6 +4,7 @@ from .app import OTLP_TRACE_PATHS, Collector, create_app
 from .config import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, CollectorConfig
 from .decode import BadRequest, decode_traces
 from .extensions import Extension
+from .retention_task import RetentionTask
 from .run import BackgroundServer, CollectorServer, serve
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "CollectorConfig",
     "CollectorServer",
     "Extension",
+    "RetentionTask",
     "create_app",
     "decode_traces",
     "serve",

@@ -1,5 +1,6 @@
 """The DuckDB store: schema, migrations, batched idempotent appends, reads."""
 
+from .export import ExportError, export_store
 from .feedback import (
     Feedback,
     FeedbackError,
@@ -8,11 +9,13 @@ from .feedback import (
     parse_feedback,
     record_feedback,
 )
+from .import_store import import_store, read_manifest
 from .migrations import MIGRATIONS, applied_migrations, migrate
 from .overview import OverviewFilter, traffic
 from .overview_scores import facets, score_trends
 from .queries import recent_traces, span_tree, trace_spans
 from .readonly import QueryRejected, check_single_select
+from .retention import DeletionReport, RetentionError, Selection, delete_data, parse_age
 from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
 from .scores import (
     SCORE_ARROW_SCHEMA,
@@ -37,7 +40,7 @@ from .trace_queries import (
     trace_summary,
 )
 from .trace_writer import RecentTraces
-from .traces import TRACE_ARROW_SCHEMA, TRACE_COLUMN_NAMES, rebuild_traces
+from .traces import TRACE_ARROW_SCHEMA, TRACE_COLUMN_NAMES, rebuild_listed_traces, rebuild_traces
 from .writer import GroupCommitWriter, WriterOverloaded
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "SPAN_COLUMN_NAMES",
     "TRACE_ARROW_SCHEMA",
     "TRACE_COLUMN_NAMES",
+    "DeletionReport",
+    "ExportError",
     "Feedback",
     "FeedbackError",
     "FeedbackReceipt",
@@ -61,9 +66,11 @@ __all__ = [
     "QueryTimeout",
     "QueryTooLarge",
     "RecentTraces",
+    "RetentionError",
     "ScoreKind",
     "ScoreRow",
     "ScoreStatus",
+    "Selection",
     "Store",
     "StoreError",
     "TraceFilter",
@@ -72,13 +79,19 @@ __all__ = [
     "applied_migrations",
     "check_single_select",
     "count_traces",
+    "delete_data",
+    "export_store",
     "facets",
     "feedback_value",
+    "import_store",
     "list_sessions",
     "list_traces",
     "list_users",
     "migrate",
+    "parse_age",
     "parse_feedback",
+    "read_manifest",
+    "rebuild_listed_traces",
     "rebuild_traces",
     "recent_traces",
     "record_feedback",

@@ -175,3 +175,24 @@ def test_export_refuses_a_folder_that_holds_one(
 ) -> None:
     with Store(source[0]) as store, pytest.raises(ExportError, match="already holds an export"):
         export_store(store, exported[0])
+
+
+def test_an_export_from_an_older_schema_imports(
+    tmp_path: Path, exported: tuple[Path, dict[str, Any], Any]
+) -> None:
+    """Before 0012 spans had no token details: such an export imports with them null."""
+    folder = tmp_path / "older"
+    shutil.copytree(exported[0], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["migrations"].remove("0012_spans_token_details")
+    dropped = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+    spans = pq.read_table(folder / "spans.parquet").drop_columns(list(dropped))
+    pq.write_table(spans, folder / "spans.parquet")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with Store(tmp_path / "t.duckdb") as store:
+        report = import_store(store, folder)
+        assert report["spans"]["added"] == spans.num_rows
+        filled = store.query(
+            "SELECT count(cache_read_tokens) + count(reasoning_tokens), count(input) FROM spans"
+        ).rows[0]
+    assert filled == (0, spans.num_rows)
