@@ -26,6 +26,8 @@ from starlette.routing import BaseRoute, Route
 
 from ..store.export import export_store
 from ..store.retention import RetentionError, Selection, delete_data
+from .decode import BadRequest
+from .feedback_api import read_limited as _read_limited
 from .responses import json_error, json_response
 
 if TYPE_CHECKING:
@@ -41,9 +43,10 @@ def admin_routes(collector: Collector) -> list[BaseRoute]:
     """The admin routes, bound to ``collector``'s store."""
 
     async def delete(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_ADMIN_BODY_BYTES:
-            return json_error(413, f"body exceeds {MAX_ADMIN_BODY_BYTES} bytes")
+        try:
+            body = await _read_limited(request, MAX_ADMIN_BODY_BYTES)
+        except BadRequest as exc:
+            return json_error(exc.status, exc.message)
         try:
             payload = json.loads(body)
             selection = Selection.from_json(payload)

@@ -197,25 +197,24 @@ def apply_deletion(
         params,
     )
     cur.execute("CREATE TEMP TABLE _lw_affected AS SELECT DISTINCT trace_id FROM _lw_spans")
-    try:
-        deleted: dict[str, int] = {}
-        updated: dict[str, int] = {}
-        updated["eval_watermarks"] = _lower_watermarks(cur)
-        deleted["spans"] = changed_rows(
-            cur, "DELETE FROM spans WHERE rowid IN (SELECT row_id FROM _lw_spans)"
-        )
-        removed, rewritten = rebuild_listed_traces(cur, "_lw_affected")
-        deleted["traces"] = removed - rewritten
-        updated["traces"] = rewritten
-        cur.execute(
-            "CREATE TEMP TABLE _lw_gone AS SELECT trace_id FROM _lw_affected "
-            "WHERE trace_id NOT IN (SELECT trace_id FROM traces)"
-        )
-        cascade = Cascade(cur, selection.project, selection.cutoff, selection.user_id)
-        notes = delete_derived(cascade, deleted, updated)
-    finally:
-        for table in ("_lw_spans", "_lw_affected", "_lw_gone"):
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    deleted: dict[str, int] = {}
+    updated: dict[str, int] = {}
+    updated["eval_watermarks"] = _lower_watermarks(cur)
+    deleted["spans"] = changed_rows(
+        cur, "DELETE FROM spans WHERE rowid IN (SELECT row_id FROM _lw_spans)"
+    )
+    removed, rewritten = rebuild_listed_traces(cur, "_lw_affected")
+    deleted["traces"] = removed - rewritten
+    updated["traces"] = rewritten
+    cur.execute(
+        "CREATE TEMP TABLE _lw_gone AS SELECT trace_id FROM _lw_affected "
+        "WHERE trace_id NOT IN (SELECT trace_id FROM traces)"
+    )
+    cascade = Cascade(cur, selection.project, selection.cutoff, selection.user_id)
+    notes = delete_derived(cascade, deleted, updated)
+    # The temp tables live in the transaction: a failure rolls them back with everything else.
+    for table in ("_lw_spans", "_lw_affected", "_lw_gone"):
+        cur.execute(f"DROP TABLE {table}")
     return DeletionReport(selection.describe(), dry_run, deleted, updated, notes)
 
 

@@ -1,6 +1,6 @@
 """The rows a deletion takes with it, table by table (see retention.py and docs/retention.md).
 
-Runs inside the deletion's transaction after the spans are gone. Three temp tables say what
+Runs inside the deletion's transaction after the spans are gone. Two temp tables say what
 went: ``_lw_spans`` (trace_id, span_id of the deleted spans), ``_lw_gone`` (traces with no
 span left). A derived row goes when it is about a deleted span, or about a trace that is
 gone, or when it came from a deleted row (a flag from a deleted score, a review item from a
@@ -104,28 +104,24 @@ TEMP_TABLES = (
 def delete_derived(c: Cascade, deleted: dict[str, int], updated: dict[str, int]) -> list[str]:
     """Delete the derived rows in dependency order, counting into ``deleted`` and
     ``updated``; return notes on what was deliberately kept."""
-    try:
-        _scores_and_flags(c, deleted)
-        _reviews(c, deleted)
-        notes = _proposals(c, deleted)
-        if c.names_someone:
-            _datasets(c, deleted, updated)
-        else:
-            deleted.update(dataset_examples=0, dataset_members=0)
-            updated.update(dataset_versions=0, eval_runs=0)
-            notes.append(
-                "dataset examples are kept by an age-only deletion (datasets are curated "
-                "copies); delete by project or user to remove them"
-            )
-        if c.names_someone:
-            deleted["judge_cache"] = changed_rows(c.cur, "DELETE FROM judge_cache")
-        else:
-            deleted["judge_cache"] = changed_rows(
-                c.cur, "DELETE FROM judge_cache WHERE created_at < ?", [c.cutoff]
-            )
-    finally:
-        for table in TEMP_TABLES:
-            c.cur.execute(f"DROP TABLE IF EXISTS _lw_{table}")
+    _scores_and_flags(c, deleted)
+    _reviews(c, deleted)
+    notes = _proposals(c, deleted)
+    if c.names_someone:
+        _datasets(c, deleted, updated)
+        deleted["judge_cache"] = changed_rows(c.cur, "DELETE FROM judge_cache")
+    else:
+        deleted.update(dataset_examples=0, dataset_members=0)
+        updated.update(dataset_versions=0, eval_runs=0)
+        notes.append(
+            "dataset examples are kept by an age-only deletion (datasets are curated "
+            "copies); delete by project or user to remove them"
+        )
+        deleted["judge_cache"] = changed_rows(
+            c.cur, "DELETE FROM judge_cache WHERE created_at < ?", [c.cutoff]
+        )
+    for table in TEMP_TABLES:
+        c.cur.execute(f"DROP TABLE IF EXISTS _lw_{table}")
     return notes
 
 
@@ -219,24 +215,22 @@ def _datasets(c: Cascade, deleted: dict[str, int], updated: dict[str, int]) -> N
         "CREATE TEMP TABLE _lw_versions AS SELECT DISTINCT dataset, version FROM dataset_members "
         "WHERE example_id IN (SELECT example_id FROM _lw_dataset_examples)"
     )
-    try:
-        deleted["dataset_members"] = changed_rows(
-            c.cur,
-            "DELETE FROM dataset_members WHERE example_id IN "
-            "(SELECT example_id FROM _lw_dataset_examples)",
+    deleted["dataset_members"] = changed_rows(
+        c.cur,
+        "DELETE FROM dataset_members WHERE example_id IN "
+        "(SELECT example_id FROM _lw_dataset_examples)",
+    )
+    updated["dataset_versions"] = changed_rows(
+        c.cur,
+        """
+        UPDATE dataset_versions v SET example_count = (
+            SELECT count(*) FROM dataset_members m
+            WHERE m.dataset = v.dataset AND m.version = v.version
         )
-        updated["dataset_versions"] = changed_rows(
-            c.cur,
-            """
-            UPDATE dataset_versions v SET example_count = (
-                SELECT count(*) FROM dataset_members m
-                WHERE m.dataset = v.dataset AND m.version = v.version
-            )
-            WHERE (v.dataset, v.version) IN (SELECT dataset, version FROM _lw_versions)
-            """,
-        )
-    finally:
-        c.cur.execute("DROP TABLE IF EXISTS _lw_versions")
+        WHERE (v.dataset, v.version) IN (SELECT dataset, version FROM _lw_versions)
+        """,
+    )
+    c.cur.execute("DROP TABLE _lw_versions")
     updated["eval_runs"] = _redact_eval_runs(c.cur)
 
 
