@@ -161,3 +161,22 @@ def test_export_through_the_api_imports_back(
             copy.query("SELECT count(*) FROM spans WHERE project = ?", [unique_project]).rows[0][0]
             == 2
         )
+
+
+def test_a_trace_shared_by_two_projects_is_recomputed(
+    api: Any, otlp: Any, unique_project: str
+) -> None:
+    other = unique_project + "-other"
+    trace_id = otlp.trace_id()
+    root = otlp.span("root", trace_id=trace_id)
+    child = otlp.span("child", trace_id=trace_id, parent_span_id=root.span_id)
+    api.export_ok(otlp.request([root], project=unique_project))
+    api.export_ok(otlp.request([child], project=other))
+    report = delete(api, project=unique_project)
+    assert (report["deleted"]["spans"], report["deleted"]["traces"]) == (1, 0)
+    assert report["updated"]["traces"] == 1
+    [row] = api.sql(
+        f"SELECT project, root_name, span_count FROM traces WHERE trace_id = '{trace_id.hex()}'"
+    )
+    assert row == {"project": other, "root_name": "child", "span_count": 1}
+    assert traces_agree(api)
