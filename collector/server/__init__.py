@@ -6,6 +6,7 @@ from .decode import BadRequest, decode_traces
 from .extensions import Extension
 from .langfuse_api import langfuse_routes
 from .logs_api import OTLP_LOG_PATHS, decode_logs, logs_routes
+from .retention_task import RetentionTask
 from .run import BackgroundServer, CollectorServer, serve
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CollectorConfig",
     "CollectorServer",
     "Extension",
+    "RetentionTask",
     "create_app",
     "decode_logs",
     "decode_traces",

@@ -29,6 +29,7 @@ from ..store import (
 )
 from ..store.api_keys import KeyRing
 from .access import AccessMiddleware, principal_of
+from .admin_api import admin_routes
 from .admission import Admission, Overloaded, Ticket
 from .audit_api import audit_routes
 from .config import CollectorConfig
@@ -40,6 +41,7 @@ from .langfuse_api import langfuse_routes
 from .logs_api import logs_routes
 from .overview_api import overview_routes
 from .responses import http_error, json_error, json_response, otlp_error, otlp_success
+from .retention_task import RetentionTask
 from .traces_api import trace_routes
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,11 @@ class Collector:
         self.admission = Admission(config.max_inflight_bytes, config.max_inflight_requests)
         self.keys = KeyRing(self.store)
         self.extensions = list(extensions)
+        self.retention = (
+            RetentionTask(self.store, config.retention_days, config.retention_interval_s)
+            if config.retention_days is not None
+            else None
+        )
         self.rejected_spans = 0
         self.warned_spans = 0
 
@@ -75,9 +82,13 @@ class Collector:
         self.writer.start()
         for extension in self.extensions:
             extension.start(self)
+        if self.retention is not None:
+            self.retention.start()
 
     def stop(self) -> None:
-        """Stop extensions, flush queued writes and close the database."""
+        """Stop retention and extensions, flush queued writes and close the database."""
+        if self.retention is not None:
+            self.retention.stop()
         for extension in reversed(self.extensions):
             try:
                 extension.stop()
@@ -111,6 +122,7 @@ def create_app(
         *trace_routes(collector),
         *feedback_routes(collector),
         *key_routes(collector),
+        *admin_routes(collector),
         Route("/api/sql", _run_sql(collector), methods=["POST"]),
     ]
     routes += overview_routes(collector)
@@ -221,6 +233,7 @@ def _health(collector: Collector) -> Handler:
                 "rows_written": collector.writer.rows_written,
                 "rejected_spans": collector.rejected_spans,
                 "warned_spans": collector.warned_spans,
+                "retention": collector.retention.status() if collector.retention else None,
             }
         )
 

@@ -15,6 +15,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_RETENTION_INTERVAL_S = 3600.0
+RETENTION_ENV = "LOOPWISE_RETENTION_DAYS"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class CollectorConfig:
     loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES. ``redaction``
     says what is redacted in each project before spans are stored (on for every built-in
     kind unless a config says otherwise; see loopwise.collector.redact and LOOPWISE_REDACT).
+    loopwise.collector.pricing); ``from_env`` reads it from LOOPWISE_PRICES.
+    ``retention_days`` (LOOPWISE_RETENTION_DAYS) makes the collector delete traces older than
+    that, and what derives from them, at start and every ``retention_interval_s``.
     """
 
     db_path: Path = DEFAULT_DB_PATH
@@ -40,11 +45,13 @@ class CollectorConfig:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     max_inflight_requests: int = DEFAULT_MAX_INFLIGHT_REQUESTS
     redaction: RedactionConfig = field(default_factory=RedactionConfig)
+    retention_days: float | None = None
+    retention_interval_s: float = DEFAULT_RETENTION_INTERVAL_S
 
     @classmethod
     def from_env(cls, **overrides: object) -> CollectorConfig:
         """Settings from LOOPWISE_DB, LOOPWISE_API_KEY, LOOPWISE_MAX_BODY_BYTES,
-        LOOPWISE_PRICES, LOOPWISE_REDACT, then overrides."""
+        LOOPWISE_PRICES, LOOPWISE_REDACT, LOOPWISE_RETENTION_DAYS, then overrides."""
         values: dict[str, object] = {}
         if os.environ.get("LOOPWISE_DB"):
             values["db_path"] = Path(os.environ["LOOPWISE_DB"])
@@ -56,6 +63,13 @@ class CollectorConfig:
             values["prices_path"] = Path(os.environ[PRICES_ENV])
         if "redaction" not in overrides or overrides["redaction"] is None:
             values["redaction"] = redaction_from_env()
+        if os.environ.get(RETENTION_ENV):
+            try:
+                values["retention_days"] = float(os.environ[RETENTION_ENV])
+            except ValueError:
+                raise ValueError(
+                    f"{RETENTION_ENV} must be a number of days, got {os.environ[RETENTION_ENV]!r}"
+                ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -70,5 +84,9 @@ class CollectorConfig:
             raise ValueError("max_body_bytes must be positive")
         if self.max_inflight_bytes <= 0 or self.max_inflight_requests <= 0:
             raise ValueError("max_inflight_bytes and max_inflight_requests must be positive")
+        if self.retention_days is not None and not self.retention_days > 0:
+            raise ValueError(f"retention_days must be a positive number, got {self.retention_days}")
+        if not self.retention_interval_s > 0:
+            raise ValueError("retention_interval_s must be positive")
         if self.prices_path is not None:
             PriceTable.load(self.prices_path)  # PriceTableError (a ValueError) says what is wrong

@@ -35,7 +35,7 @@ def feedback_routes(collector: Collector) -> list[BaseRoute]:
 
     async def post_feedback(request: Request) -> Response:
         try:
-            body = await _read_limited(request, MAX_FEEDBACK_BYTES)
+            body = await read_limited(request, MAX_FEEDBACK_BYTES)
             feedback = parse_feedback(_json_object(body))
             receipt = await run_in_threadpool(
                 record_feedback,
@@ -64,16 +64,17 @@ def feedback_routes(collector: Collector) -> list[BaseRoute]:
     return [Route("/api/feedback", post_feedback, methods=["POST"])]
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with a 413 (BadRequest) as soon as it passes ``limit``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"feedback body exceeds {limit} bytes")
+        raise BadRequest(413, f"body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BadRequest(413, f"feedback body exceeds {limit} bytes")
+            raise BadRequest(413, f"body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

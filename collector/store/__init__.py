@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry, AuditError, audit_entries, record_audit
 from .duplicates import DUPLICATE_KEY, DuplicateMarker
+from .export import ExportError, export_store
 from .feedback import (
     Feedback,
     FeedbackError,
@@ -10,6 +11,7 @@ from .feedback import (
     parse_feedback,
     record_feedback,
 )
+from .import_store import import_store, read_manifest
 from .langfuse_scores import (
     LangfuseScoreError,
     LangfuseScoreResult,
@@ -21,6 +23,7 @@ from .overview import OverviewFilter, traffic
 from .overview_scores import facets, score_trends
 from .queries import recent_traces, span_tree, trace_spans
 from .readonly import QueryRejected, check_single_select
+from .retention import DeletionReport, RetentionError, Selection, delete_data, parse_age
 from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
 from .scores import (
     SCORE_ARROW_SCHEMA,
@@ -46,7 +49,7 @@ from .trace_queries import (
     trace_summary,
 )
 from .trace_writer import RecentTraces
-from .traces import TRACE_ARROW_SCHEMA, TRACE_COLUMN_NAMES, rebuild_traces
+from .traces import TRACE_ARROW_SCHEMA, TRACE_COLUMN_NAMES, rebuild_listed_traces, rebuild_traces
 from .writer import GroupCommitWriter, WriterOverloaded
 
 __all__ = [
@@ -65,7 +68,9 @@ __all__ = [
     "TRACE_COLUMN_NAMES",
     "AuditEntry",
     "AuditError",
+    "DeletionReport",
     "DuplicateMarker",
+    "ExportError",
     "Feedback",
     "FeedbackError",
     "FeedbackReceipt",
@@ -80,10 +85,12 @@ __all__ = [
     "QueryTimeout",
     "QueryTooLarge",
     "RecentTraces",
+    "RetentionError",
     "ScoreDirection",
     "ScoreKind",
     "ScoreRow",
     "ScoreStatus",
+    "Selection",
     "Store",
     "StoreError",
     "TraceFilter",
@@ -93,13 +100,19 @@ __all__ = [
     "audit_entries",
     "check_single_select",
     "count_traces",
+    "delete_data",
+    "export_store",
     "facets",
     "feedback_value",
+    "import_store",
     "list_sessions",
     "list_traces",
     "list_users",
     "migrate",
+    "parse_age",
     "parse_feedback",
+    "read_manifest",
+    "rebuild_listed_traces",
     "rebuild_traces",
     "recent_traces",
     "record_audit",

@@ -188,6 +188,18 @@ def rebuild_traces(con: duckdb.DuckDBPyConnection, trace_ids: Sequence[str] | No
     return int(rows[0][0]) if rows else 0
 
 
+def rebuild_listed_traces(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int]:
+    """Recompute the rows of the traces whose ids ``relation`` (a table or view with a
+    ``trace_id`` column) lists, from the spans still stored; return (rows taken out, rows
+    written back). A listed trace with no spans left loses its row. For a large set of ids
+    (a deletion) this joins instead of passing a list; run it inside a transaction."""
+    listed = f"trace_id IN (SELECT trace_id FROM {relation})"
+    removed = con.execute(f"DELETE FROM traces WHERE {listed}").fetchall()
+    sql = _SUMMARY_SQL.format(where=listed)
+    written = con.execute(f"INSERT INTO traces ({_COLUMN_LIST}) {sql}").fetchall()
+    return (int(removed[0][0]) if removed else 0, int(written[0][0]) if written else 0)
+
+
 def write_fragments(cur: duckdb.DuckDBPyConnection, fragments: pa.Table, *, merge: bool) -> None:
     """Write per-trace fragments into ``traces`` inside the caller's transaction.
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, calibrate, collect, dataset, demo, keys, prompt, review, sql, up
+from . import (
+    archive,
+    audit,
+    calibrate,
+    collect,
+    dataset,
+    delete,
+    demo,
+    keys,
+    prompt,
+    review,
+    sql,
+    up,
+)
 from . import eval as eval_commands
 
 app = typer.Typer(
@@ -19,6 +32,9 @@ app.command("up")(up.up)
 app.command("collect")(collect.collect)
 app.command("demo")(demo.demo)
 app.command("sql")(sql.sql)
+app.command("delete")(delete.delete)
+app.command("export")(archive.export)
+app.command("import")(archive.import_)
 app.add_typer(review.app, name="review")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(prompt.app, name="prompt")

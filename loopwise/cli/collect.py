@@ -15,6 +15,7 @@ from .common import (
     HostOption,
     PortOption,
     RedactOption,
+    RetentionOption,
     clean_errors,
 )
 
@@ -27,6 +28,7 @@ def collect(
     port: PortOption = DEFAULTS["port"],  # type: ignore[assignment]
     api_key: ApiKeyOption = None,
     redact: RedactOption = None,
+    retention_days: RetentionOption = None,
 ) -> None:
     """Run the collector in the foreground.
 
@@ -36,7 +38,12 @@ def collect(
     with clean_errors():
         redaction = load_redaction(redact) if redact else None
         config = CollectorConfig.from_env(
-            db_path=db, host=host, port=port, api_key=api_key, redaction=redaction
+            db_path=db,
+            host=host,
+            port=port,
+            api_key=api_key,
+            redaction=redaction,
+            retention_days=retention_days,
         )
         config.check()
         console.print(

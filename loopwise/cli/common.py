@@ -51,6 +51,14 @@ RedactOption = Annotated[
         ),
     ),
 ]
+RetentionOption = Annotated[
+    float | None,
+    typer.Option(
+        "--retention-days",
+        envvar="LOOPWISE_RETENTION_DAYS",
+        help="Delete traces older than this many days (and what derives from them), hourly.",
+    ),
+]
 
 DEFAULTS = {"db": DEFAULT_DB_PATH, "host": DEFAULT_HOST, "port": DEFAULT_PORT}
 

@@ -24,6 +24,7 @@ from .common import (
     HostOption,
     PortOption,
     RedactOption,
+    RetentionOption,
     clean_errors,
     fail,
 )
@@ -46,6 +47,7 @@ def up(
     ] = False,
     api_key: ApiKeyOption = None,
     redact: RedactOption = None,
+    retention_days: RetentionOption = None,
     demo_interval: Annotated[
         float, typer.Option("--demo-interval", min=0.0, help="Seconds between demo traces.")
     ] = 1.0,
@@ -58,7 +60,12 @@ def up(
     with clean_errors():
         redaction = load_redaction(redact) if redact else None
         config = CollectorConfig.from_env(
-            db_path=db, host=host, port=port, api_key=api_key, redaction=redaction
+            db_path=db,
+            host=host,
+            port=port,
+            api_key=api_key,
+            redaction=redaction,
+            retention_days=retention_days,
         )
         server = CollectorServer(config, default_extensions()).start()
     stop = threading.Event()

@@ -1,0 +1,128 @@
+"""``loopwise export DIR`` and ``loopwise import DIR``: the whole store as Parquet files
+with a manifest (schema version, row counts), and back. See docs/retention.md."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
+from loopwise.collector.store.export import MANIFEST, ExportError, export_store
+from loopwise.collector.store.import_store import import_store
+
+from .admin_target import (
+    ApiKeyOption,
+    DbOption,
+    EndpointOption,
+    Target,
+    auth_headers,
+    error_text,
+    resolve_target,
+)
+from .common import fail
+
+console = Console()
+
+DirArgument = Annotated[
+    Path, typer.Argument(help="Folder of the export (one .parquet per table, manifest.json).")
+]
+
+
+def export(
+    directory: DirArgument,
+    db: DbOption = None,
+    endpoint: EndpointOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Write every table to DIR as Parquet, one file per table, plus manifest.json.
+
+    Works on the file (--db) or through a running collector (--endpoint); with neither, the
+    collector at http://127.0.0.1:4318 when one runs, else ./.loopwise/loopwise.duckdb.
+    """
+    if (directory / MANIFEST).exists():
+        fail(f"{directory} already holds an export ({MANIFEST}); choose a new folder")
+    target = resolve_target(endpoint, db)
+    if target.endpoint:
+        _export_over_http(target, directory, api_key)
+    else:
+        assert target.db is not None
+        if not target.db.exists():
+            fail(f"no database at {target.db}")
+        try:
+            with Store(target.db) as store:
+                export_store(store, directory)
+        except (StoreError, ExportError, OSError) as exc:
+            fail(str(exc))
+    _print_tables(directory)
+
+
+def import_(
+    directory: DirArgument,
+    db: Annotated[
+        Path,
+        typer.Option(
+            "--db", help="DuckDB file to import into (created if missing; no collector may own it)."
+        ),
+    ] = DEFAULT_DB_PATH,
+) -> None:
+    """Import an export folder into a store (empty or not). Rows the store lacks are added,
+    stored ones skipped, so importing twice changes nothing; an export from a newer schema,
+    or one whose rows conflict with stored ones, is refused and nothing is written."""
+    try:
+        with Store(db) as store:
+            report = import_store(store, directory)
+    except (StoreError, ExportError, OSError) as exc:
+        fail(str(exc))
+    table = Table("table", "rows in export", "added")
+    for name, counts in report.items():
+        table.add_row(name, str(counts["rows"]), str(counts["added"]))
+    console.print(table)
+    added = sum(counts["added"] for counts in report.values())
+    console.print(
+        f"imported {directory} into {db}: {added} row(s) added", highlight=False, soft_wrap=True
+    )
+
+
+def _export_over_http(target: Target, directory: Path, api_key: str | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="loopwise-export-") as scratch:
+        archive = Path(scratch) / "export.tar"
+        try:
+            with httpx.stream(
+                "POST",
+                f"{target.endpoint}/api/admin/export",
+                headers=auth_headers(api_key),
+                timeout=3600.0,
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    fail(error_text(response))
+                with archive.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            fail(f"collector at {target.endpoint} is not reachable: {exc}")
+        directory.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(directory, filter="data")
+
+
+def _print_tables(directory: Path) -> None:
+    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    table = Table("table", "rows", "file")
+    for name, entry in manifest["tables"].items():
+        table.add_row(name, str(entry["rows"]), entry["file"])
+    console.print(table)
+    console.print(
+        f"exported {len(manifest['tables'])} tables to {directory} "
+        f"(schema: {len(manifest['migrations'])} migrations)",
+        highlight=False,
+        soft_wrap=True,
+    )
