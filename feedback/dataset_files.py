@@ -19,6 +19,7 @@ any of the three (``read_examples_file``), with a field mapping for files of oth
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -150,7 +151,7 @@ def read_examples_file(
         where = f"{path.name} {unit} {number}"
         example = mapping.apply(record, where)
         try:
-            example.to_dict()  # every value must be storable as JSON (no NaN or infinity)
+            example.record(dt.datetime(2000, 1, 1))  # storable: JSON text, valid Unicode
         except FeedbackError as exc:
             raise FeedbackError(f"{where}: {exc}; nothing was imported") from None
         examples.append(example)
@@ -222,6 +223,10 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         except ValueError as exc:
             raise FeedbackError(
                 f"{path.name} line {number}: not valid JSON ({exc}); nothing was imported"
+            ) from None
+        except RecursionError:
+            raise FeedbackError(
+                f"{path.name} line {number}: JSON nested too deeply; nothing was imported"
             ) from None
     return records
 

@@ -20,6 +20,7 @@ from loopwise.feedback import (
     change_dataset,
     create_dataset,
     dataset_snapshot,
+    list_datasets,
     read_dataset_dir,
     read_examples_file,
     read_version,
@@ -196,6 +197,29 @@ def test_numbers_json_cannot_hold_are_refused_with_their_line(
     path.write_text(content)
     with pytest.raises(FeedbackError, match=message):
         read_examples_file(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"input": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", "line 2: .*nested too deeply"),
+        ('{"input": "a\\ud800b"}\n', "line 1: .*lone UTF-16 surrogate"),
+        ('{"input": "x", "metadata": {"\\udfff": 1}}\n', "line 1: .*lone UTF-16 surrogate"),
+    ],
+    ids=["deep-nesting", "lone-surrogate-value", "lone-surrogate-key"],
+)
+def test_json_no_store_can_hold_is_refused_with_its_line(
+    store: Store, tmp_path: Path, content: str, message: str
+) -> None:
+    # Found by tests/feedback/test_fuzz_dataset_files.py: these raised RecursionError or a
+    # UnicodeEncodeError (a traceback) instead of FeedbackError.
+    path = tmp_path / "unstorable.jsonl"
+    path.write_text(content)
+    with pytest.raises(FeedbackError, match=message):
+        read_examples_file(path)
+    with pytest.raises(FeedbackError, match="lone UTF-16 surrogate"):
+        create_dataset(store, "surrogates", [Example("\ud800")], actor="t")
+    assert list_datasets(store) == []
 
 
 def test_non_finite_floats_in_parquet_are_refused_with_their_row(tmp_path: Path) -> None:
