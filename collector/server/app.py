@@ -35,7 +35,14 @@ from .extensions import Extension
 from .feedback_api import feedback_routes
 from .keys_api import key_routes
 from .overview_api import overview_routes
-from .responses import http_error, json_error, json_response, otlp_error, otlp_success
+from .responses import (
+    http_error,
+    json_error,
+    json_response,
+    loads_body,
+    otlp_error,
+    otlp_success,
+)
 from .traces_api import trace_routes
 
 log = logging.getLogger(__name__)
@@ -222,7 +229,7 @@ def _health(collector: Collector) -> Handler:
 def _run_sql(collector: Collector) -> Handler:
     async def run_sql(request: Request) -> Response:
         try:
-            payload = await request.json()
+            payload = loads_body(await request.body())
         except ValueError:
             return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
         sql = payload.get("sql") if isinstance(payload, dict) else None

@@ -124,7 +124,9 @@ class CollectorServer:
             server, host=config.host, name="loopwise-collector", sock=sock
         )
         self.port = self._background.port
-        self.collector: Collector = server.config.app.state.collector
+        self.app: Any = server.config.app
+        """The ASGI application served (its routes), for in-process callers."""
+        self.collector: Collector = self.app.state.collector
         """The running collector's state (store, writer, admission), for in-process callers."""
 
     @property
