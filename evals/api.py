@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loopwise.collector.server.responses import json_error, json_response
+from loopwise.collector.server.responses import json_error, json_response, loads_body
 
 from .clustering import cluster_all, cluster_project
 from .declare import EvaluatorFactory
@@ -299,7 +298,7 @@ async def _json_body(request: Request, *, required: bool) -> dict[str, Any]:
             raise BadParam("send a JSON object body")
         return {}
     try:
-        body = json.loads(raw)
+        body = loads_body(raw)
     except ValueError:
         raise BadParam("body must be JSON") from None
     if not isinstance(body, dict):

@@ -89,13 +89,23 @@ def optional_version(value: Any, what: str = "expected_version") -> int | None:
 
 def canonical_json(value: Any) -> str:
     """JSON text with sorted keys and no spaces; raises FeedbackError for values JSON cannot
-    hold (NaN, infinity, objects)."""
+    hold (NaN, infinity, objects), text that is not valid Unicode (a lone surrogate, which no
+    UTF-8 file or database column can store) and values nested too deeply."""
     try:
-        return json.dumps(
+        text = json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
     except (TypeError, ValueError) as exc:
         raise FeedbackError(f"not representable as JSON: {exc}") from None
+    except RecursionError:
+        raise FeedbackError("not representable as JSON: nested too deeply") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FeedbackError(
+            "not representable as JSON: a string holds a lone UTF-16 surrogate"
+        ) from None
+    return text
 
 
 def to_json(value: Any) -> str | None:

@@ -19,6 +19,7 @@ any of the three (``read_examples_file``), with a field mapping for files of oth
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -150,7 +151,7 @@ def read_examples_file(
         where = f"{path.name} {unit} {number}"
         example = mapping.apply(record, where)
         try:
-            example.to_dict()  # every value must be storable as JSON (no NaN or infinity)
+            example.record(dt.datetime(2000, 1, 1))  # storable: JSON text, valid Unicode
         except FeedbackError as exc:
             raise FeedbackError(f"{where}: {exc}; nothing was imported") from None
         examples.append(example)
@@ -223,6 +224,10 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
             raise FeedbackError(
                 f"{path.name} line {number}: not valid JSON ({exc}); nothing was imported"
             ) from None
+        except RecursionError:
+            raise FeedbackError(
+                f"{path.name} line {number}: JSON nested too deeply; nothing was imported"
+            ) from None
     return records
 
 
@@ -272,7 +277,17 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise FeedbackError(f"cannot read {path} as Parquet: {exc}") from None
-    return [_unflatten(row, path.name, i) for i, row in enumerate(table.to_pylist(), start=1)]
+    for field in table.schema:
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise FeedbackError(
+                f"{path.name}: column {field.name!r} holds binary data, not text; "
+                "nothing was imported"
+            )
+    try:
+        rows = table.to_pylist()
+    except (UnicodeDecodeError, pa.ArrowException) as exc:
+        raise FeedbackError(f"cannot read {path} as Parquet: {exc}") from None
+    return [_unflatten(row, path.name, i) for i, row in enumerate(rows, start=1)]
 
 
 def _unflatten(row: dict[str, Any], name: str, number: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..store import Store
 from ..store.api_keys import ApiKey, KeyRing
-from .responses import json_error
+from .responses import json_error, loads_body
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -265,7 +265,7 @@ class AccessMiddleware:
                 await _refuse(scope, receive, send, 413, "request body too large")
                 return
             try:
-                parsed = json.loads(raw) if raw.strip() else {}
+                parsed = loads_body(raw) if raw.strip() else {}
             except ValueError:
                 parsed = None
             if not isinstance(parsed, dict):

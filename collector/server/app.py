@@ -40,7 +40,14 @@ from .keys_api import key_routes
 from .langfuse_api import langfuse_routes
 from .logs_api import logs_routes
 from .overview_api import overview_routes
-from .responses import http_error, json_error, json_response, otlp_error, otlp_success
+from .responses import (
+    http_error,
+    json_error,
+    json_response,
+    loads_body,
+    otlp_error,
+    otlp_success,
+)
 from .retention_task import RetentionTask
 from .traces_api import trace_routes
 
@@ -243,7 +250,7 @@ def _health(collector: Collector) -> Handler:
 def _run_sql(collector: Collector) -> Handler:
     async def run_sql(request: Request) -> Response:
         try:
-            payload = await request.json()
+            payload = loads_body(await request.body())
         except ValueError:
             return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
         sql = payload.get("sql") if isinstance(payload, dict) else None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import re
 import zlib
 from typing import Any
 
@@ -141,13 +141,18 @@ def _hex_ids_to_base64(document: dict[str, Any]) -> None:
                         _convert_ids(link)
 
 
+_HEX_DIGITS = re.compile(r"(?:[0-9a-fA-F]{2})*")
+
+
 def _convert_ids(obj: dict[str, Any]) -> None:
     for key in _ID_FIELDS:
         value = obj.get(key)
         if isinstance(value, str):
-            try:
+            # Only plain hex digits: bytes.fromhex also skips whitespace, which would let
+            # "01 02 ..." through as an id no protobuf client can send.
+            if _HEX_DIGITS.fullmatch(value):
                 obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
-            except (ValueError, binascii.Error):
+            else:
                 obj[key] = _INVALID_ID
 
 

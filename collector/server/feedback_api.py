@@ -9,7 +9,6 @@ false): the SDK exports spans in batches, so feedback often arrives first.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..store import FeedbackError, QueryTimeout, parse_feedback, record_feedback
 from .decode import BadRequest
-from .responses import json_error, json_response
+from .responses import json_error, json_response, loads_body
 
 if TYPE_CHECKING:
     from .app import Collector
@@ -81,6 +80,6 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 def _json_object(body: bytes) -> object:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return loads_body(body)
+    except ValueError:
         raise BadRequest(400, "body must be a JSON object") from None

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..store.api_keys import ApiKeyError, create_key, list_keys, revoke_key
 from .access import principal_of
-from .responses import json_error, json_response
+from .responses import json_error, json_response, loads_body
 
 if TYPE_CHECKING:
     from .app import Collector
@@ -100,7 +100,7 @@ def key_routes(collector: Collector) -> list[BaseRoute]:
 
 async def _json_object(request: Request) -> dict[str, Any] | None:
     try:
-        body = await request.json()
+        body = loads_body(await request.body())
     except ValueError:
         return None
     return body if isinstance(body, dict) else None

@@ -67,6 +67,22 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+class BadJson(ValueError):
+    """A request body that is not JSON this server can take (the message says why)."""
+
+
+def loads_body(raw: bytes | str) -> Any:
+    """A request body parsed as JSON; BadJson (a ValueError) when it is not JSON, is not
+    UTF-8, or is nested past what the parser can take (``json.loads`` raises RecursionError
+    there, which once escaped as a 500 from every route that reads a JSON body)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadJson("body is nested too deeply") from None
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise BadJson(f"body is not valid JSON: {exc}") from None
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     """A JSON response that also serializes timestamps, decimals and bytes (NaN becomes null)."""
     try:

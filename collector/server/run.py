@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from .app import create_app
+from .app import Collector, create_app
 from .config import CollectorConfig
 from .extensions import Extension
 
@@ -124,6 +124,11 @@ class CollectorServer:
             server, host=config.host, name="loopwise-collector", sock=sock
         )
         self.port = self._background.port
+        app: Any = server.config.app
+        self.app: Any = app
+        """The ASGI application served (its routes), for in-process callers."""
+        self.collector: Collector = app.state.collector
+        """The running collector's state (store, writer, admission), for in-process callers."""
 
     @property
     def url(self) -> str:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from loopwise.collector.server.responses import loads_body
 from loopwise.collector.store import Store
 
 from .record import run_row
@@ -55,7 +56,7 @@ def _error(status: int, message: str) -> Response:
 def _record(store: Store) -> Any:
     async def record(request: Request) -> Response:
         try:
-            report = await request.json()
+            report = loads_body(await request.body())
         except ValueError:
             return _error(400, "body must be a run report (JSON)")
         missing = [k for k in REQUIRED if not isinstance(report, dict) or k not in report]

@@ -69,3 +69,18 @@ def test_an_empty_parent_span_id_is_a_root_in_both(api, otlp) -> None:
     assert api.sql(f"SELECT parent_span_id FROM spans WHERE trace_id = '{trace_id.hex()}'") == [
         {"parent_span_id": None}
     ]
+
+
+@pytest.mark.parametrize("field", ["traceId", "spanId", "parentSpanId"])
+def test_hex_ids_with_whitespace_are_rejected(api, otlp, field: str) -> None:
+    """Found by test_fuzz_otlp_json.py: bytes.fromhex skips spaces, so "01 02 ..." was stored
+    as a valid id in JSON, which no protobuf client can send."""
+    trace_id, span_id, parent_id = otlp.trace_id(), otlp.span_id(), otlp.span_id()
+    ids = {"traceId": trace_id, "spanId": span_id, "parentSpanId": parent_id}
+    span: dict[str, object] = {key: value.hex() for key, value in ids.items()} | {"name": "s"}
+    span[field] = " ".join(f"{byte:02x}" for byte in ids[field])
+
+    reply = api.parse_response(api.post(json_body(span), JSON))
+
+    assert reply.partial_success.rejected_spans == 1
+    assert api.count_trace(trace_id) == 0

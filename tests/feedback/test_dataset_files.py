@@ -20,6 +20,7 @@ from loopwise.feedback import (
     change_dataset,
     create_dataset,
     dataset_snapshot,
+    list_datasets,
     read_dataset_dir,
     read_examples_file,
     read_version,
@@ -198,6 +199,29 @@ def test_numbers_json_cannot_hold_are_refused_with_their_line(
         read_examples_file(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"input": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", "line 2: .*nested too deeply"),
+        ('{"input": "a\\ud800b"}\n', "line 1: .*lone UTF-16 surrogate"),
+        ('{"input": "x", "metadata": {"\\udfff": 1}}\n', "line 1: .*lone UTF-16 surrogate"),
+    ],
+    ids=["deep-nesting", "lone-surrogate-value", "lone-surrogate-key"],
+)
+def test_json_no_store_can_hold_is_refused_with_its_line(
+    store: Store, tmp_path: Path, content: str, message: str
+) -> None:
+    # Found by tests/feedback/test_fuzz_dataset_files.py: these raised RecursionError or a
+    # UnicodeEncodeError (a traceback) instead of FeedbackError.
+    path = tmp_path / "unstorable.jsonl"
+    path.write_text(content)
+    with pytest.raises(FeedbackError, match=message):
+        read_examples_file(path)
+    with pytest.raises(FeedbackError, match="lone UTF-16 surrogate"):
+        create_dataset(store, "surrogates", [Example("\ud800")], actor="t")
+    assert list_datasets(store) == []
+
+
 def test_non_finite_floats_in_parquet_are_refused_with_their_row(tmp_path: Path) -> None:
     path = tmp_path / "floats.parquet"
     pq.write_table(pa.table({"prompt": ["a", "b"], "score": [1.0, float("inf")]}), path)
@@ -229,3 +253,10 @@ def test_unknown_suffix_and_missing_field(tmp_path: Path) -> None:
     path.write_text('{"a": 1}\n')
     with pytest.raises(FeedbackError, match="no field 'b'"):
         read_examples_file(path, mapping=FieldMapping(input=["b"]))
+
+
+def test_a_parquet_binary_column_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "binary.parquet"
+    pq.write_table(pa.table({"input": pa.array([b"\xff\xfe"], pa.binary())}), path)
+    with pytest.raises(FeedbackError, match="binary data"):
+        read_examples_file(path)
