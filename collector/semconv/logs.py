@@ -102,7 +102,10 @@ def log_row(
     body = any_value(record.body) if record.HasField("body") else None
     inputs = outputs = None
     if event_name in CONTENT_EVENTS:
-        inputs, outputs = content_messages(event_name, attrs, body)
+        try:
+            inputs, outputs = content_messages(event_name, attrs, body)
+        except Exception:  # unreadable content: the record is stored, joined to nothing
+            inputs = outputs = None
     trace_id = record.trace_id.hex() if any(record.trace_id) else None
     span_id = record.span_id.hex() if any(record.span_id) else None
     return (

@@ -3,9 +3,10 @@
 Frameworks dump their own message objects into span attributes (``input.value``,
 ``output.value``, ``traceloop.entity.*``, ``gen_ai.input.messages``):
 
-- LangChain, both ways it serializes a message: ``message_to_dict`` (``{"type": "tool",
-  "data": {"content": ..., "tool_call_id": ...}}``) and ``dumpd`` (``{"lc": 1, "type":
-  "constructor", "id": [..., "ToolMessage"], "kwargs": {...}}``); lists of them, a
+- LangChain, each way a message is serialized: ``message_to_dict`` (``{"type": "tool",
+  "data": {"content": ..., "tool_call_id": ...}}``), ``dumpd`` (``{"lc": 1, "type":
+  "constructor", "id": [..., "ToolMessage"], "kwargs": {...}}``) and pydantic's
+  ``model_dump`` (``{"content", "type", "additional_kwargs", ...}``); lists of them, a
   ``{"messages": [...]}`` holder (also nested one list deeper, as chat model inputs are), a
   ``ChatPromptValue`` or ``StringPromptValue``, and a single-key wrapper (``{"output": ...}``).
 - OpenAI Responses API items: ``message`` (``input_text``/``output_text`` parts),
@@ -124,6 +125,12 @@ def langchain_message(value: Any) -> Plain | None:
         if "content" not in body:
             return None
         kind = value["type"]
+    elif (
+        "content" in value
+        and isinstance(value.get("type"), str)
+        and ("additional_kwargs" in value or "response_metadata" in value)
+    ):  # a message's model_dump()
+        body, kind = value, value["type"]
     else:
         return None
     kind = kind.lower().removesuffix("messagechunk").removesuffix("message")

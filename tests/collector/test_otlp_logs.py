@@ -396,3 +396,24 @@ def test_pending_events_survive_a_restart(tmp_path, otlp) -> None:
             "SELECT output FROM spans WHERE trace_id = ?", [trace_id.hex()]
         ).rows
     assert output == "Thirty days."
+
+
+def test_odd_content_events_are_stored_and_read_as_far_as_they_go(
+    api, otlp, sender: LogSender, unique_project: str
+) -> None:
+    trace_id, span_id = otlp.trace_id(), otlp.span_id()
+    ids = {"trace_id": trace_id, "span_id": span_id}
+    sender.emit(**ids, event_name=DETAILS, attributes={"gen_ai.input.messages": "not json ["})
+    sender.emit(**ids, event_name="gen_ai.choice", body=[1, [2, [3]]])
+    sender.emit(**ids, event_name="gen_ai.user.message", body={"content": {"deep": [[[[]]]]}})
+    api.export_ok(
+        otlp.request([otlp.span("chat", trace_id=trace_id, span_id=span_id, attributes=CHAT)])
+    )
+
+    assert count_logs(api, unique_project) == 3
+    row = span_row(api, trace_id)
+    assert row["input_tokens"] == 12  # the span is stored whatever its events held
+    # What could be read is text; the operation.details event with non-JSON messages gave none.
+    assert row["input"] == '{"deep":[[[[]]]]}'
+    assert row["output"] == "1\n[2,[3]]"
+    assert api.healthy()
