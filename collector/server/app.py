@@ -30,10 +30,10 @@ from ..store import (
 from ..store.api_keys import KeyRing
 from .access import AccessMiddleware, principal_of
 from .admin_api import admin_routes
-from .admission import Admission, Overloaded, Ticket
+from .admission import Admission, Overloaded
 from .audit_api import audit_routes
 from .config import CollectorConfig
-from .decode import BadRequest, decode_traces, decompress, media_type
+from .decode import BadRequest, decode_traces, decompress, media_type, read_body
 from .extensions import Extension
 from .feedback_api import feedback_routes
 from .keys_api import key_routes
@@ -158,7 +158,7 @@ def _receive_traces(collector: Collector) -> Handler:
         try:
             encoding = media_type(request.headers.get("content-type"))
             with collector.admission.enter() as ticket:
-                body = await _read_body(request, limit, ticket)
+                body = await read_body(request, limit, ticket)
                 inflated = decompress(body, request.headers.get("content-encoding"), limit)
                 ticket.add(len(inflated) - len(body))
                 batch = await run_in_threadpool(
@@ -200,29 +200,6 @@ def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> N
     )
     batch.table = redact_table(batch.table, collector.config.redaction)  # before anything is stored
     return batch
-
-
-async def _read_body(request: Request, limit: int, ticket: Ticket) -> bytes:
-    """The request body, counted against the size limit and the in-flight budget as it arrives
-    (a declared Content-Length is reserved before the first byte is read)."""
-    declared = request.headers.get("content-length")
-    reserved = 0
-    if declared and declared.isdigit():
-        if int(declared) > limit:
-            raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
-        reserved = int(declared)
-        ticket.add(reserved)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"body exceeds the {limit}-byte limit")
-        if size > reserved:
-            ticket.add(size - reserved)
-            reserved = size
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _health(collector: Collector) -> Handler:

@@ -6,11 +6,16 @@ import base64
 import json
 import re
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from .admission import Ticket
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -60,12 +65,29 @@ def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> byt
 def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
     """Parse an ExportTraceServiceRequest from protobuf bytes or OTLP/JSON text."""
     request = ExportTraceServiceRequest()
+    return decode_otlp(body, encoding, request, "trace", "resourceSpans", _hex_ids_to_base64)
+
+
+M = TypeVar("M", bound=Message)
+
+
+def decode_otlp(
+    body: bytes,
+    encoding: str,
+    request: M,
+    what: str,
+    root: str,
+    hex_ids_to_base64: Callable[[dict[str, Any]], None],
+) -> M:
+    """Parse one OTLP request message (traces, logs) from protobuf bytes or OTLP/JSON text into
+    ``request``. JSON is refused (400) when it is not an object with ``root``, holds a lone
+    surrogate, or does not fit the message; ``hex_ids_to_base64`` rewrites its hex ids."""
     if encoding == PROTOBUF:
         try:
             request.ParseFromString(body)
         except (DecodeError, RuntimeError, ValueError) as exc:
             raise BadRequest(
-                400, f"body is not a valid OTLP protobuf trace request: {exc}"
+                400, f"body is not a valid OTLP protobuf {what} request: {exc}"
             ) from None
         return request
     try:
@@ -75,17 +97,42 @@ def decode_traces(body: bytes, encoding: str) -> ExportTraceServiceRequest:
     except RecursionError:
         raise BadRequest(400, "body is not valid OTLP/JSON: nested too deeply") from None
     if not isinstance(document, dict):
-        raise BadRequest(400, "OTLP/JSON body must be an object with resourceSpans")
+        raise BadRequest(400, f"OTLP/JSON body must be an object with {root}")
     if _may_hold_surrogates(body) and _holds_lone_surrogate(document):
         raise BadRequest(
             400, "body is not valid OTLP/JSON: a string holds a lone UTF-16 surrogate escape"
         )
-    _hex_ids_to_base64(document)
+    hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise BadRequest(400, f"body is not a valid OTLP/JSON trace request: {exc}") from None
+        raise BadRequest(400, f"body is not a valid OTLP/JSON {what} request: {exc}") from None
     return request
+
+
+async def read_body(request: Request, limit: int, ticket: Ticket | None = None) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes before it is all read, and counted
+    against the in-flight budget as it arrives when a ``ticket`` is given (a declared
+    Content-Length is reserved before the first byte is read)."""
+    declared = request.headers.get("content-length")
+    reserved = 0
+    if declared and declared.isdigit():
+        if int(declared) > limit:
+            raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
+        reserved = int(declared)
+        if ticket is not None:
+            ticket.add(reserved)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"body exceeds the {limit}-byte limit")
+        if ticket is not None and size > reserved:
+            ticket.add(size - reserved)
+            reserved = size
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _may_hold_surrogates(body: bytes) -> bool:
@@ -130,22 +177,24 @@ def _hex_ids_to_base64(document: dict[str, Any]) -> None:
     rejected on its own later exactly as the same span in protobuf is (wrong length). An empty
     ``parentSpanId`` stays empty: it means the span is a root.
     """
-    for resource_spans in _list(document, "resourceSpans", "resource_spans"):
-        for scope_spans in _list(resource_spans, "scopeSpans", "scope_spans"):
-            for span in _list(scope_spans, "spans"):
+    for resource_spans in json_list(document, "resourceSpans", "resource_spans"):
+        for scope_spans in json_list(resource_spans, "scopeSpans", "scope_spans"):
+            for span in json_list(scope_spans, "spans"):
                 if not isinstance(span, dict):
                     continue
-                _convert_ids(span)
-                for link in _list(span, "links"):
+                convert_ids(span, _ID_FIELDS)
+                for link in json_list(span, "links"):
                     if isinstance(link, dict):
-                        _convert_ids(link)
+                        convert_ids(link, _ID_FIELDS)
 
 
 _HEX_DIGITS = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
-def _convert_ids(obj: dict[str, Any]) -> None:
-    for key in _ID_FIELDS:
+def convert_ids(obj: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """Rewrite the hex ids in ``fields`` of one OTLP/JSON object as base64 (a one-byte id,
+    rejected later, when a value is not plain hex digits)."""
+    for key in fields:
         value = obj.get(key)
         if isinstance(value, str):
             # Only plain hex digits: bytes.fromhex also skips whitespace, which would let
@@ -156,7 +205,8 @@ def _convert_ids(obj: dict[str, Any]) -> None:
                 obj[key] = _INVALID_ID
 
 
-def _list(obj: Any, *keys: str) -> list[Any]:
+def json_list(obj: Any, *keys: str) -> list[Any]:
+    """The first of ``keys`` holding a list in the JSON object ``obj`` ([] otherwise)."""
     if not isinstance(obj, dict):
         return []
     for key in keys:

@@ -23,8 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..store.langfuse_scores import LangfuseScoreError, record_langfuse_scores
 from .access import principal_of
-from .decode import BadRequest
-from .logs_api import read_body
+from .decode import BadRequest, read_body
 from .responses import json_error, json_response
 
 if TYPE_CHECKING:

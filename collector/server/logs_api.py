@@ -10,15 +10,11 @@ log_content.py).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -31,7 +27,17 @@ from starlette.routing import Route
 from ..semconv.logs import LogBatch, normalize_logs
 from .access import principal_of
 from .admission import Overloaded
-from .decode import JSON, PROTOBUF, BadRequest, decompress, media_type
+from .decode import (
+    JSON,
+    PROTOBUF,
+    BadRequest,
+    convert_ids,
+    decode_otlp,
+    decompress,
+    json_list,
+    media_type,
+    read_body,
+)
 from .responses import otlp_error
 
 if TYPE_CHECKING:
@@ -56,8 +62,7 @@ def _receive_logs(collector: Collector) -> Any:
         try:
             encoding = media_type(request.headers.get("content-type"))
             with collector.admission.enter() as ticket:
-                body = await read_body(request, limit)
-                ticket.add(len(body))
+                body = await read_body(request, limit, ticket)
                 body = decompress(body, request.headers.get("content-encoding"), limit)
                 project = principal_of(request.scope).project
                 batch = await run_in_threadpool(
@@ -88,21 +93,6 @@ def _decode_and_store(
     return batch
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing one past ``limit`` bytes (413) before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"body exceeds the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def logs_success(encoding: str, rejected: int = 0, message: str = "") -> Response:
     """200 with an ExportLogsServiceResponse (partial_success when records were rejected)."""
     reply = ExportLogsServiceResponse()
@@ -117,51 +107,16 @@ def logs_success(encoding: str, rejected: int = 0, message: str = "") -> Respons
 def decode_logs(body: bytes, encoding: str) -> ExportLogsServiceRequest:
     """Parse an ExportLogsServiceRequest from protobuf bytes or OTLP/JSON text."""
     request = ExportLogsServiceRequest()
-    if encoding == PROTOBUF:
-        try:
-            request.ParseFromString(body)
-        except (DecodeError, RuntimeError, ValueError) as exc:
-            raise BadRequest(
-                400, f"body is not a valid OTLP protobuf logs request: {exc}"
-            ) from None
-        return request
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise BadRequest(400, "body is not valid OTLP/JSON: nested too deeply") from None
-    if not isinstance(document, dict):
-        raise BadRequest(400, "OTLP/JSON body must be an object with resourceLogs")
-    _hex_ids_to_base64(document)
-    try:
-        json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise BadRequest(400, f"body is not a valid OTLP/JSON logs request: {exc}") from None
-    return request
+    return decode_otlp(body, encoding, request, "logs", "resourceLogs", _hex_ids_to_base64)
+
+
+_LOG_ID_FIELDS = ("traceId", "spanId", "trace_id", "span_id")
 
 
 def _hex_ids_to_base64(document: dict[str, Any]) -> None:
     """OTLP/JSON writes ids as hex where protobuf's JSON mapping expects base64."""
-    for resource_logs in _list(document, "resourceLogs", "resource_logs"):
-        for scope_logs in _list(resource_logs, "scopeLogs", "scope_logs"):
-            for record in _list(scope_logs, "logRecords", "log_records"):
-                if not isinstance(record, dict):
-                    continue
-                for key in ("traceId", "spanId", "trace_id", "span_id"):
-                    value = record.get(key)
-                    if isinstance(value, str):
-                        try:
-                            record[key] = base64.b64encode(bytes.fromhex(value)).decode()
-                        except (ValueError, binascii.Error):
-                            record[key] = "AA=="  # one byte: the record is rejected alone
-
-
-def _list(obj: Any, *keys: str) -> list[Any]:
-    if not isinstance(obj, dict):
-        return []
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, list):
-            return value
-    return []
+    for resource_logs in json_list(document, "resourceLogs", "resource_logs"):
+        for scope_logs in json_list(resource_logs, "scopeLogs", "scope_logs"):
+            for record in json_list(scope_logs, "logRecords", "log_records"):
+                if isinstance(record, dict):
+                    convert_ids(record, _LOG_ID_FIELDS)

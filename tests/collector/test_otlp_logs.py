@@ -355,8 +355,18 @@ def test_bad_ids_are_rejected_alone(api, unique_project: str) -> None:
         (b"not gzip", PROTOBUF, {"Content-Encoding": "gzip"}, 400),
         (b"x" * (65 * 1024), PROTOBUF, {}, 413),
         (gzip.compress(b"\x00" * (200 * 1024)), PROTOBUF, {"Content-Encoding": "gzip"}, 413),
+        (b'{"resourceLogs": [{"scopeLogs": [{"\\ud800": 1}]}]}', JSON, {}, 400),
     ],
-    ids=["protobuf", "json", "json-array", "content-type", "gzip", "too-big", "gzip-bomb"],
+    ids=[
+        "protobuf",
+        "json",
+        "json-array",
+        "content-type",
+        "gzip",
+        "too-big",
+        "gzip-bomb",
+        "lone-surrogate",
+    ],
 )
 def test_bad_requests_are_refused_and_change_nothing(
     api, body: bytes, content_type: str, headers: dict[str, str], status: int
