@@ -9,27 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
 import httpx
-import typer
 
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH
 
-from .common import fail
-
-EndpointOption = Annotated[
-    str | None,
-    typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to work through."),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file to work on directly (only while no collector owns it)."),
-]
-ApiKeyOption = Annotated[
-    str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
-]
+from .common import collector_running, fail
 
 
 @dataclass(frozen=True)
@@ -38,14 +24,6 @@ class Target:
 
     endpoint: str | None = None
     db: Path | None = None
-
-
-def collector_running(endpoint: str) -> bool:
-    """True when a collector answers /health at ``endpoint``."""
-    try:
-        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def resolve_target(endpoint: str | None, db: Path | None) -> Target:

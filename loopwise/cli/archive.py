@@ -19,15 +19,13 @@ from loopwise.collector.store.export import MANIFEST, ExportError, export_store
 from loopwise.collector.store.import_store import import_store
 
 from .admin_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     Target,
     auth_headers,
     error_text,
     resolve_target,
 )
 from .common import fail
+from .feedback_target import ApiKeyOption, DbOption, EndpointOption
 
 console = Console()
 

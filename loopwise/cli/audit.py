@@ -14,7 +14,7 @@ import typer
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, AuditError, Store, StoreError, audit_entries
 
-from .common import fail
+from .common import collector_running, fail
 from .feedback_target import (
     ApiKeyOption,
     DbOption,
@@ -63,7 +63,7 @@ def list_entries(
         "until": _time(until, "--until"),
         "limit": limit,
     }
-    if db is None and (endpoint is not None or _collector_running(DEFAULT_ENDPOINT)):
+    if db is None and (endpoint is not None or collector_running(DEFAULT_ENDPOINT)):
         rows = _over_http(endpoint or DEFAULT_ENDPOINT, api_key, query)
     else:
         rows = _on_file(db or DEFAULT_DB_PATH, query)
@@ -125,10 +125,3 @@ def _time(text: str | None, option: str) -> str | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.isoformat()
-
-
-def _collector_running(url: str) -> bool:
-    try:
-        return httpx.get(url.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -63,6 +63,16 @@ RetentionOption = Annotated[
 DEFAULTS = {"db": DEFAULT_DB_PATH, "host": DEFAULT_HOST, "port": DEFAULT_PORT}
 
 
+def collector_running(endpoint: str) -> bool:
+    """True when a collector answers /health at ``endpoint`` within a second."""
+    import httpx
+
+    try:
+        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line to stderr and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

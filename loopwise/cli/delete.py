@@ -19,16 +19,13 @@ from loopwise.collector.store import Store, StoreError
 from loopwise.collector.store.retention import RetentionError, Selection, delete_data, parse_age
 
 from .admin_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     Target,
     auth_headers,
     error_text,
     resolve_target,
 )
 from .common import fail
-from .feedback_target import FormatOption, OutputFormat
+from .feedback_target import ApiKeyOption, DbOption, EndpointOption, FormatOption, OutputFormat
 
 console = Console()
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 
-from .common import fail
+from .common import collector_running, fail
 
 console = Console()
 PAGE = 2000
@@ -81,7 +81,7 @@ def score(
         "projects": project or [], "kinds": kind or [], "names": name or [],
     }  # fmt: skip
     names = list(evaluator or [])
-    if db is None and endpoint is None and _collector_running(DEFAULT_ENDPOINT, api_key):
+    if db is None and endpoint is None and collector_running(DEFAULT_ENDPOINT):
         endpoint = DEFAULT_ENDPOINT
     if endpoint is not None:
         if config is not None:
@@ -106,13 +106,6 @@ def _time(text: str | None, option: str) -> str | None:
         return parse_time(text).isoformat()
     except ValueError as exc:
         fail(f"{option}: {exc} (or give a duration such as 2h or 7d)", code=2)
-
-
-def _collector_running(url: str, api_key: str | None) -> bool:
-    try:
-        return httpx.get(url.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _progress() -> Progress:

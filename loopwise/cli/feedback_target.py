@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +22,7 @@ from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, StoreError
 from loopwise.feedback import Backend, Conflict, FeedbackError, HttpBackend, LocalBackend
 
-from .common import fail
+from .common import collector_running, fail
 
 console = Console()
 CONFLICT_EXIT_CODE = 3
@@ -74,13 +73,6 @@ def actor_name(actor: str | None) -> str:
         return os.environ.get("USER") or "unknown"
 
 
-def _collector_running(endpoint: str) -> bool:
-    try:
-        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @contextlib.contextmanager
 def open_backend(endpoint: str | None, db: Path | None, api_key: str | None) -> Iterator[Backend]:
     """The collector at --endpoint, the file --db, else the local collector when one runs,
@@ -93,7 +85,7 @@ def open_backend(endpoint: str | None, db: Path | None, api_key: str | None) -> 
             backend: Backend = LocalBackend(db)
         elif endpoint is not None:
             backend = HttpBackend(endpoint, api_key)
-        elif _collector_running(DEFAULT_ENDPOINT):
+        elif collector_running(DEFAULT_ENDPOINT):
             backend = HttpBackend(DEFAULT_ENDPOINT, api_key)
         else:
             backend = LocalBackend(DEFAULT_DB_PATH)

@@ -18,7 +18,7 @@ from rich.text import Text
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, QueryRejected, Store, StoreError
 
-from .common import err_console, fail
+from .common import collector_running, err_console, fail
 
 console = Console()
 
@@ -66,18 +66,11 @@ def sql(
         columns, rows = _from_file(query, db)
     elif endpoint is not None:
         columns, rows = _from_api(query, endpoint, api_key)
-    elif _collector_running(DEFAULT_ENDPOINT):
+    elif collector_running(DEFAULT_ENDPOINT):
         columns, rows = _from_api(query, DEFAULT_ENDPOINT, api_key)
     else:
         columns, rows = _from_file(query, DEFAULT_DB_PATH)
     _print(columns, rows, output)
-
-
-def _collector_running(endpoint: str) -> bool:
-    try:
-        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _from_api(query: str, endpoint: str, api_key: str | None) -> tuple[list[str], list[list[Any]]]:
