@@ -18,6 +18,8 @@ the instance admin only, so a new route never leaks a project's data by default.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import re
@@ -383,9 +385,6 @@ def presented_keys(headers: list[tuple[bytes, bytes]]) -> list[bytes]:
     """Every credential a request presents, as raw bytes: x-api-key, Bearer, and both halves
     of Basic ``user:password`` (Langfuse clients send public:secret). Compared as bytes, a
     non-ASCII credential is simply a wrong key."""
-    import base64
-    import binascii
-
     found: list[bytes] = []
     for raw_name, value in headers:
         name = raw_name.lower()

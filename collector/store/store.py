@@ -15,7 +15,7 @@ from .duplicates import DuplicateMarker
 from .log_content import LogContent
 from .migrations import migrate
 from .project_sql import scope_to_project
-from .readonly import QueryRejected, check_single_select
+from .readonly import QueryRejected, _first_line, check_single_select
 from .schema import SPAN_COLUMN_NAMES
 from .trace_writer import RecentTraces, append_spans_and_traces
 from .user_sql import DEFAULT_USER_SQL_MEMORY_BYTES, QueryStopped, read_only_cursor
@@ -262,8 +262,3 @@ class Store:
 def _count(cur: duckdb.DuckDBPyConnection, table_name: str) -> int:
     rows = cur.execute(f"SELECT count(*) FROM {table_name}").fetchall()
     return int(rows[0][0])
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
