@@ -215,9 +215,23 @@ def valid_key(span: Any) -> tuple[str, str] | None:
         return None
     if parent not in ("", None) and not (isinstance(parent, str) and _HEX16.fullmatch(parent)):
         return None
-    if int(span.get("startTimeUnixNano") or 0) == 0:
+    if not _nanos(span.get("startTimeUnixNano")):
         return None
     return trace_id.lower(), span_id.lower()
+
+
+def _nanos(value: Any) -> int:
+    """A uint64 timestamp as OTLP/JSON writes it (number or decimal string), else 0.
+
+    Anything else makes the whole body undecodable, so no span of it is stored.
+    """
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return 0
 
 
 def fresh_ids(document: Any) -> None:
