@@ -1,4 +1,6 @@
-"""The review queue's arrangement: open items grouped by failure cluster, flagged items first.
+"""The review queue's arrangement: open items grouped by failure cluster (or by the step of
+their trace that went wrong first), held and flagged items first; within a group, the items of
+one trace stay together with the root-cause item leading.
 
 Pure functions over API records (review items from /api/reviews, flags from /api/flags), so
 the grouping and the "next item" order are tested without Streamlit.
@@ -13,6 +15,11 @@ from .api import Record
 
 UNCLUSTERED = "unclustered"
 HELD = "held"
+NO_ROOT_CAUSE = "step:none"
+BY_CLUSTER = "cluster"
+BY_ROOT_CAUSE = "root_cause"
+GROUPINGS = {BY_CLUSTER: "Failure cluster", BY_ROOT_CAUSE: "Step that went wrong first"}
+"""The two ways to group the queue, with the label a chooser shows."""
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 """Most severe first; a flag without a known severity comes last."""
 SOURCE_GROUPS = (
@@ -36,10 +43,16 @@ class QueueGroup:
         return f"{self.label} ({len(self.items)})"
 
 
-def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueGroup]:
+def group_items(
+    items: Iterable[Record], flags: Iterable[Record], by: str = BY_CLUSTER
+) -> list[QueueGroup]:
     """Open items grouped for review: outputs a running workflow holds first (it is waiting),
     then flag clusters (largest first, then by label), then flagged items in no cluster, then
-    each other source. Items keep their order."""
+    each other source. ``by=BY_ROOT_CAUSE`` groups every non-held item by the step of its trace
+    that went wrong first instead (largest first), so a team sees which step to fix. In each
+    group the items of one trace stay together, the root-cause item first."""
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}; expected one of {', '.join(GROUPINGS)}")
     cluster_of: dict[str, tuple[str, str]] = {}
     for flag in flags:
         cluster_id = flag.get("cluster_id")
@@ -49,22 +62,72 @@ def group_items(items: Iterable[Record], flags: Iterable[Record]) -> list[QueueG
     groups: dict[str, QueueGroup] = {}
     for item in items:
         source = str(item.get("source") or "manual")
-        if source == "flag":
+        ranked_group = source == "flag"
+        if source == HELD:
+            key, label = HELD, "Held by a running workflow (waiting for you)"
+        elif by == BY_ROOT_CAUSE:
+            key, label = _root_cause_group(item)
+            ranked_group = key != NO_ROOT_CAUSE
+        elif source == "flag":
             key, label = cluster_of.get(
                 str(item.get("source_id")), (UNCLUSTERED, "Flagged, not in a cluster")
             )
-        elif source == HELD:
-            key, label = HELD, "Held by a running workflow (waiting for you)"
         else:
             key, label = source, dict(SOURCE_GROUPS).get(source, source)
-        group = groups.setdefault(key, QueueGroup(key, label, [], source == "flag"))
+        group = groups.setdefault(key, QueueGroup(key, label, [], ranked_group))
         group.items.append(item)
     ranked = [g for g in groups.values() if g.flagged and g.key != UNCLUSTERED]
     ranked.sort(key=lambda g: (-len(g.items), g.label, g.key))
-    rest = [groups[k] for k in (UNCLUSTERED, *(s for s, _ in SOURCE_GROUPS)) if k in groups]
+    tail = (UNCLUSTERED, NO_ROOT_CAUSE, *(s for s, _ in SOURCE_GROUPS))
+    rest = [groups[k] for k in tail if k in groups]
     held = [groups[HELD]] if HELD in groups else []
     known = {g.key for g in held + ranked + rest}
-    return held + ranked + rest + [g for k, g in groups.items() if k not in known]
+    ordered = held + ranked + rest + [g for k, g in groups.items() if k not in known]
+    return [QueueGroup(g.key, g.label, by_trace(g.items), g.flagged) for g in ordered]
+
+
+def _root_cause_group(item: Record) -> tuple[str, str]:
+    name = item.get("root_cause_name")
+    if not item.get("root_cause_span_id"):
+        return NO_ROOT_CAUSE, "No failing step found in the trace"
+    return f"step:{name}", f"Went wrong first at step {name or '?'}"
+
+
+def by_trace(items: Iterable[Record]) -> list[Record]:
+    """``items`` with the items of one trace together (traces in the order they first appear),
+    the item on the trace's root-cause span first, the others in their order."""
+    traces: dict[str, list[Record]] = {}
+    for item in items:
+        traces.setdefault(str(item.get("trace_id")), []).append(item)
+    return [
+        item
+        for members in traces.values()
+        for item in sorted(members, key=lambda i: not is_root_cause(i))
+    ]
+
+
+def is_root_cause(item: Record) -> bool:
+    """Whether the item is about the span of its trace that went wrong first."""
+    cause = item.get("root_cause_span_id")
+    return bool(cause) and item.get("span_id") == cause
+
+
+def root_cause_note(item: Record, queue: Iterable[Record]) -> str | None:
+    """One line placing the item in its trace: the step that went wrong first (and why) and how
+    many open items of ``queue`` share the trace; None when no failing step is known."""
+    cause = item.get("root_cause_span_id")
+    if not cause:
+        return None
+    siblings = sum(1 for other in queue if other.get("trace_id") == item.get("trace_id"))
+    reasons = ", ".join(str(r) for r in item.get("root_cause_reasons") or [])
+    why = f" ({reasons})" if reasons else ""
+    where = (
+        "This item is the root cause of its trace"
+        if is_root_cause(item)
+        else f"Its trace went wrong first at step {item.get('root_cause_name') or '?'}"
+    )
+    more = f"; {siblings} open items in this trace" if siblings > 1 else ""
+    return f"{where}{why}{more}."
 
 
 def current_item(group: QueueGroup, chosen: str | None) -> Record | None:
@@ -111,7 +174,10 @@ def item_label(item: Record, flags: Iterable[Record] = ()) -> str:
             reason += f" (+{len(behind) - 1} more)"
     else:
         severity, reason = item.get("severity"), str(item.get("reason") or "")
-    text = f"{name} · {severity or '-'} · {' '.join(reason.split())}"
+    marker = "root cause · " if is_root_cause(item) else ""
+    if not marker and item.get("root_cause_span_id"):
+        marker = f"after {item.get('root_cause_name') or '?'} · "
+    text = f"{marker}{name} · {severity or '-'} · {' '.join(reason.split())}"
     return text if len(text) <= 90 else text[:89] + "…"
 
 

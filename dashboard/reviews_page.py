@@ -15,7 +15,17 @@ import streamlit as st
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
-from .review_queue import QueueGroup, current_item, flags_of, group_items, item_label, reviewed_span
+from .review_queue import (
+    BY_CLUSTER,
+    GROUPINGS,
+    QueueGroup,
+    current_item,
+    flags_of,
+    group_items,
+    item_label,
+    reviewed_span,
+    root_cause_note,
+)
 from .settings import DashboardSettings
 from .sign_in import current_identity
 from .widgets import collector_status, show_api_error, show_content
@@ -51,11 +61,18 @@ def render_reviews(settings: DashboardSettings) -> None:
             show_api_error(exc)
             return
         flags = _flags(api, project.strip() or None)
-        groups = group_items(items, flags)
+        grouping = st.radio(
+            "Group by",
+            list(GROUPINGS),
+            format_func=GROUPINGS.__getitem__,
+            horizontal=True,
+            key=f"{KEY}.grouping",
+        )
+        groups = group_items(items, flags, by=str(grouping or BY_CLUSTER))
         if not groups:
             st.success("Nothing to review: every item has been handled.")
             return
-        group = _choose_group(groups)
+        group = _choose_group(groups, GROUPINGS[str(grouping or BY_CLUSTER)])
         item = current_item(group, st.session_state.get(f"{KEY}.item"))
         if item is None:
             return
@@ -71,14 +88,11 @@ def _flags(api: CollectorAPI, project: str | None) -> list[Record]:
         return []
 
 
-def _choose_group(groups: list[QueueGroup]) -> QueueGroup:
+def _choose_group(groups: list[QueueGroup], chooser: str) -> QueueGroup:
     total = sum(len(g.items) for g in groups)
     noun = "group" if len(groups) == 1 else "groups"
-    order = (
-        "held outputs first, then flagged clusters"
-        if groups[0].key == "held"
-        else ("flagged clusters first")
-    )
+    ranked = "flagged clusters" if chooser == GROUPINGS[BY_CLUSTER] else "steps with most items"
+    order = f"held outputs first, then {ranked}" if groups[0].key == "held" else f"{ranked} first"
     st.caption(f"{total} open items in {len(groups)} {noun}; {order}.")
     st.dataframe(
         pd.DataFrame({"group": [g.label for g in groups], "open": [len(g.items) for g in groups]}),
@@ -86,8 +100,9 @@ def _choose_group(groups: list[QueueGroup]) -> QueueGroup:
         width="stretch",
     )
     titles = [g.title for g in groups]
-    chosen = st.selectbox("Failure cluster", range(len(groups)), key=f"{KEY}.group",
-                          format_func=lambda i: titles[i])  # fmt: skip
+    chosen = st.selectbox(
+        chooser, range(len(groups)), key=f"{KEY}.group", format_func=lambda i: titles[i]
+    )
     return groups[chosen if isinstance(chosen, int) and chosen < len(groups) else 0]
 
 
@@ -113,6 +128,9 @@ def _item(
         f"evaluator: {item.get('evaluator') or '-'} · version {item.get('version')} · "
         f"trace {item.get('trace_id')}"
     )
+    note = root_cause_note(item, group.items)
+    if note:
+        st.info(note)
     st.caption("Why it is here")
     st.text(str(item.get("reason") or "(no reason given)"))
     if behind:

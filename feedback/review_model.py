@@ -99,10 +99,16 @@ class ReviewItem:
     version: int
     updated_at: dt.datetime
     span_name: str | None = None
+    root_cause_span_id: str | None = None
+    """The span of the item's trace that went wrong first (see collector/store/root_cause)."""
+    root_cause_name: str | None = None
+    root_cause_reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
-        return asdict(self)
+        view = asdict(self)
+        view["root_cause_reasons"] = list(self.root_cause_reasons)
+        return view
 
 
 @dataclass(frozen=True)

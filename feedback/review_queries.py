@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopwise.collector.store import Store
+from loopwise.collector.store import Store, root_causes_of
 
 from .errors import FeedbackError, NotFound
 from .review_model import SOURCES, STATES, ReviewEvent, ReviewItem
@@ -88,4 +88,16 @@ def item_history(store: Store, item_id: str) -> list[ReviewEvent]:
 
 
 def _items(store: Store, **params: Any) -> list[ReviewItem]:
-    return [ReviewItem(**row) for row in store.query(ITEMS_SQL, params).records()]
+    """Items with the root-cause step of their trace, so a queue can group a trace's items
+    under the step that went wrong first."""
+    rows = store.query(ITEMS_SQL, params).records()
+    causes = root_causes_of(store, [row["trace_id"] for row in rows])
+    items = []
+    for row in rows:
+        cause = causes.get(row["trace_id"])
+        if cause is not None:
+            row["root_cause_span_id"] = cause["span_id"]
+            row["root_cause_name"] = cause["name"]
+            row["root_cause_reasons"] = tuple(cause["reasons"])
+        items.append(ReviewItem(**row))
+    return items

@@ -24,6 +24,7 @@ from .overview_scores import facets, score_trends
 from .queries import recent_traces, span_tree, trace_spans
 from .readonly import QueryRejected, check_single_select
 from .retention import DeletionReport, RetentionError, Selection, delete_data, parse_age
+from .root_cause import root_cause_counts, root_causes_of, trace_root_cause
 from .schema import SPAN_ARROW_SCHEMA, SPAN_COLUMN_NAMES, SPAN_COLUMNS
 from .scores import (
     SCORE_ARROW_SCHEMA,
@@ -118,11 +119,14 @@ __all__ = [
     "record_audit",
     "record_feedback",
     "record_langfuse_scores",
+    "root_cause_counts",
+    "root_causes_of",
     "score_trends",
     "scores_table",
     "session_traces",
     "span_tree",
     "trace_fragments",
+    "trace_root_cause",
     "trace_scores",
     "trace_spans",
     "trace_summary",

@@ -12,6 +12,7 @@ step whose inputs were fine and whose output was not.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from .store import Store
@@ -53,16 +54,24 @@ def _failing_sql(where: str, score_where: str) -> str:
 
 def trace_root_cause(store: Store, trace_id: str) -> dict[str, Any] | None:
     """The root-cause span of one trace (span_id, name, kind, reasons), or None."""
-    sql = _failing_sql("trace_id = $trace_id", "trace_id = $trace_id")
-    rows = store.query(sql, {"trace_id": trace_id}).records()
-    if not rows:
-        return None
-    row = rows[0]
+    return root_causes_of(store, [trace_id]).get(trace_id)
+
+
+def root_causes_of(store: Store, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The root-cause span of each of ``trace_ids`` that has one, by trace id (one query)."""
+    ids = sorted(set(trace_ids))
+    if not ids:
+        return {}
+    where = "trace_id IN (SELECT unnest(CAST($trace_ids AS VARCHAR[])))"
+    rows = store.query(_failing_sql(where, where), {"trace_ids": ids}).records()
     return {
-        "span_id": row["span_id"],
-        "name": row["name"],
-        "kind": row["kind"],
-        "reasons": sorted(row["reasons"] or []),
+        row["trace_id"]: {
+            "span_id": row["span_id"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "reasons": sorted(row["reasons"] or []),
+        }
+        for row in rows
     }
 
 
