@@ -31,7 +31,16 @@ app = typer.Typer(
     help="Review flagged, picked and thumbs-down spans: approve, correct or reject them.",
     no_args_is_help=True,
 )
-ITEM_COLUMNS = ("item_id", "state", "version", "source", "span_name", "assignee", "reason")
+ITEM_COLUMNS = (
+    "item_id",
+    "state",
+    "version",
+    "source",
+    "span_name",
+    "root_cause_name",
+    "assignee",
+    "reason",
+)
 VerdictOption = Annotated[
     list[str] | None,
     typer.Option("--verdict", help="EVALUATOR=pass|fail|LABEL, a human verdict (repeatable)."),
