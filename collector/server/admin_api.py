@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..store.export import export_store
 from ..store.retention import RetentionError, Selection, delete_data
+from .access import principal_of
 from .decode import BadRequest
 from .feedback_api import read_limited as _read_limited
 from .responses import json_error, json_response
@@ -57,8 +58,9 @@ def admin_routes(collector: Collector) -> list[BaseRoute]:
             message = str(exc) if isinstance(exc, RetentionError) else "body must be JSON"
             return json_error(400, message)
         try:
+            actor = principal_of(request.scope).name or "admin"
             report = await run_in_threadpool(
-                delete_data, collector.store, selection, dry_run=dry_run
+                lambda: delete_data(collector.store, selection, dry_run=dry_run, actor=actor)
             )
         except Exception as exc:  # the collector answers every request; it never dies on one
             log.exception("deletion failed")

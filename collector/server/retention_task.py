@@ -14,6 +14,10 @@ from ..store.retention import DeletionReport, Selection, delete_data
 log = logging.getLogger(__name__)
 
 
+RETENTION_ACTOR = "retention"
+"""The audit log's actor for scheduled deletions."""
+
+
 class RetentionTask:
     """Applies the age limit periodically; ``runs`` and ``last_report`` say what it did."""
 
@@ -43,7 +47,7 @@ class RetentionTask:
 
     def run_once(self) -> DeletionReport:
         """One pass: delete what is older than the limit now."""
-        report = delete_data(self.store, Selection(older_than=self.age))
+        report = delete_data(self.store, Selection(older_than=self.age), actor=RETENTION_ACTOR)
         self.runs += 1
         self.deleted += report.total_deleted
         self.last_report = report

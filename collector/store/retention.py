@@ -21,6 +21,7 @@ deleted, what is kept and why.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from .audit import record_audit
 from .retention_cascade import Cascade, CascadeError, changed_rows, delete_derived
 from .store import Store
 from .traces import rebuild_listed_traces
@@ -166,24 +168,66 @@ class _RolledBack(Exception):
         self.report = report
 
 
-def delete_data(store: Store, selection: Selection, *, dry_run: bool = False) -> DeletionReport:
+def delete_data(
+    store: Store, selection: Selection, *, dry_run: bool = False, actor: str = "system"
+) -> DeletionReport:
     """Delete what ``selection`` names and everything derived from it, in one transaction;
     return the counts per table. With ``dry_run`` nothing changes and the counts are what a
     real run would delete now.
 
-    This is the single place every deletion goes through: an audit record belongs here,
-    written in the same transaction with ``report.to_dict()`` as its details.
+    This is the single place every deletion goes through, so a real run appends its audit
+    entry (``data.delete`` by ``actor``) here, in the same transaction: the entry exists
+    exactly when the rows are gone.
     """
     try:
         with store.transaction() as cur:
             report = apply_deletion(cur, selection, dry_run=dry_run)
             if dry_run:
                 raise _RolledBack(report)
+            record_audit(
+                cur,
+                actor=actor,
+                action="data.delete",
+                target=deletion_target(selection),
+                project=selection.project,
+                details=_audit_details(report, selection),
+            )
     except _RolledBack as rolled_back:
         return rolled_back.report
     except CascadeError as exc:
         raise DerivedRowError(str(exc)) from None
     return report
+
+
+def deletion_target(selection: Selection) -> str:
+    """The audit target naming a deletion: ``project:NAME``, ``user:<sha256 prefix>`` or
+    ``age:<seconds>s``, the conditions joined by ``+``.
+
+    An erased person's id is kept only as a hash prefix: the log that survives an erasure
+    shows that it happened and can be matched against a request, without holding the id.
+    """
+    parts = []
+    if selection.older_than is not None:
+        parts.append(f"age:{int(selection.older_than.total_seconds())}s")
+    if selection.project is not None:
+        parts.append(f"project:{selection.project}")
+    if selection.user_id is not None:
+        parts.append(f"user:{user_id_digest(selection.user_id)}")
+    return "+".join(parts)
+
+
+def user_id_digest(user_id: str) -> str:
+    """The first 16 hex digits of the SHA-256 of an end user's id (how the audit log names a
+    privacy deletion's subject)."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
+
+
+def _audit_details(report: DeletionReport, selection: Selection) -> dict[str, Any]:
+    details = report.to_dict()
+    if selection.user_id is not None:
+        described = {k: v for k, v in report.selection.items() if k != "user_id"}
+        details["selection"] = {**described, "user_id_sha256": user_id_digest(selection.user_id)}
+    return details
 
 
 def apply_deletion(

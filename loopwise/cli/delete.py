@@ -25,7 +25,14 @@ from .admin_target import (
     resolve_target,
 )
 from .common import fail
-from .feedback_target import ApiKeyOption, DbOption, EndpointOption, FormatOption, OutputFormat
+from .feedback_target import (
+    ApiKeyOption,
+    DbOption,
+    EndpointOption,
+    FormatOption,
+    OutputFormat,
+    actor_name,
+)
 
 console = Console()
 
@@ -98,7 +105,7 @@ def _on_file(target: Target, selection: Selection, dry_run: bool) -> dict[str, A
         fail(f"no database at {target.db}")
     try:
         with Store(target.db) as store:
-            return delete_data(store, selection, dry_run=dry_run).to_dict()
+            return delete_data(store, selection, dry_run=dry_run, actor=actor_name(None)).to_dict()
     except StoreError as exc:
         fail(str(exc))
 

@@ -180,3 +180,17 @@ def test_a_trace_shared_by_two_projects_is_recomputed(
     )
     assert row == {"project": other, "root_name": "child", "span_count": 1}
     assert traces_agree(api)
+
+
+def test_a_deletion_through_the_api_is_in_the_audit_log(
+    api: Any, otlp: Any, unique_project: str
+) -> None:
+    send_trace(api, otlp, unique_project)
+    delete(api, project=unique_project, dry_run=True)
+    report = delete(api, project=unique_project)
+    response = api.http.get("/api/audit", params={"action": "data.delete", "limit": 100})
+    assert response.status_code == 200, response.text
+    mine = [e for e in response.json()["entries"] if e["target"] == f"project:{unique_project}"]
+    assert len(mine) == 1  # the dry run left no entry
+    assert mine[0]["details"]["deleted"] == report["deleted"]
+    assert mine[0]["project"] == unique_project and mine[0]["actor"]

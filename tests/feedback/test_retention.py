@@ -12,12 +12,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from loopwise.collector.store import Store, rebuild_traces
+from loopwise.collector.store import Store, audit_entries, rebuild_traces
 from loopwise.collector.store.retention import (
     RetentionError,
     Selection,
     delete_data,
     parse_age,
+    user_id_digest,
 )
 from loopwise.feedback import LocalBackend, sync_review_items
 
@@ -289,3 +290,48 @@ def test_ages() -> None:
     assert parse_age(" 12h ") == dt.timedelta(hours=12)
     assert parse_age("2w") == dt.timedelta(weeks=2)
     assert parse_age("90m") == dt.timedelta(minutes=90)
+
+
+def test_every_real_deletion_is_audited_without_the_users_id(store: Store) -> None:
+    delete_data(store, Selection(user_id="alice"), dry_run=True, actor="dpo")
+    assert audit_entries(store, action="data") == []  # a dry run changes nothing, audit included
+    report = delete_data(store, Selection(user_id="alice"), actor="dpo")
+    [entry] = audit_entries(store, action="data.delete")
+    assert (entry.actor, entry.target, entry.project) == (
+        "dpo",
+        f"user:{user_id_digest('alice')}",
+        None,
+    )
+    assert entry.details["deleted"] == report.deleted
+    assert entry.details["selection"] == {"user_id_sha256": user_id_digest("alice")}
+    # The log that outlives a privacy deletion does not hold the erased person's id.
+    assert "alice" not in json.dumps([e.to_dict() for e in audit_entries(store)], default=str)
+
+    age = delete_data(store, Selection(project="shop", older_than=dt.timedelta(days=30)))
+    newest = audit_entries(store, action="data.delete")[0]
+    assert newest.target == "age:2592000s+project:shop"
+    assert (newest.actor, newest.project) == ("system", "shop")
+    assert newest.details["total_deleted"] == age.total_deleted
+
+
+def test_a_failed_deletion_leaves_no_audit_entry(store: Store) -> None:
+    store.append_rows(
+        "eval_runs",
+        pa.Table.from_pylist(
+            [
+                {
+                    "run_id": "run-broken-2",
+                    "suite": "answers",
+                    "dataset": "answers@1",
+                    "passed": False,
+                    "started_at": dt.datetime(2026, 1, 2),
+                    "finished_at": dt.datetime(2026, 1, 2),
+                    "git_commit": None,
+                    "report": "{not json",
+                }
+            ]
+        ),
+    )
+    with pytest.raises(RetentionError):
+        delete_data(store, Selection(user_id="alice"), actor="dpo")
+    assert audit_entries(store, action="data") == []
