@@ -70,7 +70,9 @@ class Collector:
         self.config = config
         self.store = store if store is not None else Store(config.db_path)
         self.writer = GroupCommitWriter(self.store)
-        self.admission = Admission(config.max_inflight_bytes, config.max_inflight_requests)
+        self.admission = Admission(
+            config.max_inflight_bytes, config.max_inflight_requests, config.target_drain_s
+        )
         self.keys = KeyRing(self.store)
         self.extensions = list(extensions)
         self.retention = (
@@ -212,6 +214,7 @@ def _health(collector: Collector) -> Handler:
                 "pending_rows": collector.writer.pending_rows,
                 "inflight_requests": collector.admission.inflight_requests,
                 "inflight_bytes": collector.admission.inflight_bytes,
+                "inflight_budget_bytes": collector.admission.budget_bytes,
                 "refused_overloaded": collector.admission.refused,
                 "commits": collector.writer.commits,
                 "rows_written": collector.writer.rows_written,
