@@ -58,6 +58,10 @@ CorrectionIdOption = Annotated[
 PromptOption = Annotated[
     str | None, typer.Option("--prompt", help="With --from-corrections: this prompt's spans.")
 ]
+CorrectionsProjectOption = Annotated[
+    str | None,
+    typer.Option("--project", help="With --from-corrections: only this project's corrections."),
+]
 DuplicateOption = Annotated[
     str, typer.Option("--on-duplicate", help="error, skip or replace (same input twice).")
 ]
@@ -74,6 +78,7 @@ def _sources(
     from_corrections: bool,
     correction: list[str] | None,
     prompt: str | None,
+    project: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if where:
@@ -82,8 +87,8 @@ def _sources(
         body["from_sql"] = sql
     if correction:
         body["from_corrections"] = {"ids": correction}
-    elif from_corrections or prompt:
-        body["from_corrections"] = {"prompt": prompt}
+    elif from_corrections or prompt or project:
+        body["from_corrections"] = {"prompt": prompt, "project": project}
     return body
 
 
@@ -158,6 +163,7 @@ def create(
     from_corrections: CorrectionsOption = False,
     correction: CorrectionIdOption = None,
     prompt: PromptOption = None,
+    project: CorrectionsProjectOption = None,
     on_duplicate: DuplicateOption = "error",
     message: MessageOption = None,
     actor: ActorOption = None,
@@ -173,7 +179,7 @@ def create(
         "message": message,
         "on_duplicate": on_duplicate,
         "actor": actor_name(actor),
-        **_sources(where, sql, from_corrections, correction, prompt),
+        **_sources(where, sql, from_corrections, correction, prompt, project),
     }
     with open_backend(endpoint, db, api_key) as backend:
         change = backend.call("POST", "/api/datasets", body=body)
@@ -188,6 +194,7 @@ def add(
     from_corrections: CorrectionsOption = False,
     correction: CorrectionIdOption = None,
     prompt: PromptOption = None,
+    project: CorrectionsProjectOption = None,
     on_duplicate: DuplicateOption = "error",
     message: MessageOption = None,
     expect: ExpectOption = None,
@@ -198,7 +205,7 @@ def add(
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Add examples as a new version."""
-    sources = _sources(where, sql, from_corrections, correction, prompt)
+    sources = _sources(where, sql, from_corrections, correction, prompt, project)
     if not sources:
         fail("say what to add: --where, --sql, --from-corrections or --correction", code=2)
     body = {

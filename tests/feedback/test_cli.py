@@ -245,3 +245,17 @@ def test_endpoint_and_db_together_is_a_usage_error(db_path: Path) -> None:
     assert "not both" in result.stderr
     away = run("prompt", "list", "--endpoint", "http://127.0.0.1:9", code=1)
     assert "not reachable" in away.stderr
+
+
+def test_a_dataset_from_corrections_takes_one_projects(db_path: Path, spans: Any) -> None:
+    db = ("--db", str(db_path))
+    item = as_json("review", "pick", spans.trace1, spans.answer1, *db)
+    run("review", "correct", item["item_id"], "--output", "fixed", "--expect", "1", *db)
+    other = run(
+        "dataset", "create", "elsewhere", "--from-corrections", "--project", "nope", *db, code=1
+    )
+    assert "no corrections to add" in other.stderr
+    mine = as_json("dataset", "create", "mine", "--from-corrections", "--project", "fb-test", *db)
+    assert mine["example_count"] == 1
+    [example] = as_json("dataset", "show", "mine", *db)["examples"]
+    assert example["expected"] == "fixed"
