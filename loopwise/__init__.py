@@ -61,6 +61,7 @@ def observe(
     kind: str = "chain",
     capture_input: bool = True,
     capture_output: bool = True,
+    ignore_input: Sequence[str] = (),
     guard: Sequence[str] | None = None,
     on_fail: Any = "hold",
     hold_timeout_s: float = 300.0,
@@ -77,6 +78,7 @@ def observe(
             kind=kind,
             capture_input=capture_input,
             capture_output=capture_output,
+            ignore_input=ignore_input,
         )(inner)
 
     return decorate(fn) if fn is not None else decorate

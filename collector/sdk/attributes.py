@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..semconv import SPAN_KINDS
@@ -72,16 +72,47 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def bound_arguments(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The call's arguments by parameter name, without ``self``/``cls``; one argument alone
-    is returned as itself."""
+def bound_arguments(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    ignore: Collection[str] = (),
+) -> Any:
+    """The call's JSON-serialisable arguments by parameter name, without ``self``/``cls`` and
+    the names in ``ignore``; a function's only argument is returned as itself.
+
+    An argument that is not data (a client, a random generator, a connection: anything
+    whose only text form is its ``repr``) is left out: an input is what a dataset example
+    and an evaluator read, and a repr is neither reproducible nor meaningful there.
+    """
     try:
         bound = inspect.signature(func).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
-        return {"args": list(args), "kwargs": kwargs}
-    arguments = dict(bound.arguments)
+        arguments = {f"arg{n}": value for n, value in enumerate(args)} | kwargs
+    else:
+        arguments = dict(bound.arguments)
     for name in ("self", "cls"):
         arguments.pop(name, None)
-    if len(arguments) == 1:
-        return next(iter(arguments.values()))
-    return arguments
+    alone = len(arguments) == 1
+    recorded = {k: v for k, v in arguments.items() if k not in ignore and is_data(v)}
+    if alone and recorded:
+        return next(iter(recorded.values()))
+    return recorded
+
+
+def is_data(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` has a JSON form of its own: JSON scalars, lists, tuples, sets and
+    mappings of them, dataclass instances and pydantic models."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if depth > 20:
+        return False
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return True
+    if callable(getattr(value, "model_dump", None)) and not isinstance(value, type):
+        return True
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and is_data(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(is_data(v, depth + 1) for v in value)
+    return False

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
@@ -285,6 +285,7 @@ class Client:
         kind: str = "chain",
         capture_input: bool = True,
         capture_output: bool = True,
+        ignore_input: Collection[str] = (),
     ) -> Callable[[F], F]: ...
 
     def observe(
@@ -295,10 +296,15 @@ class Client:
         kind: str = "chain",
         capture_input: bool = True,
         capture_output: bool = True,
+        ignore_input: Collection[str] = (),
     ) -> F | Callable[[F], F]:
         """Trace every call of a function as a span of ``kind`` with its arguments as input
         and its return value (or yielded items) as output. Exceptions are recorded on the
-        span and re-raised unchanged."""
+        span and re-raised unchanged.
+
+        The input holds the arguments that are data (JSON values, dataclasses, pydantic
+        models), by parameter name; others (clients, generators) are left out, as are the
+        parameters named in ``ignore_input``; ``capture_input=False`` records none."""
         checked = keys.check_kind(kind)
 
         def decorate(func: F) -> F:
@@ -308,6 +314,7 @@ class Client:
                 name=name,
                 capture_input=capture_input,
                 capture_output=capture_output,
+                ignore_input=ignore_input,
             )
 
         return decorate(fn) if fn is not None else decorate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Collection, Generator
 from typing import Any, TypeVar
 
 from .attributes import bound_arguments
@@ -26,6 +26,7 @@ def observe_function(
     name: str | None,
     capture_input: bool,
     capture_output: bool,
+    ignore_input: Collection[str] = (),
 ) -> F:
     """Wrap ``fn`` so each call runs inside its own span, keeping its kind of callable."""
     span_name = name or fn.__qualname__
@@ -34,7 +35,7 @@ def observe_function(
         live = new_span(span_name)
         if capture_input:
             try:
-                arguments = bound_arguments(fn, args, kwargs)
+                arguments = bound_arguments(fn, args, kwargs, ignore_input)
                 if arguments != {}:
                     live.handle.set_input(arguments)
             except Exception:

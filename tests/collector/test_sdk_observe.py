@@ -4,8 +4,10 @@ normalized rows the collector would store (TestingExporter), with fixed ids and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
+import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -385,6 +387,38 @@ def test_capture_flags(client: loopwise.Client, exporter) -> None:
     assert (row["input"], row["output"]) == (None, None)
 
 
+def test_only_arguments_that_are_data_are_recorded(client: loopwise.Client, exporter) -> None:
+    @dataclasses.dataclass
+    class Ticket:
+        subject: str
+
+    @client.observe(name="triage")
+    def triage(ticket: Ticket, rng: random.Random, tags: list[str], api_key: str) -> str:
+        return ticket.subject
+
+    @client.observe(name="draft", ignore_input=["api_key"])
+    def draft(question: str, api_key: str) -> str:
+        return question.upper()
+
+    @client.observe(name="sample")
+    def sample(rng: random.Random) -> float:
+        return rng.random()
+
+    triage(Ticket("refund"), random.Random(7), ["vip"], "sk-1")
+    draft("where is my parcel?", api_key="sk-2")
+    sample(random.Random(7))
+    rows = rows_by_name(exporter)
+    # The generator's repr is not an input: nothing a dataset or an evaluator could use.
+    assert json.loads(rows["triage"]["input"]) == {
+        "ticket": {"subject": "refund"},
+        "tags": ["vip"],
+        "api_key": "sk-1",
+    }
+    assert json.loads(rows["draft"]["input"]) == {"question": "where is my parcel?"}
+    assert rows["sample"]["input"] is None
+    assert all("Random" not in str(row["input"]) for row in rows.values())
+
+
 def test_unknown_kind_is_refused_at_declaration(client: loopwise.Client) -> None:
     with pytest.raises(ValueError, match="unknown span kind"):
         client.observe(kind="banana")
@@ -495,7 +529,7 @@ def test_unserializable_values_never_break_the_call(client: loopwise.Client, exp
     assert set(rows) == {"takes_anything", "two_args", "manual"}
     assert all(row["status"] == "ok" for row in rows.values())
     assert rows["takes_anything"]["input"] is None
-    assert (rows["two_args"]["input"], rows["two_args"]["output"]) == (None, "5")
+    assert (rows["two_args"]["input"], rows["two_args"]["output"]) == ('{"n": 5}', "5")
     assert rows["manual"]["input_tokens"] is None
 
 
