@@ -14,6 +14,7 @@ from .operations import Call, Operation
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
+from .spans import find_span
 
 
 def _list(store: Store, call: Call) -> Any:
@@ -81,8 +82,18 @@ def _decision(store: Store, call: Call) -> Any:
 def _get(store: Store, call: Call) -> Any:
     item_id = call.path["item_id"]
     item = get_item(store, item_id)
+    span = find_span(store, item.trace_id, item.span_id)
     return {
         "item": {**item.to_dict(), **held_view(store, item_id)},
+        "span": None
+        if span is None
+        else {
+            "span_id": span.span_id,
+            "name": span.name,
+            "kind": span.kind,
+            "input": span.input,
+            "output": span.output,
+        },
         "events": [event.to_dict() for event in item_history(store, item_id)],
         "corrections": [c.to_dict() for c in list_corrections(store, item_id=item_id)],
     }

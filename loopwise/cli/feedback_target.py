@@ -120,8 +120,15 @@ def cell(value: Any, limit: int = 80) -> Text:
 def print_table(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
 ) -> None:
-    """Print ``columns`` of ``rows`` as a table, and the row count."""
-    table = Table(*columns, title=title)
+    """Print ``columns`` of ``rows`` as a table, and the row count. Id columns are never cut
+    (an id is something to copy into the next command): other columns wrap instead."""
+    table = Table(title=title)
+    for column in columns:
+        if column == "id" or column.endswith("_id"):
+            width = max([len(column), *(len(cell(row.get(column))) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column)
     for row in rows:
         table.add_row(*(cell(row.get(column)) for column in columns))
     console.print(table)

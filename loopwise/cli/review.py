@@ -141,6 +141,18 @@ def show(
         print_text(item.get("held_input") or "")
         console.rule("output")
         print_text(item["held_output"])
+    elif detail.get("span"):
+        span = detail["span"]
+        console.rule(f"span {span['name']} ({span['kind']}): input")
+        print_text(span.get("input") or "(none)")
+        console.rule("output")
+        print_text(span.get("output") or "(none)")
+    if item.get("root_cause_name"):
+        cause = "this span" if item.get("root_cause_span_id") == item.get("span_id") else None
+        print_text(
+            f"root cause of the trace: {cause or item['root_cause_name']}"
+            f" ({', '.join(item.get('root_cause_reasons') or [])})"
+        )
     print_table(
         detail["events"],
         ("version", "action", "state", "actor", "comment", "created_at"),

@@ -259,3 +259,16 @@ def test_a_dataset_from_corrections_takes_one_projects(db_path: Path, spans: Any
     assert mine["example_count"] == 1
     [example] = as_json("dataset", "show", "mine", *db)["examples"]
     assert example["expected"] == "fixed"
+
+
+def test_ids_print_whole_and_show_has_the_spans_text(db_path: Path, spans: Any) -> None:
+    db = ("--db", str(db_path))
+    item = as_json("review", "pick", spans.trace1, spans.answer1, "--reason", "odd", *db)
+    narrow = runner.invoke(app, ["review", "list", *db], env={**ENV, "COLUMNS": "60"})
+    assert narrow.exit_code == 0, narrow.output
+    assert item["item_id"] in narrow.stdout  # whole, on a narrow terminal: copyable
+    shown = run("review", "show", item["item_id"], *db)
+    detail = as_json("review", "show", item["item_id"], *db)
+    assert detail["span"]["span_id"] == spans.answer1
+    assert detail["span"]["output"] and detail["span"]["output"] in shown.stdout
+    assert f"span {detail['span']['name']}" in shown.stdout
