@@ -6,12 +6,14 @@
 
 Every ``assert_score`` is recorded; at the end of the session the results are saved like a
 suite run (suite ``pytest``, one example per test) under ``.loopwise/runs/`` or the folder
-given by ``--loopwise-results``. Imports of loopwise happen only when the fixture is used,
+given by ``--loopwise-results``, and with ``--loopwise-endpoint`` (or LOOPWISE_ENDPOINT) in that
+collector as well, where the Runs page shows it. Imports of loopwise happen only when the fixture is used,
 so the plugin costs nothing in test sessions that do not use it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from .results import ExampleResult, ScoreOutcome
 
 _RESULTS_KEY = pytest.StashKey[list["ExampleResult"]]()
+_SUMMARY_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--loopwise-results",
         default=".loopwise/runs",
         help="folder for loopwise eval results recorded by assert_score (default .loopwise/runs)",
+    )
+    parser.addoption(
+        "--loopwise-endpoint",
+        default=os.environ.get("LOOPWISE_ENDPOINT"),
+        help="also record the run in this collector (default $LOOPWISE_ENDPOINT); "
+        "LOOPWISE_API_KEY authenticates",
     )
 
 
@@ -116,7 +125,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from .single import save_pytest_run
 
     folder = Path(session.config.getoption("--loopwise-results"))
-    run_id = save_pytest_run(results, folder)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"loopwise: {len(results)} scores recorded as run {run_id} in {folder}")
+    endpoint = session.config.getoption("--loopwise-endpoint") or None
+    lines = session.config.stash.setdefault(_SUMMARY_KEY, [])
+    try:
+        run_id = save_pytest_run(
+            results, folder, endpoint=endpoint, api_key=os.environ.get("LOOPWISE_API_KEY")
+        )
+    except Exception as exc:  # the tests' outcome stands whatever happens to the recording
+        if endpoint and any(folder.glob("pytest/*.json")):
+            saved = f"loopwise: {len(results)} scores saved in {folder}"
+            lines.append(f"{saved}; the collector at {endpoint} did not take the run: {exc}")
+        else:
+            lines.append(f"loopwise: could not save {len(results)} scores in {folder}: {exc}")
+        return
+    where = f"{folder} and {endpoint}" if endpoint else str(folder)
+    lines.append(f"loopwise: {len(results)} scores recorded as run {run_id} in {where}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what the session recorded, in the summary (on a line of its own)."""
+    lines = terminalreporter.config.stash.get(_SUMMARY_KEY, [])
+    if lines:
+        terminalreporter.write_sep("-", "loopwise")
+        for line in lines:
+            terminalreporter.write_line(line)

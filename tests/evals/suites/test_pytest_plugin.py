@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -55,3 +56,53 @@ def test_sessions_without_the_fixture_record_nothing(
     outcome = pytester.runpytest("-p", "no:cacheprovider", f"--loopwise-results={tmp_path}")
     outcome.assert_outcomes(passed=1)
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_a_run_reaches_the_collector_and_the_summary_has_its_own_line(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    from loopwise.collector.server import CollectorConfig, CollectorServer
+    from loopwise.evals.suites.api import SuiteRunsExtension
+
+    pytester.makepyfile(
+        test_replies="""
+        def test_valid_json(loopwise_eval):
+            loopwise_eval.assert_score("valid_json", '{"category": "refund"}')
+        """
+    )
+    config = CollectorConfig(db_path=tmp_path / "runs.duckdb", port=0)
+    with CollectorServer(config, extensions=[SuiteRunsExtension()]) as server:
+        outcome = pytester.runpytest(
+            "-p",
+            "no:cacheprovider",
+            f"--loopwise-results={tmp_path / 'runs'}",
+            f"--loopwise-endpoint={server.url}",
+        )
+        runs = httpx.get(f"{server.url}/api/eval-runs", params={"suite": "pytest"}).json()["runs"]
+    outcome.assert_outcomes(passed=1)
+    [run] = runs
+    assert run["passed"] is True
+    lines = outcome.stdout.lines
+    summary = next(line for line in lines if line.startswith("loopwise: "))
+    assert summary == f"loopwise: 1 scores recorded as run {run['run_id']} in " + (
+        f"{tmp_path / 'runs'} and {server.url}"
+    )
+    assert not any("%]loopwise" in line for line in lines)  # not glued to the progress
+
+
+def test_a_collector_that_is_down_does_not_fail_the_session(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        "def test_one(loopwise_eval):\n    loopwise_eval.score('valid_json', '{}')\n"
+    )
+    outcome = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        f"--loopwise-results={tmp_path}",
+        "--loopwise-endpoint=http://127.0.0.1:9",
+    )
+    outcome.assert_outcomes(passed=1)
+    assert outcome.ret == 0
+    outcome.stdout.fnmatch_lines(["loopwise: 1 scores saved in *; the collector at * did not*"])
+    assert list(tmp_path.rglob("*.json"))
