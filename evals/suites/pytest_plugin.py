@@ -7,8 +7,8 @@
 Every ``assert_score`` is recorded; at the end of the session the results are saved like a
 suite run (suite ``pytest``, one example per test) under ``.loopwise/runs/`` or the folder
 given by ``--loopwise-results``, and with ``--loopwise-endpoint`` (or LOOPWISE_ENDPOINT) in that
-collector as well, where the Runs page shows it. Imports of loopwise happen only when the fixture is used,
-so the plugin costs nothing in test sessions that do not use it.
+collector as well, where the Runs page shows it. Imports of loopwise happen only when the
+fixture is used, so the plugin costs nothing in test sessions that do not use it.
 """
 
 from __future__ import annotations
