@@ -44,12 +44,34 @@ def example_frame(examples: list[Record]) -> pd.DataFrame:
 
 
 def cell(value: object) -> str:
-    """A value as one line of text for a table cell (JSON for structures), shortened."""
+    """A value as one line of readable text for a table cell, shortened: text as itself, an
+    object as ``key: value`` pairs, chat messages as ``role: content``, other structures as
+    JSON."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
+    text = " ".join(readable(value).split())
     return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def readable(value: object) -> str:
+    """``value`` as text a person reads without unescaping it (see ``cell``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(_is_message(m) for m in value):
+        return " · ".join(f"{m['role']}: {readable(m['content'])}" for m in value)
+    if isinstance(value, dict) and value:
+        return " · ".join(f"{key}: {_inline(item)}" for key, item in value.items())
+    return _inline(value)
+
+
+def _inline(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _is_message(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("role"), str) and "content" in value
 
 
 def page_of(items: list[Any], page: int, size: int = EXAMPLES_PER_PAGE) -> list[Any]:

@@ -1,7 +1,8 @@
 """Examples made from stored spans and from corrections.
 
 A span becomes an example whose input is the prompt variables the span recorded
-(``loopwise.prompt.variables``) when it has them, else its input text; the expected output
+(``loopwise.prompt.variables``) when it has them, else its input (a JSON object or array
+stored as text is decoded: see ``structured_input``); the expected output
 is the span's output, or for a correction the corrected output. The metadata says where the
 example came from (span name, prompt name and version, the span's own metadata, and for
 corrections the reason and the original output).
@@ -9,6 +10,7 @@ corrections the reason and the original output).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,7 +68,7 @@ def examples_from_sql(store: Store, sql: str) -> list[Example]:
         }
         examples.append(
             Example(
-                input=_jsonable(row["input"]),
+                input=structured_input(_jsonable(row["input"])),
                 expected=_jsonable(row.get("expected", row.get("output"))),
                 metadata={
                     **(metadata if isinstance(metadata, dict) else {}),
@@ -151,12 +153,27 @@ def _span_example(row: dict[str, Any], expected: Any) -> Example:
     if row.get("input") is None and not isinstance(variables, dict):
         raise FeedbackError(f"span {row.get('span_id')} has no input to make an example from")
     return Example(
-        input=variables if isinstance(variables, dict) else row["input"],
+        input=variables if isinstance(variables, dict) else structured_input(row["input"]),
         expected=expected,
         metadata=metadata,
         source_trace_id=row.get("trace_id"),
         source_span_id=row.get("span_id"),
     )
+
+
+def structured_input(value: Any) -> Any:
+    """A span's input in one shape whatever wrote it: text that is a JSON object or array
+    (how ``@observe`` and most instrumentations store structured arguments) becomes that
+    structure, so an example from such a span has the same input as one from a span with
+    prompt variables or from an imported file; other text stays text."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(decoded, dict | list):
+            return decoded
+    return value
 
 
 def _jsonable(value: Any) -> Any:

@@ -64,7 +64,14 @@ def test_unreachable_collector_shows_an_error(open_page: OpenPage, closed_port_u
 
 
 def test_cells_and_pages() -> None:
-    assert cell({"q": "a\nb"}) == '{"q": "a\\nb"}'
+    assert cell({"q": "a\nb"}) == "q: a b"  # readable, not escaped JSON
+    assert cell({"ticket": {"id": 7}, "tags": ["vip"]}) == 'ticket: {"id": 7} · tags: ["vip"]'
+    messages = [
+        {"role": "user", "content": "Where is ORD-1?"},
+        {"role": "assistant", "content": "Shipped"},
+    ]
+    assert cell(messages) == "user: Where is ORD-1? · assistant: Shipped"
+    assert cell([1, 2]) == "[1, 2]" and cell({}) == "{}" and cell(3) == "3"
     assert cell(None) == "" and len(cell("x" * 1000)) == 300
     assert page_of(list(range(30)), 2) == list(range(25, 30))
     assert page_of(list(range(30)), 9) == list(range(25, 30))

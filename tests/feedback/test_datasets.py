@@ -217,3 +217,34 @@ def test_examples_from_corrections(store: Store, spans: Any) -> None:
         examples_from_corrections(store, correction_ids=["cor_missing"])
     with pytest.raises(NotFound):
         examples_from_corrections(store, prompt="other")
+
+
+def test_example_inputs_have_one_shape_whatever_the_span_wrote(tmp_path: Any) -> None:
+    import loopwise
+
+    db = tmp_path / "shapes.duckdb"
+    client = loopwise.Client()
+    client.init("shapes", db=db, batch=False, set_global=False)
+
+    @client.observe(name="route")
+    def route(ticket: dict[str, Any], channel: str) -> str:
+        return "refunds"
+
+    @client.observe(name="route")
+    def route_text(question: str) -> str:
+        return "shipping"
+
+    route({"subject": "refund?"}, "email")  # stored as JSON text of the arguments
+    route_text("where is my parcel?")  # stored as the text itself
+    route_text('[not json "at all')
+    client.shutdown()
+    with Store(db) as store:
+        examples = examples_from_spans(store, "name = 'route'")
+        from_sql = examples_from_sql(store, "SELECT input FROM spans WHERE name = 'route'")
+    inputs = [e.input for e in examples]
+    assert inputs == [
+        {"ticket": {"subject": "refund?"}, "channel": "email"},
+        "where is my parcel?",
+        '[not json "at all',
+    ]
+    assert [e.input for e in from_sql] == inputs
