@@ -1,10 +1,14 @@
 """Proposed prompt versions made from corrections, adopted only by a person.
 
 ``propose`` takes the corrections made on spans rendered from a prompt and adds them to the
-prompt as few-shot examples (input, wrong output, corrected output, the reviewer's
-reason), between the instructions and the first ``{{variable}}`` line. The proposal is
-stored with its diff against the version it starts from; nothing changes what the
-application uses until a person adopts it (which creates a new version, optionally
+prompt as few-shot examples, between the instructions and the first ``{{variable}}`` line:
+each example is the prompt's variables as the span was rendered with them and the corrected
+output, the shape the model is asked for. The reviewers' reasons are not part of an example:
+they are listed once, as notes above the examples. The wrong output is not repeated (a model
+copies what it is shown); it stays on the correction. A span that did not record its
+variables has them read back from its rendered text and the template it was rendered from.
+The proposal is stored with its diff against the version it starts from; nothing changes
+what the application uses until a person adopts it (which creates a new version, optionally
 labelled) or rejects it. Each proposal is decided once.
 
 Corrected text is model output and reviewer input, so ``{{`` inside it is broken up
@@ -14,7 +18,9 @@ Corrected text is model output and reviewer input, so ``{{`` inside it is broken
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +34,9 @@ from .prompts import PromptVersion, check_label, get_version, insert_version, te
 
 EXAMPLES_HEADER = "Examples corrected by reviewers (follow them):"
 EXAMPLES_END = "End of corrected examples."
+NOTES_HEADER = "Reviewers' notes:"
+OUTPUT_LABEL = "Corrected output:"
+PLACEHOLDER_SPLIT = re.compile(r"(\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\})")
 MAX_FIELD_CHARS = 300
 MAX_OUTPUT_CHARS = 1200
 
@@ -101,7 +110,13 @@ def propose(
                 f"no new corrections on spans rendered from prompt {base.name}: "
                 "correct some review items first"
             )
-    template = add_examples(base.template, chosen)
+    rendered_from = {}
+    for version in {c.prompt_version for c in chosen if c.prompt_version}:
+        try:
+            rendered_from[version] = get_version(store, base.name, version=version).template
+        except NotFound:
+            continue
+    template = add_examples(base.template, chosen, rendered_from)
     reasons = sorted({c.reason.strip() for c in chosen if c.reason and c.reason.strip()})
     rationale = f"{len(chosen)} corrected example(s) added as few-shot examples" + (
         ": " + "; ".join(reasons) if reasons else ""
@@ -213,17 +228,30 @@ def list_proposals(store: Store, name: str | None = None) -> list[Proposal]:
     return _proposals(store, name, None)
 
 
-def add_examples(template: str, corrections: Sequence[Correction]) -> str:
+def add_examples(
+    template: str,
+    corrections: Sequence[Correction],
+    rendered_from: Mapping[int, str] | None = None,
+) -> str:
     """``template`` with the corrections added to its block of corrected examples (created
-    between the instructions and the first line holding a ``{{variable}}``)."""
+    between the instructions and the first line holding a ``{{variable}}``), and their
+    reasons added to the block's reviewers' notes. ``rendered_from``: the template of each
+    prompt version the corrected spans were rendered from (to read their variables back)."""
     lines = template.splitlines(keepends=True)
+    notes = _notes(corrections)
     if EXAMPLES_HEADER in template and EXAMPLES_END in template:
         done = sum(
             1 for line in lines if line.startswith("Example ") and line.strip()[8:].isdigit()
         )
         end = next(i for i, line in enumerate(lines) if line.strip() == EXAMPLES_END)
-        return "".join(lines[:end]) + _examples(corrections, done + 1) + "".join(lines[end:])
-    block = f"{EXAMPLES_HEADER}\n\n{_examples(corrections, 1)}{EXAMPLES_END}\n\n"
+        head = "".join(lines[:end])
+        if notes:
+            head = _with_notes(head, notes)
+        examples = _examples(template, corrections, done + 1, rendered_from or {})
+        return head + examples + "".join(lines[end:])
+    noted = NOTES_HEADER + "\n" + "".join(f"- {n}\n" for n in notes) + "\n" if notes else ""
+    examples = _examples(template, corrections, 1, rendered_from or {})
+    block = f"{EXAMPLES_HEADER}\n\n{noted}{examples}{EXAMPLES_END}\n\n"
     at = next((i for i, line in enumerate(lines) if template_variables(line)), len(lines))
     head = "".join(lines[:at])
     if head and not head.endswith("\n"):
@@ -233,23 +261,70 @@ def add_examples(template: str, corrections: Sequence[Correction]) -> str:
     return head + block + "".join(lines[at:])
 
 
-def _examples(corrections: Sequence[Correction], first: int) -> str:
+def _notes(corrections: Sequence[Correction]) -> list[str]:
+    seen: dict[str, None] = {}
+    for c in corrections:
+        if c.reason and c.reason.strip():
+            seen.setdefault(_escape(" ".join(c.reason.split())), None)
+    return list(seen)
+
+
+def _with_notes(head: str, notes: list[str]) -> str:
+    """``head`` (the block up to its end line) with ``notes`` added to its notes list."""
+    new = [n for n in notes if f"- {n}\n" not in head]
+    if not new:
+        return head
+    added = "".join(f"- {n}\n" for n in new)
+    if NOTES_HEADER in head:
+        start = head.index(NOTES_HEADER) + len(NOTES_HEADER) + 1
+        end = head.find("\n\n", start)
+        end = len(head) if end < 0 else end + 1
+        return head[:end] + added + head[end:]
+    at = head.index(EXAMPLES_HEADER) + len(EXAMPLES_HEADER) + 2
+    return head[:at] + f"{NOTES_HEADER}\n{added}\n" + head[at:]
+
+
+def _examples(
+    template: str, corrections: Sequence[Correction], first: int, rendered_from: Mapping[int, str]
+) -> str:
     parts = []
     for number, c in enumerate(corrections, start=first):
-        if c.prompt_variables:
+        source = rendered_from.get(c.prompt_version or 0, template)
+        variables = c.prompt_variables or variables_from_render(source, c.span_input)
+        if variables:
             shown = "\n".join(
-                f"{k}: {_clip(str(v), MAX_FIELD_CHARS)}" for k, v in c.prompt_variables.items()
+                f"{k}: {_clip(_text(v), MAX_FIELD_CHARS)}" for k, v in variables.items()
             )
         else:
-            shown = _clip(c.span_input or "", MAX_OUTPUT_CHARS)
-        parts.append(f"Example {number}\nInput:\n{_escape(shown)}\n")
-        if c.original_output:
-            parts.append(f"Wrong output:\n{_escape(_clip(c.original_output, MAX_OUTPUT_CHARS))}\n")
-        parts.append(f"Corrected output:\n{_escape(c.corrected_output)}\n")
-        if c.reason and c.reason.strip():
-            parts.append(f"Reason: {_escape(' '.join(c.reason.split()))}\n")
-        parts.append("\n")
+            shown = "Input:\n" + _clip(c.span_input or "", MAX_OUTPUT_CHARS)
+        parts.append(f"Example {number}\n{_escape(shown)}\n")
+        parts.append(f"{OUTPUT_LABEL}\n{_escape(c.corrected_output)}\n\n")
     return "".join(parts)
+
+
+def variables_from_render(template: str, rendered: str | None) -> dict[str, str] | None:
+    """The variable values that render ``template`` as ``rendered``, or None when it does not
+    (another template, or text around the placeholders that differs)."""
+    names = template_variables(template)
+    if not names or not rendered:
+        return None
+    pattern, seen = "", set()
+    for piece in PLACEHOLDER_SPLIT.split(template):
+        if piece.startswith("{{") and piece.endswith("}}"):
+            name = piece[2:-2].strip()
+            pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"
+            seen.add(name)
+        else:
+            pattern += re.escape(piece)
+    try:
+        match = re.fullmatch(pattern, rendered, re.DOTALL)
+    except re.error:  # a variable name that is not a group name
+        return None
+    return {name: match.group(name) for name in names} if match else None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _escape(text: str) -> str:

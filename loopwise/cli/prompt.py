@@ -303,13 +303,34 @@ def adopt(
     api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
-    """Adopt a proposal as the next version."""
+    """Adopt a proposal as the next version (and point --label at it); says what moved."""
     body = {"label": label_name, "message": message, "force": force, "actor": actor_name(actor)}
     with open_backend(endpoint, db, api_key) as backend:
+        before = _label_versions(backend.call("GET", _path(name, "versions"))["versions"])
         data = backend.call(
             "POST", _path(name, "proposals", quote(proposal_id, safe=""), "adopt"), body=body
         )
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    print_text(f"adopted proposal {proposal_id} as {name} version {data['version']}")
+    if label_name:
+        was = before.get(label_name)
+        moved = f"from version {was}" if was else "a new label"
+        print_text(f"label {label_name} now points at version {data['version']} ({moved})")
+    else:
+        serving = ", ".join(f"{k} → version {v}" for k, v in sorted(before.items())) or "none"
+        print_text(
+            f"no label moved: the application still gets what its labels point at ({serving}); "
+            f"move one with `loopwise prompt label {name} LABEL {data['version']}`"
+        )
+    print_text("")
     _print_version(data, output)
+
+
+def _label_versions(versions: list[dict[str, Any]]) -> dict[str, int]:
+    """Each label and the version it points at, from a versions listing."""
+    return {label: int(v["version"]) for v in versions for label in v.get("labels") or []}
 
 
 @app.command("reject")

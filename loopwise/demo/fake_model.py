@@ -6,8 +6,9 @@ call is decided by a ``random.Random`` seeded with (seed, ticket id, task, attem
 same seed always gives the same run, and a ticket seen again later gets fresh draws.
 
 The model learns from worked examples: a prompt holding a reviewer-corrected example (a
-``Corrected output:`` block) whose ``Reason:`` is about order ids or numbers stops it from
-inventing order numbers; the seeded draws stay the same, only that fault no longer lands.
+``Corrected output:`` block) with a reviewers' note (or, in older prompts, a ``Reason:``) about
+order ids or numbers stops it from inventing order numbers; the seeded draws stay the same,
+only that fault no longer lands.
 
 Latency is honest: every call really sleeps ``latency_s * time_scale`` seconds, so span
 durations are wall-clock time (normal calls 0.03-0.09 s, slow calls 0.4-0.9 s at
@@ -44,7 +45,9 @@ DEFAULT_MODEL = "shopgpt-mini"
 PROVIDER = "loopwise-fake"
 PRICE_PER_MILLION_INPUT_USD = 0.15
 PRICE_PER_MILLION_OUTPUT_USD = 0.60
-ORDER_ID_LESSON = re.compile(r"^Reason:.*\border (?:ids?|numbers?)\b", re.IGNORECASE | re.MULTILINE)
+ORDER_ID_LESSON = re.compile(
+    r"^(?:Reason:|- ).*\border (?:ids?|numbers?)\b", re.IGNORECASE | re.MULTILINE
+)
 CORRECTED_EXAMPLE = "Corrected output:"
 NORMAL_LATENCY_S = (0.03, 0.09)
 SLOW_LATENCY_S = (0.4, 0.9)

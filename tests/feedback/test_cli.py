@@ -272,3 +272,22 @@ def test_ids_print_whole_and_show_has_the_spans_text(db_path: Path, spans: Any) 
     assert detail["span"]["span_id"] == spans.answer1
     assert detail["span"]["output"] and detail["span"]["output"] in shown.stdout
     assert f"span {detail['span']['name']}" in shown.stdout
+
+
+def test_adopting_says_what_moved(db_path: Path, tmp_path: Path, spans: Any) -> None:
+    db = ("--db", str(db_path))
+    template = tmp_path / "reply.txt"
+    template.write_text("Answer politely.\n\nQuestion: {{question}}")
+    run("prompt", "create", "reply", "--file", str(template), "--label", "production", *db)
+    for n, answer in enumerate((spans.answer1, spans.answer2)):
+        item = as_json("review", "pick", spans.trace1 if n == 0 else spans.trace2, answer, *db)
+        run("review", "correct", item["item_id"], "--output", f"fixed {n}", "--expect", "1", *db)
+        proposal = as_json("prompt", "propose", "reply", *db)
+        args = ("--label", "production") if n == 0 else ()
+        said = run("prompt", "adopt", "reply", proposal["proposal_id"], *args, *db).stdout
+        assert f"adopted proposal {proposal['proposal_id']} as reply version {n + 2}" in said
+        if n == 0:
+            assert "label production now points at version 2 (from version 1)" in said
+        else:
+            assert "no label moved: the application still gets what its labels point at" in said
+            assert "(production → version 2)" in said

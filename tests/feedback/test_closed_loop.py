@@ -149,7 +149,7 @@ def test_a_correction_becomes_a_dataset_version_and_a_better_prompt(tmp_path: Pa
         proposal = api.call(
             "POST", f"/api/prompts/{REPLY_PROMPT}/proposals", body={"actor": "loopwise"}
         )
-        assert f"+Reason: {REASON}" in proposal["diff"]
+        assert f"+- {REASON}" in proposal["diff"]
         assert api.call("GET", f"/api/prompts/{REPLY_PROMPT}")["version"] == 1  # not yet
         adopted = api.call(
             "POST",

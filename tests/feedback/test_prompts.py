@@ -153,9 +153,11 @@ def test_proposals_are_adopted_only_by_a_person(store: Store, spans: Any) -> Non
     # The examples go between the instructions and the first line with a variable.
     assert template.startswith("Answer the customer politely.\n\nExamples corrected by reviewers")
     assert template.endswith("End of corrected examples.\n\nQuestion: {{question}}")
-    assert f"Input:\nquestion: {spans.question1}\n" in template
-    assert f"Wrong output:\n{spans.output1}\n" in template
-    assert "Reason: Only cite order ids that appear in the ticket." in template
+    # An example is the prompt's variables and the corrected output; the reviewer's reason is
+    # a note above the examples, and the wrong output is not shown to the model again.
+    assert f"Example 1\nquestion: {spans.question1}\nCorrected output:\n" in template
+    assert spans.output1 not in template
+    assert "Reviewers' notes:\n- Only cite order ids that appear in the ticket.\n" in template
     # Reviewer text can never become a placeholder.
     assert "ORD-10001 ships tomorrow. { {question} }" in template
     assert template_variables(template) == ["question"]
@@ -237,3 +239,61 @@ def test_scores_compare_per_prompt_version(store: Store, spans: Any) -> None:
         (1, "thumbs", 1, None),
     ]
     assert scores_by_prompt_version(store, "other") == []
+
+
+OIDS = "Only real order ids."
+
+
+def test_few_shot_examples_read_the_variables_back_from_the_rendered_text() -> None:
+    import datetime as dt
+
+    from loopwise.feedback.corrections import Correction
+    from loopwise.feedback.proposals import add_examples, variables_from_render
+
+    template = "Classify the ticket.\n\nSubject: {{subject}}\nBody: {{body}}\nAnswer:"
+    rendered = render_template(template, {"subject": "Refund?", "body": "Order ORD-1\nbroken"})
+    assert variables_from_render(template, rendered) == {
+        "subject": "Refund?",
+        "body": "Order ORD-1\nbroken",
+    }
+    assert variables_from_render(template, "something else entirely") is None
+    assert variables_from_render("no placeholders", "no placeholders") is None
+
+    def correction(span_input: str | None, variables: Any, reason: str | None) -> Correction:
+        return Correction(
+            correction_id="c",
+            item_id=None,
+            project="p",
+            trace_id="t" * 32,
+            span_id=None,
+            original_output="ORD-99 ships",
+            corrected_output='{"category": "refund"}',
+            reason=reason,
+            verdicts={},
+            author="ana",
+            created_at=dt.datetime(2026, 1, 1),
+            span_input=span_input,
+            prompt_version=1,
+            prompt_variables=variables,
+        )
+
+    first = add_examples(template, [correction(rendered, None, OIDS)])
+    assert "Example 1\nsubject: Refund?\nbody: Order ORD-1\nbroken\nCorrected output:\n" in first
+    assert rendered not in first  # not the whole rendered prompt
+    assert "ORD-99 ships" not in first
+    # Non-text variables are JSON, not Python reprs; notes are listed once and appended to.
+    second = add_examples(
+        first,
+        [
+            correction(None, {"subject": "Where?", "body": {"lines": ["a"], "vip": True}}, OIDS),
+            correction(None, {"subject": "Cancel", "body": "now"}, "Answer in JSON."),
+        ],
+    )
+    assert 'body: {"lines": ["a"], "vip": true}' in second
+    assert "'vip'" not in second and "True" not in second
+    assert second.count("- Only real order ids.") == 1
+    assert "Reviewers' notes:\n- Only real order ids.\n- Answer in JSON.\n\n" in second
+    assert [
+        line for line in second.splitlines() if line.startswith("Example ")
+    ] == ["Example 1", "Example 2", "Example 3"]
+    assert template_variables(second) == ["subject", "body"]
