@@ -49,15 +49,16 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
     st.subheader("Decision")
     approve, reject = st.columns(2)
     approve.button("Approve: the output is right", key=f"{KEY}.approve", type="primary",
-                   on_click=_act, args=(settings, item_id, version, "approve"))  # fmt: skip
+                   shortcut="A", on_click=_act,
+                   args=(settings, item_id, version, "approve"))  # fmt: skip
     reject.text_input("Reason to reject", key=f"{KEY}.reject_reason.{item_id}")
-    reject.button("Reject", key=f"{KEY}.reject", on_click=_act,
+    reject.button("Reject", key=f"{KEY}.reject", shortcut="X", on_click=_act,
                   args=(settings, item_id, version, "reject"))  # fmt: skip
     st.caption("Correct: write the right output")
     st.text_area("Corrected output", value=output, height=160,
                  key=f"{KEY}.corrected.{item_id}")  # fmt: skip
     st.text_input("Reason for the correction", key=f"{KEY}.correct_reason.{item_id}")
-    st.button("Submit correction", key=f"{KEY}.correct", on_click=_act,
+    st.button("Submit correction", key=f"{KEY}.correct", shortcut="Ctrl+Enter", on_click=_act,
               args=(settings, item_id, version, "correct", output))  # fmt: skip
 
 

@@ -190,3 +190,70 @@ def reviewed_span(spans: Iterable[Record], span_id: str | None) -> Record | None
     roots = [s for s in spans if not s.get("parent_span_id")]
     candidates = roots or spans
     return candidates[0] if candidates else None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """The grouping a reviewer works on: which group each item was in when the queue was
+    loaded, in order. Groups are not recomputed under the reviewer: an item keeps its group
+    until they regroup, acted items leave it, and items that arrived since wait in a group of
+    their own."""
+
+    grouping: str
+    groups: tuple[tuple[str, str, bool, tuple[str, ...]], ...]
+    """Each group as (key, label, flagged, item ids in order)."""
+
+    @property
+    def item_ids(self) -> frozenset[str]:
+        """Every item the snapshot placed."""
+        return frozenset(i for *_, ids in self.groups for i in ids)
+
+
+NEW_SINCE = "new"
+
+
+def take_snapshot(groups: Iterable[QueueGroup], grouping: str = BY_CLUSTER) -> QueueSnapshot:
+    """The snapshot of ``groups`` (as ``group_items`` made them)."""
+    return QueueSnapshot(
+        grouping,
+        tuple(
+            (g.key, g.label, g.flagged, tuple(str(i.get("item_id")) for i in g.items))
+            for g in groups
+        ),
+    )
+
+
+def apply_snapshot(snapshot: QueueSnapshot, items: Iterable[Record]) -> list[QueueGroup]:
+    """The open ``items`` arranged as ``snapshot`` says: each in its snapshot group and place
+    (empty groups dropped). Items the snapshot does not know come in a group of their own at
+    the end, except held outputs, which join the held group first (a workflow waits)."""
+    by_id = {str(i.get("item_id")): i for i in items}
+    known = snapshot.item_ids
+    new = [i for item_id, i in by_id.items() if item_id not in known]
+    new_held = [i for i in new if i.get("source") == HELD]
+    groups = [
+        QueueGroup(key, label, [by_id[i] for i in ids if i in by_id], flagged)
+        for key, label, flagged, ids in snapshot.groups
+    ]
+    if new_held:
+        held = next((g for g in groups if g.key == HELD), None)
+        if held is None:
+            held = QueueGroup(HELD, "Held by a running workflow (waiting for you)", [], False)
+            groups.insert(0, held)
+        held.items.extend(new_held)
+    rest = [i for i in new if i.get("source") != HELD]
+    if rest:
+        label = "New since the queue was loaded (regroup to sort them in)"
+        groups.append(QueueGroup(NEW_SINCE, label, rest, False))
+    return [g for g in groups if g.items]
+
+
+def skipped_last(group: QueueGroup, skipped: Iterable[str]) -> QueueGroup:
+    """``group`` with the items the reviewer skipped moved to its end, in the order skipped."""
+    order = {item_id: n for n, item_id in enumerate(skipped)}
+    kept = [i for i in group.items if str(i.get("item_id")) not in order]
+    later = sorted(
+        (i for i in group.items if str(i.get("item_id")) in order),
+        key=lambda i: order[str(i.get("item_id"))],
+    )
+    return QueueGroup(group.key, group.label, kept + later, group.flagged)

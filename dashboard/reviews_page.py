@@ -18,18 +18,26 @@ from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_ac
 from .review_queue import (
     BY_CLUSTER,
     GROUPINGS,
+    NEW_SINCE,
     QueueGroup,
+    QueueSnapshot,
+    apply_snapshot,
     current_item,
     flags_of,
     group_items,
     item_label,
     reviewed_span,
     root_cause_note,
+    skipped_last,
+    take_snapshot,
 )
 from .settings import DashboardSettings
 from .sign_in import current_identity
 from .widgets import collector_status, show_api_error, show_content
 
+SNAPSHOT_KEY = f"{KEY}.snapshot"
+SKIPPED_KEY = f"{KEY}.skipped"
+SHORTCUTS = "A approve · X reject · Ctrl+Enter submit the correction · S skip · J next · K previous"
 MAX_ITEMS = 500
 MAX_FLAGS = 1000
 FLAG_COLUMNS = {"rule": "rule", "severity": "severity", "evaluator": "evaluator",
@@ -68,16 +76,42 @@ def render_reviews(settings: DashboardSettings) -> None:
             horizontal=True,
             key=f"{KEY}.grouping",
         )
-        groups = group_items(items, flags, by=str(grouping or BY_CLUSTER))
+        by = str(grouping or BY_CLUSTER)
+        groups = _stable_groups(items, flags, by, project.strip())
         if not groups:
             st.success("Nothing to review: every item has been handled.")
             return
-        group = _choose_group(groups, GROUPINGS[str(grouping or BY_CLUSTER)])
+        group = _choose_group(groups, GROUPINGS[by])
+        group = skipped_last(group, st.session_state.get(SKIPPED_KEY, []))
         item = current_item(group, st.session_state.get(f"{KEY}.item"))
         if item is None:
             return
         bulk_actions(settings, group)
         _item(api, settings, group, item, flags)
+
+
+def _stable_groups(
+    items: list[Record], flags: list[Record], by: str, project: str
+) -> list[QueueGroup]:
+    """The queue as grouped when the reviewer loaded it (or last regrouped), so groups and
+    counts do not shift under them between actions; arrivals wait in a group of their own."""
+    kept = st.session_state.get(SNAPSHOT_KEY)
+    scope = (by, project)
+    if isinstance(kept, tuple) and kept[0] == scope and isinstance(kept[1], QueueSnapshot):
+        groups = apply_snapshot(kept[1], items)
+    else:
+        groups = group_items(items, flags, by=by)
+        st.session_state[SNAPSHOT_KEY] = (scope, take_snapshot(groups, by))
+    arrived = sum(len(g.items) for g in groups if g.key == NEW_SINCE)
+    if arrived:
+        st.info(f"{arrived} item(s) arrived since the queue was loaded; they wait at the end.")
+    st.button("Regroup the queue", key=f"{KEY}.regroup", on_click=_regroup)
+    return groups
+
+
+def _regroup() -> None:
+    st.session_state.pop(SNAPSHOT_KEY, None)
+    st.session_state.pop(SKIPPED_KEY, None)
 
 
 def _flags(api: CollectorAPI, project: str | None) -> list[Record]:
@@ -119,6 +153,7 @@ def _item(
     st.selectbox(f"Item ({len(ids)} in this group)", range(len(ids)), key=f"{KEY}.position",
                  format_func=lambda i: f"{i + 1}. {labels[i]}", on_change=_pick,
                  args=(ids,))  # fmt: skip
+    _navigation(ids, ids.index(str(item["item_id"])))
     item_id = str(item["item_id"])
     behind = flags_of(item, flags)
     severity = behind[0].get("severity") if behind else item.get("severity")
@@ -158,6 +193,29 @@ def _held_content(item: Record) -> str:
     show_content("Output", item.get("held_output"))
     output = item.get("held_output")
     return output if isinstance(output, str) else ""
+
+
+def _navigation(ids: list[str], at: int) -> None:
+    """Progress in the group, and previous / skip / next (each with a key)."""
+    st.caption(f"Item {at + 1} of {len(ids)} in this group. Keys: {SHORTCUTS}.")
+    previous, skip, following = st.columns(3)
+    previous.button("Previous", key=f"{KEY}.previous", shortcut="K", disabled=at == 0,
+                    on_click=_show, args=(ids[max(at - 1, 0)],))  # fmt: skip
+    skip.button("Skip for now", key=f"{KEY}.skip", shortcut="S", disabled=len(ids) < 2,
+                on_click=_skip, args=(ids, at))  # fmt: skip
+    following.button("Next", key=f"{KEY}.next", shortcut="J", disabled=at == len(ids) - 1,
+                     on_click=_show, args=(ids[min(at + 1, len(ids) - 1)],))  # fmt: skip
+
+
+def _show(item_id: str) -> None:
+    st.session_state[f"{KEY}.item"] = item_id
+
+
+def _skip(ids: list[str], at: int) -> None:
+    """Put the item at the end of its group (for this session) and show the next one."""
+    skipped = [i for i in st.session_state.get(SKIPPED_KEY, []) if i != ids[at]]
+    st.session_state[SKIPPED_KEY] = [*skipped, ids[at]]
+    st.session_state[f"{KEY}.item"] = ids[(at + 1) % len(ids)]
 
 
 def _pick(ids: list[str]) -> None:
