@@ -15,6 +15,7 @@ import streamlit as st
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
+from .review_context import show_context
 from .review_queue import (
     BY_CLUSTER,
     GROUPINGS,
@@ -172,7 +173,10 @@ def _item(
         st.caption(f"Flags on this span ({len(behind)}), most severe first")
         frame = pd.DataFrame([{k: f.get(k) for k in FLAG_COLUMNS} for f in behind])
         st.dataframe(frame.rename(columns=FLAG_COLUMNS), hide_index=True, width="stretch")
-    output = _held_content(item) if "held_output" in item else _span_content(api, item)
+    explanations = [str(f.get("reason") or "") for f in behind] + [str(item.get("reason") or "")]
+    output = (
+        _held_content(item) if "held_output" in item else _span_content(api, item, explanations)
+    )
     item_actions(settings, item_id, int(item.get("version") or 0), output)
 
 
@@ -224,7 +228,7 @@ def _pick(ids: list[str]) -> None:
         st.session_state[f"{KEY}.item"] = ids[position]
 
 
-def _span_content(api: CollectorAPI, item: Record) -> str:
+def _span_content(api: CollectorAPI, item: Record, explanations: list[str]) -> str:
     try:
         detail = api.trace(str(item.get("trace_id")))
     except CollectorAPIError as exc:
@@ -234,6 +238,14 @@ def _span_content(api: CollectorAPI, item: Record) -> str:
     if span is None:
         st.info("The trace of this item has no spans in the store.")
         return ""
+    failed = [
+        str(score.get("explanation"))
+        for score in detail.scores or []
+        if score.get("span_id") == span.get("span_id")
+        and score.get("passed") is False
+        and score.get("explanation")
+    ]
+    show_context(detail, item, span, explanations + failed)
     st.caption("Span")
     st.text(f"{span.get('name')} ({span.get('kind') or 'span'})")
     show_content("Input", span.get("input"))

@@ -68,7 +68,8 @@ def _check_json(text: str, require: JsonShape) -> tuple[bool, str | None]:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         hint = _hint(text)
-        return False, f"not valid JSON: {str(exc).split(':', 1)[0]}{hint}"
+        where = f" at char {exc.pos}" if isinstance(exc.pos, int) else ""
+        return False, f"not valid JSON: {str(exc).split(':', 1)[0]}{where}{hint}"
     if require == "object" and not isinstance(value, dict):
         return False, f"JSON is a {type(value).__name__}, expected an object"
     if require == "array" and not isinstance(value, list):
