@@ -293,7 +293,9 @@ def test_few_shot_examples_read_the_variables_back_from_the_rendered_text() -> N
     assert "'vip'" not in second and "True" not in second
     assert second.count("- Only real order ids.") == 1
     assert "Reviewers' notes:\n- Only real order ids.\n- Answer in JSON.\n\n" in second
-    assert [
-        line for line in second.splitlines() if line.startswith("Example ")
-    ] == ["Example 1", "Example 2", "Example 3"]
+    assert [line for line in second.splitlines() if line.startswith("Example ")] == [
+        "Example 1",
+        "Example 2",
+        "Example 3",
+    ]
     assert template_variables(second) == ["subject", "body"]
