@@ -1,15 +1,22 @@
 """Failure clustering: group a project's flags so a reviewer sees "23 refusals about
 refunds" instead of 23 rows.
 
-Flags are clustered within each rule (a refusal never shares a cluster with a slow call).
-Each flag's text is what the trace was asked (the root input) and what the flagged span
-answered; TF-IDF (unigrams and bigrams, English stop words removed, fitted per rule)
-turns it into a vector. Up to 2,000 flags per rule: agglomerative clustering with cosine
+Flags are grouped by cause first: the rule, the span that failed (its name) and the pattern
+of the explanation (identifiers, numbers and quoted text masked, so "ORD-991 appears
+nowhere" and "ORD-17 appears nowhere" are one cause). Only then, inside a cause of at least
+``MIN_CONTENT_SPLIT`` flags from an evaluator of content, by what the text is about; a
+metric rule's flags (a latency or cost anomaly) are never split by the words of their
+output, which tell a reviewer nothing. A cluster's label names the rule, the span and the
+explanation pattern, then the topic terms when it was split by content.
+
+For the content split, each flag's text is what the trace was asked (the root input) and
+what the flagged span answered; TF-IDF (unigrams and bigrams, English stop words removed,
+fitted per cause) turns it into a vector. Up to 2,000 flags per cause: agglomerative clustering with cosine
 distance and average linkage, cut at ``distance_threshold`` (0.95: short support texts
 share few words, and on the demo's flags 0.9 left most refusals alone while 0.98 merged
 everything); beyond that,
-k-means with k = sqrt(n/2), at most 50. A cluster's label is its rule and the three terms
-with the highest mean TF-IDF weight in it.
+k-means with k = sqrt(n/2), at most 50. The topic terms are the three with the highest mean
+TF-IDF weight in the cluster.
 
 Every run appends a clustering (``flag_clusterings``) and its assignments
 (``flag_clusters``); the API reads the latest one per project.
@@ -20,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import uuid
 import warnings
 from collections import defaultdict
@@ -35,10 +43,12 @@ MAX_FLAGS = 5000
 AGGLOMERATIVE_LIMIT = 2000
 DEFAULT_DISTANCE = 0.95
 TOP_TERMS = 3
+MIN_CONTENT_SPLIT = 4
+MAX_PATTERN_CHARS = 80
 
 FLAG_TEXT_SQL = """
 WITH picked AS (
-    SELECT flag_id, project, trace_id, span_id, rule, reason, created_at FROM flags
+    SELECT flag_id, project, trace_id, span_id, rule, reason, evaluator, created_at FROM flags
     WHERE project = ? ORDER BY created_at DESC, flag_id LIMIT ?
 ),
 roots AS (
@@ -46,7 +56,7 @@ roots AS (
     WHERE parent_span_id IS NULL AND trace_id IN (SELECT trace_id FROM picked)
     GROUP BY trace_id
 )
-SELECT p.flag_id, p.rule, p.reason, s.output, r.root_input
+SELECT p.flag_id, p.rule, p.reason, s.output, r.root_input, s.name AS span_name, p.evaluator
 FROM picked p
 LEFT JOIN spans s ON s.trace_id = p.trace_id AND s.span_id = p.span_id
 LEFT JOIN roots r ON r.trace_id = p.trace_id
@@ -170,32 +180,63 @@ def cluster_project(
 ) -> Clustering:
     """Cluster the latest ``max_flags`` flags of ``project`` and append the result."""
     rows = store.query(FLAG_TEXT_SQL, [project, max_flags], max_rows=max_flags).rows
-    by_rule: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for flag_id, rule, reason, output, root_input in rows:
+    causes: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
+    content_rules: set[str] = set()
+    for flag_id, rule, reason, output, root_input, span_name, evaluator in rows:
         text = f"{(root_input or '')[:1500]}\n{(output or reason or '')[:1000]}"
-        by_rule[rule].append((flag_id, text))
+        causes[(rule, span_name or "", explanation_pattern(reason))].append((flag_id, text))
+        if evaluator is not None:
+            content_rules.add(rule)
     clustering_id = uuid.uuid4().hex
     clusters: list[Cluster] = []
-    for rule in sorted(by_rule):
-        items = by_rule[rule]
-        labels, top_terms = cluster_texts(
-            [t for _, t in items], distance_threshold=distance_threshold
-        )
+    counter: dict[str, int] = defaultdict(int)
+    ordered = sorted(causes.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1:]))
+    for (rule, span_name, pattern), items in ordered:
+        cause = cause_label(rule, span_name, pattern)
+        if rule in content_rules and len(items) >= MIN_CONTENT_SPLIT:
+            labels, top_terms = cluster_texts(
+                [t for _, t in items], distance_threshold=distance_threshold
+            )
+        else:
+            labels, top_terms = np.zeros(len(items), dtype=int), []
         groups: dict[int, list[str]] = defaultdict(list)
         for (flag_id, _), label in zip(items, labels, strict=True):
             groups[int(label)].append(flag_id)
+        split = len(groups) > 1
         for index in sorted(groups):
-            terms = top_terms[index] if index < len(top_terms) else []
-            title = rule.removesuffix("_failed")
-            label_text = f"{title}: {', '.join(terms)}" if terms else title
+            terms = top_terms[index] if split and index < len(top_terms) else []
+            label_text = f"{cause} · about {', '.join(terms)}" if terms else cause
+            number = counter[rule]
+            counter[rule] += 1
             clusters.append(
-                Cluster(f"{clustering_id[:8]}-{rule}-{index}", label_text, rule,
+                Cluster(f"{clustering_id[:8]}-{rule}-{number}", label_text, rule,
                         tuple(groups[index]))
             )  # fmt: skip
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     clustering = Clustering(clustering_id, project, tuple(clusters), created)
     _store(store, clustering, distance_threshold)
     return clustering
+
+
+def explanation_pattern(reason: str | None) -> str:
+    """The shape of a flag's explanation, the same for every instance of one cause: quoted
+    text, identifiers (``ORD-99871``, hex ids) and numbers masked, repeats collapsed."""
+    text = " ".join((reason or "").split())
+    text = re.sub(r"\"[^\"]*\"|'[^']*'", '"…"', text)
+    text = re.sub(r"\b[A-Za-z]{2,}[-_]\d[\w-]*\b|\b[0-9a-f]{8,}\b", "<id>", text)
+    text = re.sub(r"(?<![\w.])\d+(?:[.,]\d+)*(?=(?:x|s|ms|%)?\b)", "<n>", text)
+    text = re.sub(r"<id>(?:, <id>)+", "<id>", text)
+    return text if len(text) <= MAX_PATTERN_CHARS else text[: MAX_PATTERN_CHARS - 1] + "…"
+
+
+def cause_label(rule: str, span_name: str, pattern: str) -> str:
+    """A cluster's cause as a person reads it: rule, span, explanation pattern."""
+    title = rule.removesuffix("_failed")
+    where = f" on {span_name}" if span_name else ""
+    for said in (f"{title} failed:", f"{rule}:", f"{title}:"):
+        if pattern.lower().startswith(said.lower()):
+            pattern = pattern[len(said) :].strip()
+    return f"{title}{where}: {pattern}" if pattern else f"{title}{where}"
 
 
 def cluster_all(store: Store, **options: Any) -> list[Clustering]:

@@ -68,7 +68,9 @@ def test_flags_are_clustered_and_reclustering_appends(tmp_path: Path, spans: Any
         sizes = sorted((c.size for c in first.clusters), reverse=True)
         assert sizes == [4, 3]
         biggest = first.clusters[0]
-        assert biggest.label.startswith("refusal: ") and "refund" in biggest.label
+        # Cause first (rule, span, explanation pattern), then the topic inside it.
+        assert biggest.label.startswith("refusal on ") and " · about " in biggest.label
+        assert "refund" in biggest.label.split(" · about ")[1]
         summary = flag_clusters(store, project="evals-test")
         assert [c["count"] for c in summary["clusters"]] == [4, 3]
         assert summary["unclustered"] == 0 and summary["clusters"][0]["severity"] == "medium"
@@ -98,3 +100,46 @@ def test_cluster_api(
     listed = httpx.get(server.url + "/api/flags", params={"cluster": cluster}).json()
     assert listed["total"] == 4
     assert httpx.post(server.url + "/api/flags/clusters", content=b"[1]").status_code == 400
+
+
+def test_flags_group_by_cause_before_content(tmp_path: Path, spans: Any) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    store = Store(tmp_path / "causes.duckdb")
+    rows, flags = [], []
+    now = dt.datetime(2026, 1, 1)
+
+    def flag(rule: str, span: str, reason: str, evaluator: str | None, output: str) -> None:
+        row = spans.row(name=span, output=output)
+        rows.append(row)
+        flags.append({
+            "flag_id": f"f{len(flags)}", "project": "evals-test", "trace_id": row["trace_id"],
+            "span_id": row["span_id"], "rule": rule, "cause_key": f"c{len(flags)}",
+            "reason": reason, "severity": "high", "evaluator": evaluator, "value": 1.0,
+            "status": "open", "created_at": now,
+        })  # fmt: skip
+
+    for n, topic in enumerate(REFUND + PASSWORD):  # seven different texts, one cause
+        flag("invented_identifiers", "draft_reply",
+             f"ORD-{9000 + n} appears nowhere in the input or retrieved context",
+             "invented_identifiers", f"Your order ORD-{9000 + n} ships. {topic}")  # fmt: skip
+    flag("invented_identifiers", "summarize", "ORD-1 appears nowhere in the input",
+         "invented_identifiers", "ORD-1")  # fmt: skip
+    for n, topic in enumerate(REFUND + PASSWORD):  # slow answers about anything
+        flag("duration_ms_anomaly", "draft_reply", f"duration_ms {4000 + n} is 5.{n}x the p95",
+             None, topic)  # fmt: skip
+    store.append_spans(spans.table(rows))
+    store.append_rows("flags", pa.Table.from_pylist(flags))
+    with store:
+        clustering = cluster_project(store, "evals-test")
+    labels = {c.label: c.size for c in clustering.clusters}
+    # A metric rule is never split by the words of its output: one cause, one cluster.
+    assert labels["duration_ms_anomaly on draft_reply: duration_ms <n> is <n>x the p95"] == 7
+    # The same invented-id cause on another span is another cluster.
+    assert labels["invented_identifiers on summarize: <id> appears nowhere in the input"] == 1
+    # Seven invented ids with seven different numbers are one cause, split by topic after.
+    draft = {k: v for k, v in labels.items() if k.startswith("invented_identifiers on draft_reply")}
+    assert sum(draft.values()) == 7 and len(draft) == 2
+    assert all(" · about " in k for k in draft)
