@@ -11,12 +11,11 @@ explanation pattern, then the topic terms when it was split by content.
 
 For the content split, each flag's text is what the trace was asked (the root input) and
 what the flagged span answered; TF-IDF (unigrams and bigrams, English stop words removed,
-fitted per cause) turns it into a vector. Up to 2,000 flags per cause: agglomerative clustering with cosine
-distance and average linkage, cut at ``distance_threshold`` (0.95: short support texts
-share few words, and on the demo's flags 0.9 left most refusals alone while 0.98 merged
-everything); beyond that,
-k-means with k = sqrt(n/2), at most 50. The topic terms are the three with the highest mean
-TF-IDF weight in the cluster.
+fitted per cause) turns it into a vector. Up to 2,000 flags per cause: agglomerative
+clustering with cosine distance and average linkage, cut at ``distance_threshold`` (0.95:
+short support texts share few words, and on the demo's flags 0.9 left most refusals alone
+while 0.98 merged everything); beyond that, k-means with k = sqrt(n/2), at most 50. The
+topic terms are the three with the highest mean TF-IDF weight in the cluster.
 
 Every run appends a clustering (``flag_clusterings``) and its assignments
 (``flag_clusters``); the API reads the latest one per project.
