@@ -10,14 +10,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-from ..semconv import normalize_request
-from ..store import Store, StoreError
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -64,9 +59,7 @@ class SpoolingExporter(SpanExporter):
         self.traces_url = endpoint.rstrip("/") + "/v1/traces"
         self.spool_dir = spool_dir
         self._headers = dict(headers or {})
-        self._otlp = OTLPSpanExporter(
-            endpoint=self.traces_url, headers=self._headers, timeout=timeout_s
-        )
+        self._otlp: SpanExporter | None = None  # made on the first export, off the app's path
         self._timeout_s = timeout_s
         self._retry_interval_s = retry_interval_s
         self._max_spool_bytes = max_spool_bytes
@@ -88,7 +81,7 @@ class SpoolingExporter(SpanExporter):
         if not self._away:
             _quiet.active = True
             try:
-                result = self._otlp.export(spans)
+                result = self._exporter().export(spans)
             except Exception:
                 log.debug("OTLP export raised", exc_info=True)
                 result = SpanExportResult.FAILURE
@@ -105,6 +98,16 @@ class SpoolingExporter(SpanExporter):
         self._spool(encode_spans(spans).SerializeToString())
         return SpanExportResult.SUCCESS
 
+    def _exporter(self) -> SpanExporter:
+        """The official OTLP/HTTP exporter (it loads requests: done on the export thread)."""
+        if self._otlp is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            self._otlp = OTLPSpanExporter(
+                endpoint=self.traces_url, headers=self._headers, timeout=self._timeout_s
+            )
+        return self._otlp
+
     def spooled_files(self) -> list[Path]:
         """Spooled requests waiting for delivery, oldest first."""
         try:
@@ -114,6 +117,8 @@ class SpoolingExporter(SpanExporter):
 
     def deliver_spool(self) -> int:
         """Post spooled requests now; return how many were delivered."""
+        import httpx
+
         delivered = 0
         with self._lock:
             for path in self.spooled_files():
@@ -183,7 +188,8 @@ class SpoolingExporter(SpanExporter):
     def shutdown(self) -> None:
         """Stop the replay thread; spooled requests stay on disk for the next run."""
         self._stop.set()
-        self._otlp.shutdown()  # type: ignore[no-untyped-call]
+        if self._otlp is not None:
+            self._otlp.shutdown()
 
 
 class LocalStoreExporter(SpanExporter):
@@ -209,6 +215,8 @@ class LocalStoreExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Normalize, redact and append the spans in one transaction."""
         from ..redact import redact_table
+        from ..semconv.normalize import normalize_request
+        from ..store.store import Store, StoreError
 
         batch = normalize_request(encode_spans(spans), default_project=self._project)
         try:

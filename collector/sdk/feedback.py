@@ -22,9 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
-from ..store import FeedbackError, Store, StoreError, parse_feedback, record_feedback
+from ..store.feedback import FeedbackError, parse_feedback, record_feedback
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -60,6 +58,8 @@ class HttpFeedbackSink:
 
     def deliver(self, payload: Payload) -> Delivery:
         """POST one payload; 4xx other than 408/429 means it will never be accepted."""
+        import httpx
+
         try:
             response = httpx.post(
                 self.url, json=payload, headers=self._headers, timeout=self._timeout_s
@@ -84,6 +84,8 @@ class LocalFeedbackSink:
 
     def deliver(self, payload: Payload) -> Delivery:
         """Append one score; RETRY while another process holds the file."""
+        from ..store.store import Store, StoreError
+
         try:
             checked = parse_feedback(payload)
             with Store(self.db_path) as store:

@@ -16,13 +16,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from ..store import Store
-from ..store.feedback_tables import PROMPT_RESOLVE_SQL
 from .prompt_template import Prompt, PromptSource, check_prompt_name
 
 log = logging.getLogger("loopwise.sdk")
@@ -149,6 +148,8 @@ class PromptFetcher:
             return None, False
 
     def _from_api(self, name: str, label: str | None, version: int | None) -> dict[str, Any] | None:
+        import httpx
+
         params = {"version": str(version)} if version is not None else {"label": label or ""}
         url = f"{self.endpoint}/api/prompts/{quote(name, safe='')}"
         with self._lock:  # one pooled client: a new one per call costs tens of milliseconds
@@ -207,6 +208,9 @@ def _from_file(
     db: Path, name: str, label: str | None, version: int | None
 ) -> dict[str, Any] | None:
     """The prompt from a DuckDB file opened read-only (None when absent or unlabelled)."""
+    from ..store.feedback_tables import PROMPT_RESOLVE_SQL
+    from ..store.store import Store
+
     with Store(db, read_only=True) as store:
         result = store.query(
             PROMPT_RESOLVE_SQL, {"name": name, "label": label, "version": version}

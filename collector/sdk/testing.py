@@ -14,8 +14,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from ..semconv import normalize_request
-
 FIXED_EPOCH_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
 
@@ -96,6 +94,8 @@ class TestingExporter(SpanExporter):
         ``ingested_at`` is the latest span end rather than the wall clock, so with a fixed
         clock and id generator the rows are the same on every run.
         """
+        from ..semconv.normalize import normalize_request
+
         spans = self.spans
         if not spans:
             return []

@@ -1,9 +1,42 @@
-"""Semantic conventions: OTLP spans from any client mapped into the normalized span."""
+"""Semantic conventions: OTLP spans from any client mapped into the normalized span.
 
-from .fields import SPAN_KINDS, Resolved
-from .logs import LogBatch, normalize_logs
-from .messages import Message, messages_in, render_text
-from .normalize import CONVENTIONS, NormalizedBatch, normalize_request, resolve_attributes
+Names load their module on first use (see loopwise.collector.lazy), so importing one
+submodule does not load the others."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .fields import SPAN_KINDS, Resolved
+    from .logs import LogBatch, normalize_logs
+    from .messages import Message, messages_in, render_text
+    from .normalize import CONVENTIONS, NormalizedBatch, normalize_request, resolve_attributes
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    ".fields": (
+        "SPAN_KINDS",
+        "Resolved",
+    ),
+    ".logs": (
+        "LogBatch",
+        "normalize_logs",
+    ),
+    ".messages": (
+        "Message",
+        "messages_in",
+        "render_text",
+    ),
+    ".normalize": (
+        "CONVENTIONS",
+        "NormalizedBatch",
+        "normalize_request",
+        "resolve_attributes",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 __all__ = [
     "CONVENTIONS",

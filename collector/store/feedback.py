@@ -16,10 +16,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .scores import ScoreRow, append_scores
-from .store import Store
+if TYPE_CHECKING:
+    from .store import Store
 
 FEEDBACK_SOURCE = "end_user"
 TRACE_FOUND_KEY = "loopwise.trace_found"
@@ -116,6 +116,8 @@ def parse_feedback(payload: object) -> Feedback:
 def record_feedback(store: Store, feedback: Feedback, *, default_project: str) -> FeedbackReceipt:
     """Store one piece of feedback as a human score; the trace's project wins when the trace
     is known, else the sender's project, else ``default_project``."""
+    from .scores import ScoreRow, append_scores  # pyarrow: the SDK validates without it
+
     rows = store.query("SELECT project FROM traces WHERE trace_id = ?", [feedback.trace_id]).rows
     trace_found = bool(rows)
     project = str(rows[0][0]) if rows else feedback.project or default_project

@@ -18,10 +18,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from opentelemetry import trace
 
 if TYPE_CHECKING:
+    import httpx
+
     from loopwise.collector.sdk import Client
 
     from .check import CheckResult
@@ -92,6 +93,8 @@ class Ticket:
 
     def wait(self, timeout: float = DEFAULT_WAIT_S) -> Decision:
         """Block until a person decides or ``timeout`` seconds pass."""
+        import httpx
+
         deadline = time.monotonic() + max(timeout, 0.0)
         attempt = 0
         with httpx.Client(headers=self._headers, timeout=POLL_S + 10) as http:
@@ -117,6 +120,8 @@ class Ticket:
 
     async def wait_async(self, timeout: float = DEFAULT_WAIT_S) -> Decision:
         """``wait`` for asyncio applications (does not block the event loop)."""
+        import httpx
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         attempt = 0
@@ -190,6 +195,8 @@ def hold(
         if span.is_recording():
             span.set_attribute("loopwise.hold.id", ticket.hold_id)
         if chosen.endpoint:
+            import httpx
+
             try:
                 with httpx.Client(headers=ticket._headers, timeout=1.0) as http:
                     ticket._open(http)  # a quick first try; wait() retries

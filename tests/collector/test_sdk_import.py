@@ -1,0 +1,131 @@
+"""The SDK stays light: an application that imports loopwise and traces to a collector loads
+none of the analysis stack (DuckDB, pyarrow, pandas, Streamlit, scikit-learn, Plotly).
+
+Each check runs in a fresh interpreter, since this test process has loaded them all already.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pandas", "pyarrow", "duckdb", "streamlit", "sklearn", "plotly")
+LAZY_PACKAGES = (
+    "loopwise",
+    "loopwise.collector.sdk",
+    "loopwise.collector.semconv",
+    "loopwise.collector.store",
+)
+
+
+def run_python(code: str, cwd: Path) -> dict[str, object]:
+    """Run ``code`` in a new interpreter; it ends by printing one JSON object."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+REPORT = f"""
+import json, sys
+print(json.dumps({{
+    "heavy": [m for m in {HEAVY!r} if m in sys.modules],
+    "stored": stored,
+}}))
+"""
+
+
+def test_remote_mode_loads_none_of_the_analysis_stack(
+    collector_server, api, unique_project: str, tmp_path: Path
+) -> None:
+    code = (
+        f"""
+import loopwise
+
+loopwise.init({unique_project!r}, endpoint={collector_server.url!r}, spool_dir={str(tmp_path)!r})
+
+
+@loopwise.observe(kind="llm")
+def answer(question: str) -> str:
+    with loopwise.span("retrieve", kind="retriever") as s:
+        s.set_output(["doc"])
+    return question.upper()
+
+
+with loopwise.span("request") as root:
+    answer("hi")
+    trace_id = loopwise.current_span().trace_id
+loopwise.user_feedback(trace_id, "thumbs", True)
+stored = loopwise.flush()
+"""
+        + REPORT
+    )
+    result = run_python(code, tmp_path)
+
+    assert result == {"heavy": [], "stored": True}
+    rows = api.sql(f"SELECT name FROM spans WHERE project = '{unique_project}' ORDER BY name")
+    assert [row["name"] for row in rows] == ["answer", "request", "retrieve"]
+    [score] = api.sql(f"SELECT name, source, passed FROM scores WHERE project = '{unique_project}'")
+    assert score == {"name": "thumbs", "source": "end_user", "passed": True}
+
+
+def test_importing_every_sdk_name_loads_none_of_the_analysis_stack(tmp_path: Path) -> None:
+    code = (
+        "import loopwise\n"
+        "import loopwise.collector.sdk as sdk\n"
+        "stored = [n for n in sdk.__all__ if getattr(sdk, n, None) is None]\n"
+        # loopwise.feedback is the review package (the analysis side), not an SDK name.
+        "names = [n for n in loopwise.__all__ if n != 'feedback']\n"
+        "stored += [n for n in names if getattr(loopwise, n, None) is None]\n"
+    ) + REPORT
+    assert run_python(code, tmp_path) == {"heavy": [], "stored": []}
+
+
+def test_local_mode_loads_duckdb_when_it_writes(tmp_path: Path) -> None:
+    db = tmp_path / "local.duckdb"
+    code = (
+        f"""
+import loopwise
+
+loopwise.init("local", db={str(db)!r})
+
+
+@loopwise.observe()
+def step() -> int:
+    return 1
+
+
+step()
+loopwise.flush()
+import duckdb
+
+with duckdb.connect({str(db)!r}, read_only=True) as con:
+    stored = con.execute("SELECT name FROM spans").fetchall()
+"""
+        + REPORT
+    )
+    result = run_python(code, tmp_path)
+
+    assert result["stored"] == [["step"]]
+    assert "duckdb" in result["heavy"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_public_name_of_a_lazy_package_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+
+    assert missing == []
+    assert set(module.__all__) <= set(dir(module))
