@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __version__ = "0.1.0"
+"""The one copy of the version: pyproject.toml reads it from here (``dynamic``)."""
 
 from loopwise.collector.sdk import (
     Client,

@@ -129,3 +129,13 @@ def test_every_public_name_of_a_lazy_package_resolves(package: str) -> None:
 
     assert missing == []
     assert set(module.__all__) <= set(dir(module))
+
+
+def test_the_version_is_the_installed_distributions(api) -> None:
+    from importlib import metadata
+
+    import loopwise
+
+    version = metadata.version("loopwise")
+    assert loopwise.__version__ == version
+    assert api.http.get("/health").json()["version"] == version
