@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__version__ = "0.1.0"
-"""The one copy of the version: pyproject.toml reads it from here (``dynamic``)."""
+__version__ = "0.1.0"  # the one copy: pyproject.toml reads it from here (dynamic version)
 
 from loopwise.collector.sdk import (
     Client,
