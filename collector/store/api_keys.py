@@ -17,8 +17,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-import duckdb
-
 from .audit import record_audit
 from .store import Store
 
@@ -27,19 +25,6 @@ ROLES: tuple[Role, ...] = get_args(Role)
 KEY_PREFIX = "lw_"
 _KEY_PATTERN = re.compile(rb"^lw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _PROJECT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-
-API_KEYS_DDL = """
-CREATE TABLE api_keys (
-    key_id VARCHAR PRIMARY KEY,
-    project VARCHAR NOT NULL,
-    role VARCHAR NOT NULL,
-    name VARCHAR NOT NULL,
-    secret_sha256 VARCHAR NOT NULL,
-    created_by VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    revoked_at TIMESTAMP
-)
-"""
 
 
 class ApiKeyError(ValueError):
@@ -83,11 +68,6 @@ class NewApiKey:
 
     key: ApiKey
     token: str
-
-
-def create_api_keys_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration: the ``api_keys`` table."""
-    con.execute(API_KEYS_DDL)
 
 
 def create_key(

@@ -98,12 +98,6 @@ CONTENT_SCHEMA = pa.schema(
 )
 
 
-def create_logs_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration: the ``logs`` table (one row per OTLP log record)."""
-    columns = ",\n    ".join(f"{name} {sql}" for name, sql, _ in LOG_COLUMNS)
-    con.execute(f"CREATE TABLE logs (\n    {columns}\n)")
-
-
 class LogContent:
     """Joins content log events to spans, whichever arrives first (see the module docstring)."""
 

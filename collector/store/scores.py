@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import duckdb
 import pyarrow as pa
 
 from .store import Store
@@ -45,43 +44,8 @@ SCORE_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("created_at", "TIMESTAMP NOT NULL", pa.timestamp("us")),
     ("direction", "VARCHAR DEFAULT 'higher'", pa.string()),
 )
-COLUMNS_0003 = SCORE_COLUMNS[:-1]
-"""The columns migration 0003 created; 0004 added ``direction``."""
 SCORE_COLUMN_NAMES = tuple(name for name, _, _ in SCORE_COLUMNS)
 SCORE_ARROW_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in SCORE_COLUMNS])
-
-
-def create_scores_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 0003: create the scores table."""
-    columns = ",\n    ".join(f"{name} {sql}" for name, sql, _ in COLUMNS_0003)
-    con.execute(f"CREATE TABLE scores (\n    {columns}\n)")
-
-
-LOWER_IS_BETTER_BUILTINS = (
-    "latency_threshold", "token_threshold", "cost_threshold", "invented_identifiers",
-    "pii_leakage",
-)  # fmt: skip
-"""Built-in evaluators (version 1) whose value is a measurement where lower is better."""
-PASS_VALUE_BUILTINS = ("error_status", "refusal", "language_mismatch", "regex", "contains")
-"""Built-ins (version 1) whose value became 1 for a pass (it was 1 for a failure, a match or
-a count of found strings)."""
-
-
-def add_score_direction(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 0004: every score says which way of its value is better (``direction``:
-    higher, lower or none). Stored scores of the built-ins get theirs, and the built-ins
-    whose value now is 1 for a pass have their values re-encoded from ``passed`` (the
-    verdicts themselves are unchanged)."""
-    con.execute("ALTER TABLE scores ADD COLUMN direction VARCHAR DEFAULT 'higher'")
-    builtin = "kind = 'code' AND evaluator_version = '1' AND list_contains(?, name)"
-    con.execute(f"UPDATE scores SET direction = 'lower' WHERE {builtin}",
-                [list(LOWER_IS_BETTER_BUILTINS)])  # fmt: skip
-    con.execute(f"UPDATE scores SET direction = 'none' WHERE {builtin}", [["length_bounds"]])
-    con.execute(
-        f"UPDATE scores SET value = passed::DOUBLE WHERE {builtin} "
-        "AND passed IS NOT NULL AND value IS NOT NULL",
-        [list(PASS_VALUE_BUILTINS)],
-    )
 
 
 @dataclass

@@ -66,12 +66,8 @@ TRACE_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("output_rank", "BIGINT", pa.int64()),
     ("usage_spans", USAGE_SPANS_SQL, USAGE_SPANS_ARROW),
 )
-COLUMNS_0015 = TRACE_COLUMNS[:-1]
-"""The columns migration 0015 created."""
 TRACE_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in TRACE_COLUMNS)
 TRACE_ARROW_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in TRACE_COLUMNS])
-RANK_COLUMNS = ("root_rank", "input_rank", "output_rank")
-"""Bookkeeping for merges (with ``usage_spans``); not part of the API's trace summaries."""
 _COUNTED = (
     f"{counted_sql('usage_spans', 'total_tokens')} AS total_tokens, "
     f"{counted_sql('usage_spans', 'cost_usd')} AS cost_usd"
@@ -153,20 +149,6 @@ INSERT_SQL = f"INSERT INTO traces ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM _t
 # Up to this many trace ids go into the DELETE as a literal list, which DuckDB answers with
 # ART index lookups (about 0.05 ms each at 1M traces); more use a join that scans trace_id.
 MAX_LISTED_IDS = 2048
-
-
-def create_traces_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 0015: create the traces table (0016 adds ``usage_spans`` and fills it from
-    the spans already stored)."""
-    columns = ",\n    ".join(f"{name} {sql}" for name, sql, _ in COLUMNS_0015)
-    con.execute(f"CREATE TABLE traces (\n    {columns}\n)")
-
-
-def add_usage_spans(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 0016: keep each trace's usage-reporting spans and recompute every trace's
-    totals counting each model call once."""
-    con.execute(f"ALTER TABLE traces ADD COLUMN usage_spans {USAGE_SPANS_SQL}")
-    rebuild_traces(con)
 
 
 def rebuild_traces(con: duckdb.DuckDBPyConnection, trace_ids: Sequence[str] | None = None) -> int:
