@@ -7,10 +7,6 @@ The collector hosts it as ``FeedbackExtension`` (routes under /api/reviews, /api
 operations from other processes.
 """
 
-import sys
-import types
-from typing import Any
-
 from .backend import Backend, BackendUnavailable, HttpBackend, LocalBackend
 from .calibration import Calibration, calibrate
 from .corrections import Correction, list_corrections
@@ -122,17 +118,3 @@ __all__ = [
     "template_diff",
     "write_examples_file",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``loopwise.feedback(trace_id, name, value)`` record end-user feedback while
-    ``loopwise.feedback`` stays the package of the review loop."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """End-user feedback on a trace: ``loopwise.user_feedback`` on the default client."""
-        from loopwise import default_client
-
-        return default_client().feedback(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

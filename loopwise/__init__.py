@@ -39,14 +39,13 @@ current_span = _default.current_span
 flush = _default.flush
 shutdown = _default.shutdown
 prompt = _default.prompt
-# ``loopwise.feedback(...)`` also works: the loopwise.feedback subpackage is callable and
-# forwards to this (see feedback/__init__.py); this name is the one type checkers follow.
+# End-user feedback; ``loopwise.feedback`` is the review-loop package, a different thing.
 user_feedback = _default.feedback
 
 
 def __getattr__(name: str) -> object:
-    # The feedback subpackage loads on first use of ``loopwise.feedback``, so importing the
-    # SDK stays light; the module is callable (end-user feedback) and holds the review API.
+    # The review-loop package loads on first use of ``loopwise.feedback``, so importing the
+    # SDK stays light.
     if name == "feedback":
         import importlib
 

@@ -78,9 +78,7 @@ def violations(root: Path) -> list[str]:
     return found
 
 
-# Known and scheduled for removal: the callable review package forwards
-# ``loopwise.feedback(...)`` to the default client (see docs/architecture.md, "Rules").
-KNOWN = {"feedback/__init__.py:133: feedback imports loopwise (loopwise)"}
+KNOWN: set[str] = set()  # no exceptions
 
 
 def test_imports_point_down_the_data_path() -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..store.feedback import FeedbackError, parse_feedback, record_feedback
+from ..store.feedback import UserFeedbackError, parse_feedback, record_feedback
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -172,7 +172,7 @@ class FeedbackSender:
             parse_feedback(payload)
             payload = {k: v for k, v in payload.items() if v is not None}
             self._enqueue(payload)
-        except FeedbackError as exc:
+        except UserFeedbackError as exc:
             log.warning("feedback dropped: %s", exc)
         except Exception:
             log.warning("feedback dropped", exc_info=True)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..store import FeedbackError, QueryTimeout, parse_feedback, record_feedback
+from ..store import QueryTimeout, UserFeedbackError, parse_feedback, record_feedback
 from .decode import BadRequest
 from .responses import json_error, json_response, loads_body
 
@@ -44,7 +44,7 @@ def feedback_routes(collector: Collector) -> list[BaseRoute]:
             )
         except BadRequest as exc:
             return json_error(exc.status, exc.message)
-        except FeedbackError as exc:
+        except UserFeedbackError as exc:
             return json_error(400, str(exc))
         except QueryTimeout as exc:
             return json_error(503, str(exc))

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from .export import ExportError, export_store
     from .feedback import (
         Feedback,
-        FeedbackError,
         FeedbackReceipt,
+        UserFeedbackError,
         feedback_value,
         parse_feedback,
         record_feedback,
@@ -85,7 +85,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     ".feedback": (
         "Feedback",
-        "FeedbackError",
+        "UserFeedbackError",
         "FeedbackReceipt",
         "feedback_value",
         "parse_feedback",
@@ -209,7 +209,6 @@ __all__ = [
     "DuplicateMarker",
     "ExportError",
     "Feedback",
-    "FeedbackError",
     "FeedbackReceipt",
     "GroupCommitWriter",
     "LangfuseScoreError",
@@ -231,6 +230,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TraceFilter",
+    "UserFeedbackError",
     "WriterOverloaded",
     "append_scores",
     "applied_migrations",

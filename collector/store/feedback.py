@@ -32,7 +32,7 @@ FIELDS = ("trace_id", "name", "value", "comment", "user_id", "span_id", "metadat
 _HEX = frozenset("0123456789abcdef")
 
 
-class FeedbackError(ValueError):
+class UserFeedbackError(ValueError):
     """The feedback is malformed; the message names the field and what is wrong."""
 
 
@@ -73,29 +73,31 @@ def feedback_value(value: object) -> tuple[float | None, str | None, bool | None
     if isinstance(value, int | float):
         number = float(value)
         if not math.isfinite(number):
-            raise FeedbackError(f"value must be a finite number, got {value!r}")
+            raise UserFeedbackError(f"value must be a finite number, got {value!r}")
         return number, None, None
     if isinstance(value, str):
         if not value.strip():
-            raise FeedbackError("value must not be empty text")
+            raise UserFeedbackError("value must not be empty text")
         if len(value) > MAX_LABEL_CHARS:
-            raise FeedbackError(f"value text is longer than {MAX_LABEL_CHARS} characters")
+            raise UserFeedbackError(f"value text is longer than {MAX_LABEL_CHARS} characters")
         return None, value, None
-    raise FeedbackError(
+    raise UserFeedbackError(
         f"value must be true/false, a number or a text label, got {type(value).__name__}"
     )
 
 
 def parse_feedback(payload: object) -> Feedback:
-    """Check a feedback payload (a JSON object); raise FeedbackError naming the problem."""
+    """Check a feedback payload (a JSON object); raise UserFeedbackError naming the problem."""
     if not isinstance(payload, Mapping):
-        raise FeedbackError("feedback must be a JSON object")
+        raise UserFeedbackError("feedback must be a JSON object")
     unknown = sorted(str(key) for key in payload if key not in FIELDS)
     if unknown:
-        raise FeedbackError(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELDS)}")
+        raise UserFeedbackError(
+            f"unknown field(s) {', '.join(unknown)}; expected {', '.join(FIELDS)}"
+        )
     for required in ("trace_id", "name", "value"):
         if payload.get(required) is None:
-            raise FeedbackError(f"{required} is required")
+            raise UserFeedbackError(f"{required} is required")
     value, label, passed = feedback_value(payload["value"])
     return Feedback(
         trace_id=_hex_id(payload["trace_id"], "trace_id", 32),
@@ -141,9 +143,9 @@ def record_feedback(store: Store, feedback: Feedback, *, default_project: str) -
 
 def _text(value: object, name: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise FeedbackError(f"{name} must be non-empty text")
+        raise UserFeedbackError(f"{name} must be non-empty text")
     if len(value) > limit:
-        raise FeedbackError(f"{name} is longer than {limit} characters")
+        raise UserFeedbackError(f"{name} is longer than {limit} characters")
     return value
 
 
@@ -154,7 +156,7 @@ def _optional_text(value: object, name: str, limit: int) -> str | None:
 def _hex_id(value: object, name: str, length: int) -> str:
     text = value.lower() if isinstance(value, str) else ""
     if len(text) != length or not set(text) <= _HEX or not text.strip("0"):
-        raise FeedbackError(f"{name} must be {length} hex characters (not all zero)")
+        raise UserFeedbackError(f"{name} must be {length} hex characters (not all zero)")
     return text
 
 
@@ -162,12 +164,12 @@ def _metadata(value: object) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise FeedbackError("metadata must be a JSON object")
+        raise UserFeedbackError("metadata must be a JSON object")
     try:
         text = json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise FeedbackError(f"metadata must be plain JSON: {exc}") from None
+        raise UserFeedbackError(f"metadata must be plain JSON: {exc}") from None
     if len(text.encode()) > MAX_METADATA_BYTES:
-        raise FeedbackError(f"metadata is larger than {MAX_METADATA_BYTES} bytes as JSON")
+        raise UserFeedbackError(f"metadata is larger than {MAX_METADATA_BYTES} bytes as JSON")
     parsed: dict[str, Any] = json.loads(text)
     return parsed

@@ -108,7 +108,7 @@ def test_module_level_feedback_goes_through_the_default_client() -> None:
     exporter = loopwise.TestingExporter()
     loopwise.init("default-client", exporter=exporter, batch=False, set_global=False)
     try:
-        loopwise.feedback("12" * 16, "thumbs", True)  # the callable loopwise.feedback package
+        loopwise.user_feedback("12" * 16, "thumbs", True)
         loopwise.user_feedback("12" * 16, "rating", 5)
         assert loopwise.flush()
     finally:
