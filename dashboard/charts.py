@@ -15,6 +15,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from loopwise.collector.times import maybe_utc
+
 from .api import Record
 from .render import SpanRow, format_duration, indented_name
 
@@ -277,14 +279,4 @@ def _number(value: object) -> float:
 
 def _parse_time(value: object) -> dt.datetime | None:
     """A time from the API as naive UTC (the API writes ``...Z`` or naive ISO 8601)."""
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if moment is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
+    return maybe_utc(value)

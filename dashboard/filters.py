@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
+from loopwise.collector.times import maybe_utc
+
 TIME_RANGES: dict[str, dt.timedelta | None] = {
     "Last hour": dt.timedelta(hours=1),
     "Last 24 hours": dt.timedelta(days=1),
@@ -40,15 +42,7 @@ Clock = Callable[[], dt.datetime]
 
 def parse_utc(value: object) -> dt.datetime | None:
     """An API time (ISO 8601, ``Z`` or an offset) as naive UTC; None when it is not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
+    return maybe_utc(value) if isinstance(value, str) else None
 
 
 def utc_now() -> dt.datetime:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from loopwise.collector.store.usage import counted_usage
+from loopwise.collector.times import maybe_utc
 
 from .api import Record
 from .render import SpanRow, format_duration
@@ -116,17 +117,7 @@ def _first(spans: Iterable[Record], key: str) -> str | None:
 
 def _time(value: object) -> dt.datetime | None:
     """A time from the API as naive UTC (the API writes ``...Z`` or naive ISO 8601)."""
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if moment is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
+    return maybe_utc(value)
 
 
 def _plain(value: object) -> object:

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loopwise.collector.server.responses import json_error, json_response, loads_body
+from loopwise.collector.times import parse_utc
 
 from .clustering import cluster_all, cluster_project
 from .declare import EvaluatorFactory
@@ -282,13 +283,7 @@ def parse_time(value: Any) -> dt.datetime:
     """An ISO-8601 time as naive UTC."""
     if not isinstance(value, str):
         raise ValueError("expected an ISO-8601 time string")
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 time: {value[:40]!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-    return parsed
+    return parse_utc(value)
 
 
 async def _json_body(request: Request, *, required: bool) -> dict[str, Any]:

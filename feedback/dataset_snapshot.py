@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from loopwise.collector.store import Store
+from loopwise.collector.times import maybe_utc
 
 from .common import check_actor, check_name, optional_text
 from .dataset_model import Example, parse_example
@@ -164,12 +165,9 @@ def _parse(
 def _time(value: Any, where: str) -> dt.datetime:
     if not isinstance(value, str):
         raise FeedbackError(f"{where}: created_at must be an ISO timestamp")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise FeedbackError(f"{where}: created_at {value!r} is not an ISO timestamp") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    parsed = maybe_utc(value)
+    if parsed is None:
+        raise FeedbackError(f"{where}: created_at {value!r} is not an ISO timestamp")
     return parsed
 
 

@@ -40,6 +40,7 @@ from ..store import (
     trace_summary,
 )
 from ..store.root_cause import trace_root_cause
+from ..times import maybe_utc
 from .decode import BadRequest
 from .responses import json_error, json_response
 
@@ -184,14 +185,11 @@ def parse_time(raw: str | None, name: str) -> dt.datetime | None:
     """An ISO 8601 time as naive UTC (the store's convention); None when absent or empty."""
     if raw is None or not raw.strip():
         return None
-    try:
-        moment = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
+    moment = maybe_utc(raw)
+    if moment is None:
         raise BadRequest(
             400, f"{name} must be an ISO 8601 time like 2026-01-01T00:00:00Z, got {raw[:40]!r}"
-        ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        )
     return moment
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import datetime as dt
 import functools
 import inspect
 from collections import defaultdict
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopwise.collector.sdk import Client, TestingExporter
+from loopwise.collector.times import maybe_utc
 
 from .cache import RunCache, cache_key
 from .examples import SuiteExample
@@ -150,8 +150,5 @@ def _revive_times(row: dict[str, Any]) -> dict[str, Any]:
     for column in TIME_COLUMNS:
         value = row.get(column)
         if isinstance(value, str):
-            try:
-                row[column] = dt.datetime.fromisoformat(value)
-            except ValueError:
-                row[column] = None
+            row[column] = maybe_utc(value)
     return row

@@ -12,6 +12,7 @@ import httpx
 import pyarrow as pa
 
 from loopwise.collector.store import Store
+from loopwise.collector.times import parse_utc
 
 from .results import RunReport
 
@@ -152,7 +153,7 @@ def utc_now_iso() -> str:
 
 
 def _parse_time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+    return parse_utc(text)
 
 
 def _safe(name: str) -> str:
