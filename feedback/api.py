@@ -84,8 +84,8 @@ def _endpoint(store: Store, operation: Operation) -> Callable[[Request], Awaitab
             return json_response(exc.to_dict(), exc.status)
         except RecursionError:
             return json_error(400, "the request is nested too deeply")
-        except QueryTimeout as exc:
-            return json_error(400, str(exc))
+        except QueryTimeout as exc:  # retryable, as on every other route
+            return json_error(503, str(exc))
         except StoreError as exc:
             return json_error(503, str(exc))
         except Exception as exc:  # the collector answers every input; it never dies on one

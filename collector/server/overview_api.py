@@ -31,6 +31,7 @@ from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
 from ..store.root_cause import root_cause_counts
 from ..store.store import QueryTimeout
 from .decode import BadRequest
+from .params import int_param
 from .responses import json_error, json_response
 from .traces_api import iso_utc, parse_time
 
@@ -101,7 +102,7 @@ def _scores(collector: Collector, request: Request) -> Callable[[], dict[str, An
 
 def _root_causes(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
     window = parse_filter(request, values=False)
-    limit = _int_param(request, "limit", 20, 1, 500)
+    limit = int_param(request, "limit", 20, 1, 500)
     project = request.query_params.get("project") or None
     store = collector.store
     return lambda: {
@@ -113,7 +114,7 @@ def _root_causes(collector: Collector, request: Request) -> Callable[[], dict[st
 
 def _facets(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
     window = parse_filter(request, values=False)
-    limit = _int_param(request, "limit", DEFAULT_FACET_LIMIT, 1, 500)
+    limit = int_param(request, "limit", DEFAULT_FACET_LIMIT, 1, 500)
     store = collector.store
     project = request.query_params.get("project") or None
     return lambda: facets(store, window.since, window.until, limit, project=project)
@@ -159,17 +160,4 @@ def _utc_times(value: Any) -> Any:
 def _bucket_seconds(request: Request) -> int | None:
     if request.query_params.get("bucket_seconds") in (None, ""):
         return None
-    return _int_param(request, "bucket_seconds", 0, 1, MAX_BUCKET_SECONDS)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(400, f"{name} must be an integer, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(400, f"{name} must be between {low} and {high}, got {value}")
-    return value
+    return int_param(request, "bucket_seconds", 0, 1, MAX_BUCKET_SECONDS)

@@ -42,6 +42,7 @@ from ..store import (
 from ..store.root_cause import trace_root_cause
 from ..times import maybe_utc
 from .decode import BadRequest
+from .params import int_param
 from .responses import json_error, json_response
 
 if TYPE_CHECKING:
@@ -221,8 +222,8 @@ def _page_json(page: Page, key: str) -> dict[str, Any]:
 
 def _page_params(request: Request, default_limit: int) -> tuple[int, int]:
     return (
-        _int_param(request, "limit", default_limit, 1, MAX_LIMIT),
-        _int_param(request, "offset", 0, 0, MAX_OFFSET),
+        int_param(request, "limit", default_limit, 1, MAX_LIMIT),
+        int_param(request, "offset", 0, 0, MAX_OFFSET),
     )
 
 
@@ -233,16 +234,3 @@ def _text_param(request: Request, name: str) -> str | None:
     if len(raw) > MAX_VALUE_CHARS:
         raise BadRequest(400, f"{name} is longer than {MAX_VALUE_CHARS} characters")
     return raw
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(400, f"{name} must be an integer, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(400, f"{name} must be between {low} and {high}, got {value}")
-    return value

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from loopwise.collector.server.decode import BadRequest
+from loopwise.collector.server.params import int_param
 from loopwise.collector.server.responses import loads_body
 from loopwise.collector.store import Store
 
@@ -77,10 +79,10 @@ def _record(store: Store) -> Any:
 def _list(store: Store) -> Any:
     async def list_runs(request: Request) -> Response:
         try:
-            limit = min(max(int(request.query_params.get("limit", "50")), 1), 500)
-            offset = max(int(request.query_params.get("offset", "0")), 0)
-        except ValueError:
-            return _error(400, "limit and offset must be integers")
+            limit = int_param(request, "limit", 50, 1, 500)
+            offset = int_param(request, "offset", 0, 0, 10_000_000)
+        except BadRequest as exc:
+            return _error(exc.status, exc.message)
         params = {"suite": request.query_params.get("suite"), "limit": limit, "offset": offset}
         result = await run_in_threadpool(store.query, LIST_SQL, params)
         runs = [

@@ -252,6 +252,11 @@ def test_runs_recorded_through_the_collector_api(tmp_path: Path) -> None:
         assert httpx.post(server.url + "/api/eval-runs", json=report).status_code == 409
         assert httpx.post(server.url + "/api/eval-runs", json={"suite": "x"}).status_code == 400
         assert httpx.get(server.url + "/api/eval-runs/nope").status_code == 404
+        # Out of range is refused with the bounds, as on every route, never clamped.
+        for query in ({"limit": "0"}, {"limit": "501"}, {"offset": "-1"}, {"limit": "x"}):
+            refused = httpx.get(server.url + "/api/eval-runs", params=query)
+            assert refused.status_code == 400, query
+            assert "must be" in refused.json()["error"]
         spans = httpx.post(
             server.url + "/api/sql",
             json={"sql": "select count(*) from spans where project = 'evals'"},
