@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+
+from loopwise.collector.example_ids import example_id
 
 from .common import canonical_json, from_json
 from .errors import FeedbackError
@@ -67,17 +68,18 @@ class Example:
 
     @functools.cached_property
     def example_id(self) -> str:
-        """``ex_`` and 24 hex characters of a hash of the whole example."""
-        text = canonical_json(
-            [
-                self.input,
-                self.expected,
-                dict(self.metadata),
-                self.source_trace_id,
-                self.source_span_id,
-            ]
+        """``ex_`` and 24 hex characters of a hash of the whole example (the scheme every
+        loader uses: loopwise.collector.example_ids)."""
+        canonical_json(
+            [self.input, self.expected, dict(self.metadata)]
+        )  # FeedbackError if not JSON
+        return example_id(
+            self.input,
+            self.expected,
+            self.metadata,
+            self.source_trace_id,
+            self.source_span_id,
         )
-        return "ex_" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
     @functools.cached_property
     def input_key(self) -> str:

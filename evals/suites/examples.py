@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from loopwise.collector.example_ids import example_id
 
 EXPECTED_KEYS = ("expected", "expected_output", "reference")
 
@@ -128,16 +129,19 @@ def example_from_record(record: Mapping[str, Any], fields: Mapping[str, str]) ->
         value = record[input_key]
     else:
         raise DatasetNotFound(f"a record has no {input_key!r} field: keys {sorted(record)[:8]}")
-    metadata = record.get(metadata_key) or {}
-    example_id = record.get(id_key)
+    raw_metadata = record.get(metadata_key) or {}
+    metadata = raw_metadata if isinstance(raw_metadata, dict) else {"metadata": raw_metadata}
     expected = record.get(expected_key) if expected_key else None
-    if not example_id:
-        digest = json.dumps([value, expected], sort_keys=True, default=str).encode()
-        example_id = "ex_" + hashlib.sha256(digest).hexdigest()[:24]
+    given = record.get(id_key)
+    trace, span = record.get("source_trace_id"), record.get("source_span_id")
+    try:
+        found = str(given) if given else example_id(value, expected, metadata, trace, span)
+    except (TypeError, ValueError) as exc:
+        raise DatasetNotFound(f"a record is not plain JSON: {exc}") from None
     return SuiteExample(
-        example_id=str(example_id),
+        example_id=found,
         input=value,
         expected=expected,
-        metadata=metadata if isinstance(metadata, dict) else {"metadata": metadata},
-        source_trace_id=record.get("source_trace_id"),
+        metadata=metadata,
+        source_trace_id=trace,
     )
