@@ -60,13 +60,19 @@ def cases(client: httpx.Client, now: dt.datetime) -> list[Case]:
         Case("all", "health", "/health", {}),
         Case("overview", "traffic, 24 h", "/api/overview", day),
         Case("overview", "traffic, 7 days", "/api/overview", week),
-        Case("overview", "traffic, 7 days, one model", "/api/overview",
-             {**week, "model": "gpt-4o"}),
-        Case("overview", "traffic, 7 days, one user", "/api/overview",
-             {**week, "user_id": "user-42"}),
+        Case(
+            "overview", "traffic, 7 days, one model", "/api/overview", {**week, "model": "gpt-4o"}
+        ),
+        Case(
+            "overview", "traffic, 7 days, one user", "/api/overview", {**week, "user_id": "user-42"}
+        ),
         Case("overview", "traffic, all time", "/api/overview", {}),
-        Case("overview", "score trends, 7 days", "/api/overview/scores",
-             {**week, "bucket_seconds": 10800}),
+        Case(
+            "overview",
+            "score trends, 7 days",
+            "/api/overview/scores",
+            {**week, "bucket_seconds": 10800},
+        ),
         Case("overview", "filter values, 7 days", "/api/overview/facets", week),
         Case("overview", "open flags", "/api/flags", {"status": "open", "limit": 20}),
         Case("traces", "newest 26", "/api/traces", {"limit": 26}),
@@ -75,15 +81,16 @@ def cases(client: httpx.Client, now: dt.datetime) -> list[Case]:
         Case("traces", "one session", "/api/traces", {"limit": 26, "session_id": "session-7"}),
         Case("traces", "one user", "/api/traces", {"limit": 26, "user_id": "user-42"}),
         Case("traces", "errors only", "/api/traces", {"limit": 26, "status": "error"}),
-        Case("traces", "root name, last 24 h", "/api/traces",
-             {"limit": 26, "name": "triage", **day}),
+        Case(
+            "traces", "root name, last 24 h", "/api/traces", {"limit": 26, "name": "triage", **day}
+        ),
         Case("traces", "one trace (5 spans)", f"/api/traces/{trace_id}", {}),
         Case("traces", "scores of a trace", "/api/scores", {"trace_id": trace_id}),
         Case("traces", "flags of a trace", "/api/flags", {"trace_id": trace_id}),
         Case("sessions", "newest 50", "/api/sessions", {"limit": 50}),
         Case("sessions", "page 100", "/api/sessions", {"limit": 50, "offset": 4950}),
         Case("users", "newest 50", "/api/users", {"limit": 50}),
-    ]  # fmt: skip
+    ]
     return listed
 
 

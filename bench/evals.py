@@ -203,8 +203,13 @@ def end_to_end(store: Store) -> tuple[int, float, int, int]:
     """Default set re-scoring the whole file: (spans, seconds, scores, flags)."""
     config = default_config()
     started = time.perf_counter()
-    tallies = rescore(store, choose_bindings(config), SpanFilters(), rules=config.threshold_rules,
-                      page_size=20_000)  # fmt: skip
+    tallies = rescore(
+        store,
+        choose_bindings(config),
+        SpanFilters(),
+        rules=config.threshold_rules,
+        page_size=20_000,
+    )
     elapsed = time.perf_counter() - started
     spans = int(store.query("SELECT count(*) FROM spans").rows[0][0])
     scores = sum(t.scored for t in tallies.values())
@@ -245,8 +250,13 @@ def demo_quality(traces: int, folder: Path) -> dict[str, Any]:
         runs = (("demo", traces, 0.0, 7), ("demo-timed", max(40, traces // 10), 0.5, 11))
         for project, count, scale, seed in runs:
             client = loopwise.Client()
-            client.init(project, endpoint=server.url, batch=True, set_global=False,
-                        spool_dir=folder / project)  # fmt: skip
+            client.init(
+                project,
+                endpoint=server.url,
+                batch=True,
+                set_global=False,
+                spool_dir=folder / project,
+            )
             run_traffic(client, count=count, time_scale=scale, interval_s=0, seed=seed)
             client.shutdown()
         while httpx.get(server.url + "/api/evals/status").json()["backlog"]:
@@ -263,9 +273,13 @@ def demo_quality(traces: int, folder: Path) -> dict[str, Any]:
             offset += len(rows)
             if not rows:
                 break
-    caught_by = {"invalid_json": "valid_json_failed", "invented_order_id":
-                 "invented_identifiers_failed", "refusal": "refusal_failed",
-                 "model_error": "error_status_failed", "slow_call": "latency_anomaly"}  # fmt: skip
+    caught_by = {
+        "invalid_json": "valid_json_failed",
+        "invented_order_id": "invented_identifiers_failed",
+        "refusal": "refusal_failed",
+        "model_error": "error_status_failed",
+        "slow_call": "latency_anomaly",
+    }
     injected: Counter[str] = Counter()
     caught: Counter[str] = Counter()
     clean = clean_flagged = 0
@@ -308,22 +322,38 @@ def main() -> None:
     table = Table(title=f"code evaluators over {args.spans:,} stored spans (batches of {BATCH:,})")
     for column in ("evaluator", "outputs", "seconds", "outputs/s", f"≥ {TARGET:,}/s", "failed"):
         table.add_column(column, justify="left" if column == "evaluator" else "right")
-    lines += ["| evaluator | outputs | seconds | outputs/s | ≥ 200,000/s | failed |",
-              "|---|---:|---:|---:|:---:|---:|"]  # fmt: skip
+    lines += [
+        "| evaluator | outputs | seconds | outputs/s | ≥ 200,000/s | failed |",
+        "|---|---:|---:|---:|:---:|---:|",
+    ]
     total_outputs = total_s = 0.0
     for name, outputs, seconds, failed in per_evaluator:
         rate = outputs / seconds
         total_outputs += outputs
         total_s += seconds
-        cells = (name, f"{outputs:,}", f"{seconds:.2f}", f"{rate:,.0f}",
-                 "yes" if rate >= TARGET else "NO", f"{failed:,}")  # fmt: skip
+        cells = (
+            name,
+            f"{outputs:,}",
+            f"{seconds:.2f}",
+            f"{rate:,.0f}",
+            "yes" if rate >= TARGET else "NO",
+            f"{failed:,}",
+        )
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     all_rate = total_outputs / total_s
-    table.add_row("all ten, one after another", f"{int(total_outputs):,}", f"{total_s:.2f}",
-                  f"{all_rate:,.0f}", "yes" if all_rate >= TARGET else "NO", "")  # fmt: skip
-    lines.append(f"| all ten, one after another | {int(total_outputs):,} | {total_s:.2f} | "
-                 f"{all_rate:,.0f} | {'yes' if all_rate >= TARGET else 'NO'} | |")  # fmt: skip
+    table.add_row(
+        "all ten, one after another",
+        f"{int(total_outputs):,}",
+        f"{total_s:.2f}",
+        f"{all_rate:,.0f}",
+        "yes" if all_rate >= TARGET else "NO",
+        "",
+    )
+    lines.append(
+        f"| all ten, one after another | {int(total_outputs):,} | {total_s:.2f} | "
+        f"{all_rate:,.0f} | {'yes' if all_rate >= TARGET else 'NO'} | |"
+    )
     console.print(table)
     summary = [
         f"Reading the spans (with retrieved context) from DuckDB: {read_s:.1f} s "

@@ -21,8 +21,19 @@ from rich.console import Console
 
 from loopwise.collector.store import SCORE_ARROW_SCHEMA, SPAN_ARROW_SCHEMA, Store, append_scores
 
-WORDS = ("refund", "order", "shipping", "delayed", "account", "password", "invoice", "charge",
-         "parcel", "label", "warranty")  # fmt: skip
+WORDS = (
+    "refund",
+    "order",
+    "shipping",
+    "delayed",
+    "account",
+    "password",
+    "invoice",
+    "charge",
+    "parcel",
+    "label",
+    "warranty",
+)
 
 SPANS_PER_TRACE = 5
 TRACES_PER_BATCH = 20_000

@@ -74,8 +74,16 @@ def end_to_end(bodies: list[bytes], concurrency: int, redact: str | None) -> dic
     ingest._BODIES[:] = bodies
     with tempfile.TemporaryDirectory() as tmp:
         port = ingest._free_port()
-        command = [sys.executable, "-m", "loopwise.cli", "collect", "--db",
-                   str(Path(tmp) / "bench.duckdb"), "--port", str(port)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "loopwise.cli",
+            "collect",
+            "--db",
+            str(Path(tmp) / "bench.duckdb"),
+            "--port",
+            str(port),
+        ]
         if redact is not None:
             command += ["--redact", redact]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -136,8 +144,14 @@ def main() -> None:
     for name, bodies in cases.items():
         for label, flag in (("off", "off"), ("on (default)", None)):
             r = end_to_end(bodies, args.concurrency, flag)
-            cells = [name, label, f"{r['spans_per_s']:,.0f}", f"{r['stored']:.0f}",
-                     f"{r['leaked']:.0f}", f"{r['failed']:.0f}"]  # fmt: skip
+            cells = [
+                name,
+                label,
+                f"{r['spans_per_s']:,.0f}",
+                f"{r['stored']:.0f}",
+                f"{r['leaked']:.0f}",
+                f"{r['failed']:.0f}",
+            ]
             e2e.add_row(*cells)
             lines_e2e.append("| " + " | ".join(cells) + " |")
     console = Console()

@@ -20,9 +20,17 @@ from .api_types import GroupPage, Record, SqlResult, TraceDetail, TracePage
 from .filters import OverviewQuery, TraceQuery
 
 __all__ = [
-    "CollectorAPI", "CollectorAPIError", "CollectorError", "CollectorUnavailable",
-    "EndpointMissing", "GroupPage", "Record", "SqlResult", "TraceDetail", "TracePage",
-]  # fmt: skip
+    "CollectorAPI",
+    "CollectorAPIError",
+    "CollectorError",
+    "CollectorUnavailable",
+    "EndpointMissing",
+    "GroupPage",
+    "Record",
+    "SqlResult",
+    "TraceDetail",
+    "TracePage",
+]
 
 DEFAULT_TIMEOUT_S = 5.0
 MAX_SCORES_PER_TRACE = 1000

@@ -106,9 +106,14 @@ def render_datasets(settings: DashboardSettings) -> None:
 
 
 def _listing(datasets: list[Record]) -> pd.DataFrame:
-    columns = {"dataset": "dataset", "version": "latest version", "example_count": "examples",
-               "author": "author", "created_at": "changed (UTC)",
-               "description": "description"}  # fmt: skip
+    columns = {
+        "dataset": "dataset",
+        "version": "latest version",
+        "example_count": "examples",
+        "author": "author",
+        "created_at": "changed (UTC)",
+        "description": "description",
+    }
     frame = pd.DataFrame([{k: d.get(k) for k in columns} for d in datasets], columns=list(columns))
     return frame.rename(columns=columns)
 
@@ -125,8 +130,11 @@ def _dataset(api: CollectorAPI, name: str) -> None:
         return
     st.subheader("Versions")
     columns = ["version", "example_count", "author", "created_at", "message"]
-    st.dataframe(pd.DataFrame([{k: v.get(k) for k in columns} for v in versions],
-                              columns=columns), hide_index=True, width="stretch")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame([{k: v.get(k) for k in columns} for v in versions], columns=columns),
+        hide_index=True,
+        width="stretch",
+    )
     examples, diff = st.tabs(["Examples", "Compare versions"])
     with examples:
         _examples(api, name, numbers)
@@ -143,8 +151,9 @@ def _examples(api: CollectorAPI, name: str, numbers: list[int]) -> None:
         return
     examples: list[Record] = found["examples"]
     pages = page_count(len(examples), EXAMPLES_PER_PAGE)
-    page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1,
-                           key=f"{KEY}.page.{name}.{version}")  # fmt: skip
+    page = st.number_input(
+        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"{KEY}.page.{name}.{version}"
+    )
     st.caption(f"{len(examples)} examples · page {int(page)} of {pages}")
     st.dataframe(example_frame(page_of(examples, int(page))), hide_index=True, width="stretch")
 
@@ -154,8 +163,7 @@ def _diff(api: CollectorAPI, name: str, numbers: list[int]) -> None:
         st.info("Only one version so far: nothing to compare.")
         return
     left, right = st.columns(2)
-    old = left.selectbox("From version", numbers, index=len(numbers) - 2,
-                         key=f"{KEY}.from.{name}")  # fmt: skip
+    old = left.selectbox("From version", numbers, index=len(numbers) - 2, key=f"{KEY}.from.{name}")
     new = right.selectbox("To version", numbers, index=len(numbers) - 1, key=f"{KEY}.to.{name}")
     try:
         diff = api.dataset_diff(name, int(old or numbers[0]), int(new or numbers[-1]))
@@ -174,7 +182,12 @@ def _diff(api: CollectorAPI, name: str, numbers: list[int]) -> None:
             st.dataframe(example_frame(rows), hide_index=True, width="stretch")
     if changed:
         st.subheader("Changed")
-        pairs = [{"input": cell(c["before"].get("input")),
-                  "expected before": cell(c["before"].get("expected")),
-                  "expected after": cell(c["after"].get("expected"))} for c in changed]  # fmt: skip
+        pairs = [
+            {
+                "input": cell(c["before"].get("input")),
+                "expected before": cell(c["before"].get("expected")),
+                "expected after": cell(c["after"].get("expected")),
+            }
+            for c in changed
+        ]
         st.dataframe(pd.DataFrame(pairs), hide_index=True, width="stretch")

@@ -36,12 +36,16 @@ def score_summary(scores: list[Record]) -> pd.DataFrame:
         verdicts = [s["passed"] for s in ok if isinstance(s.get("passed"), bool)]
         judged = len(verdicts) + len(rows_of) - len(ok)
         newest = max(rows_of, key=lambda s: str(s.get("created_at") or ""))
-        rows.append({
-            "evaluator": name, "scores": len(ok), "errored": len(rows_of) - len(ok),
-            "mean": sum(values) / len(values) if values else None,
-            "better": better_text(newest.get("direction")),
-            "pass rate": sum(verdicts) / judged if judged else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "evaluator": name,
+                "scores": len(ok),
+                "errored": len(rows_of) - len(ok),
+                "mean": sum(values) / len(values) if values else None,
+                "better": better_text(newest.get("direction")),
+                "pass rate": sum(verdicts) / judged if judged else None,
+            }
+        )
     return pd.DataFrame(
         rows, columns=["evaluator", "scores", "errored", "mean", "better", "pass rate"]
     )
@@ -61,10 +65,13 @@ def distribution_figure(scores: list[Record]) -> go.Figure:
         )
     figure.update_layout(
         title={"text": "Score values per evaluator", "font": {"size": 14}},
-        barmode="overlay", height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        barmode="overlay",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.2, "x": 0},
-        xaxis_title="value", yaxis_title="scores",
-    )  # fmt: skip
+        xaxis_title="value",
+        yaxis_title="scores",
+    )
     return figure
 
 
@@ -135,10 +142,17 @@ def _calibration(api: CollectorAPI, project: str | None) -> None:
         with st.container(border=True):
             st.text(f"{report.get('evaluator')} ({version}) · {report.get('mode')}")
             columns = st.columns(5)
-            for column, (label, field) in zip(columns, (
-                ("Labels", "labels"), ("Accuracy", "accuracy"), ("Kappa", "kappa"),
-                ("Precision", "precision"), ("Recall", "recall"),
-            ), strict=True):  # fmt: skip
+            for column, (label, field) in zip(
+                columns,
+                (
+                    ("Labels", "labels"),
+                    ("Accuracy", "accuracy"),
+                    ("Kappa", "kappa"),
+                    ("Precision", "precision"),
+                    ("Recall", "recall"),
+                ),
+                strict=True,
+            ):
                 column.metric(label, _number(report.get(field)))
             st.caption(f"F1 {_number(report.get('f1'))}")
             for note in report.get("warnings") or []:

@@ -39,19 +39,39 @@ class GroupKind:
 
 
 SESSIONS = GroupKind(
-    "Sessions", "sessions", "session_id", "session",
-    {"session_id": "session", "trace_count": "traces", "users": "users",
-     "first_seen": "first seen (UTC)", "last_seen": "last seen (UTC)",
-     "traces_with_errors": "traces with errors", "total_tokens": "tokens",
-     "cost_usd": "cost (USD)", "projects": "projects"},
-)  # fmt: skip
+    "Sessions",
+    "sessions",
+    "session_id",
+    "session",
+    {
+        "session_id": "session",
+        "trace_count": "traces",
+        "users": "users",
+        "first_seen": "first seen (UTC)",
+        "last_seen": "last seen (UTC)",
+        "traces_with_errors": "traces with errors",
+        "total_tokens": "tokens",
+        "cost_usd": "cost (USD)",
+        "projects": "projects",
+    },
+)
 USERS = GroupKind(
-    "Users", "users", "user_id", "user",
-    {"user_id": "user", "trace_count": "traces", "session_count": "sessions",
-     "first_seen": "first seen (UTC)", "last_seen": "last seen (UTC)",
-     "traces_with_errors": "traces with errors", "total_tokens": "tokens",
-     "cost_usd": "cost (USD)", "projects": "projects"},
-)  # fmt: skip
+    "Users",
+    "users",
+    "user_id",
+    "user",
+    {
+        "user_id": "user",
+        "trace_count": "traces",
+        "session_count": "sessions",
+        "first_seen": "first seen (UTC)",
+        "last_seen": "last seen (UTC)",
+        "traces_with_errors": "traces with errors",
+        "total_tokens": "tokens",
+        "cost_usd": "cost (USD)",
+        "projects": "projects",
+    },
+)
 
 
 def group_frame(kind: GroupKind, rows: list[Record]) -> pd.DataFrame:
@@ -91,18 +111,28 @@ def _render(settings: DashboardSettings, kind: GroupKind) -> None:
         return
     project_column, size_column = st.columns([3, 1])
     project = project_column.text_input(
-        "Project", key=kind.key("project"), placeholder="all projects",
-        on_change=_go_to_page, args=(kind, 1),
-    )  # fmt: skip
+        "Project",
+        key=kind.key("project"),
+        placeholder="all projects",
+        on_change=_go_to_page,
+        args=(kind, 1),
+    )
     size = size_column.selectbox(
-        f"{kind.title} per page", PAGE_SIZES, key=kind.key("page_size"),
-        on_change=_go_to_page, args=(kind, 1),
-    )  # fmt: skip
+        f"{kind.title} per page",
+        PAGE_SIZES,
+        key=kind.key("page_size"),
+        on_change=_go_to_page,
+        args=(kind, 1),
+    )
     page = int(st.session_state.get(kind.key("page"), 1))
     with settings.connect() as api:
         try:
-            listing = api.groups(kind.endpoint, project=project.strip() or None,
-                                 limit=int(size), offset=(page - 1) * int(size))  # fmt: skip
+            listing = api.groups(
+                kind.endpoint,
+                project=project.strip() or None,
+                limit=int(size),
+                offset=(page - 1) * int(size),
+            )
         except EndpointMissing:
             st.info(f"{kind.title} are not available: this collector has no endpoint for them.")
             return
@@ -132,8 +162,18 @@ def _go_to_page(kind: GroupKind, page: int) -> None:
 
 def _pager(kind: GroupKind, page: int, size: int, listing: GroupPage) -> None:
     newer, older, position = st.columns([1, 1, 4], vertical_alignment="center")
-    newer.button("← Newer", key=kind.key("previous"), disabled=page <= 1,
-                 on_click=_go_to_page, args=(kind, page - 1))  # fmt: skip
-    older.button("Older →", key=kind.key("next"), disabled=not listing.has_more,
-                 on_click=_go_to_page, args=(kind, page + 1))  # fmt: skip
+    newer.button(
+        "← Newer",
+        key=kind.key("previous"),
+        disabled=page <= 1,
+        on_click=_go_to_page,
+        args=(kind, page - 1),
+    )
+    older.button(
+        "Older →",
+        key=kind.key("next"),
+        disabled=not listing.has_more,
+        on_click=_go_to_page,
+        args=(kind, page + 1),
+    )
     position.caption(page_caption(page, size, listing.total, kind.endpoint))

@@ -65,9 +65,12 @@ def build_navigation() -> dict[str, list[st.Page]]:
         entry = st.Page(spec.script, title=spec.title, url_path=spec.url_path, icon=spec.icon)
         sections.setdefault(spec.section, []).append(entry)
     home = st.Page(
-        _open_first_page, title=PAGES[0].title, url_path=HOME_URL_PATH, default=True,
+        _open_first_page,
+        title=PAGES[0].title,
+        url_path=HOME_URL_PATH,
+        default=True,
         visibility="hidden",
-    )  # fmt: skip
+    )
     sections[PAGES[0].section].insert(0, home)
     return {name: sections[name] for name in SECTIONS if name in sections}
 

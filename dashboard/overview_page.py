@@ -101,8 +101,9 @@ def _opening_range(settings: DashboardSettings) -> str:
             extent = api.extent()
     except CollectorAPIError:  # an older collector, or a failure shown by the queries below
         return DEFAULT_TIME_RANGE
-    return fitting_time_range(parse_utc(extent.get("first")), parse_utc(extent.get("last")),
-                              utc_now())  # fmt: skip
+    return fitting_time_range(
+        parse_utc(extent.get("first")), parse_utc(extent.get("last")), utc_now()
+    )
 
 
 def _filters(settings: DashboardSettings) -> OverviewQuery | None:

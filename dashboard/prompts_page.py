@@ -42,9 +42,15 @@ def render_prompts(settings: DashboardSettings) -> None:
         if not prompts:
             st.info("No prompts yet: register one with the SDK or the API.")
             return
-        rows = [{"prompt": p.get("name"), "latest version": p.get("latest_version"),
-                 "versions": p.get("versions"), "labels": _labels(p.get("labels"))}
-                for p in prompts]  # fmt: skip
+        rows = [
+            {
+                "prompt": p.get("name"),
+                "latest version": p.get("latest_version"),
+                "versions": p.get("versions"),
+                "labels": _labels(p.get("labels")),
+            }
+            for p in prompts
+        ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         name = st.selectbox("Prompt", [str(p.get("name")) for p in prompts], key=f"{KEY}.name")
         if name is not None:
@@ -77,10 +83,17 @@ def _prompt(api: CollectorAPI, settings: DashboardSettings, name: str) -> None:
 
 
 def _versions(versions: list[Record]) -> None:
-    rows = [{"version": v.get("version"), "labels": ", ".join(v.get("labels") or []),
-             "author": v.get("author"), "created (UTC)": v.get("created_at"),
-             "message": v.get("message"), "from proposal": v.get("proposal_id")}
-            for v in reversed(versions)]  # fmt: skip
+    rows = [
+        {
+            "version": v.get("version"),
+            "labels": ", ".join(v.get("labels") or []),
+            "author": v.get("author"),
+            "created (UTC)": v.get("created_at"),
+            "message": v.get("message"),
+            "from proposal": v.get("proposal_id"),
+        }
+        for v in reversed(versions)
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     numbers = [v.get("version") for v in reversed(versions)]
     shown = st.selectbox("Show the template of version", numbers, key=f"{KEY}.template")
@@ -120,13 +133,19 @@ def _proposals(settings: DashboardSettings, name: str, pending: list[Record]) ->
         st.text(str(proposal.get("rationale") or "(none given)"))
         st.code(str(proposal.get("diff") or ""), language="diff")
         if st.session_state.get(CONFIRM_KEY) != proposal_id:
-            st.button("Adopt…", key=f"{KEY}.adopt.{proposal_id}", on_click=_ask,
-                      args=(proposal_id,))  # fmt: skip
+            st.button(
+                "Adopt…", key=f"{KEY}.adopt.{proposal_id}", on_click=_ask, args=(proposal_id,)
+            )
             continue
         st.warning("Adopting makes this proposal the prompt's next version. Are you sure?")
         yes, no = st.columns(2)
-        yes.button("Confirm adoption", key=f"{KEY}.confirm.{proposal_id}", type="primary",
-                   on_click=_adopt, args=(settings, name, proposal_id))  # fmt: skip
+        yes.button(
+            "Confirm adoption",
+            key=f"{KEY}.confirm.{proposal_id}",
+            type="primary",
+            on_click=_adopt,
+            args=(settings, name, proposal_id),
+        )
         no.button("Cancel", key=f"{KEY}.cancel.{proposal_id}", on_click=_ask, args=(None,))
 
 

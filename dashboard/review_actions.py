@@ -48,18 +48,32 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
     """Approve, reject (with a reason) and correct (the output, prefilled, and a reason)."""
     st.subheader("Decision")
     approve, reject = st.columns(2)
-    approve.button("Approve: the output is right", key=f"{KEY}.approve", type="primary",
-                   shortcut="A", on_click=_act,
-                   args=(settings, item_id, version, "approve"))  # fmt: skip
+    approve.button(
+        "Approve: the output is right",
+        key=f"{KEY}.approve",
+        type="primary",
+        shortcut="A",
+        on_click=_act,
+        args=(settings, item_id, version, "approve"),
+    )
     reject.text_input("Reason to reject", key=f"{KEY}.reject_reason.{item_id}")
-    reject.button("Reject", key=f"{KEY}.reject", shortcut="X", on_click=_act,
-                  args=(settings, item_id, version, "reject"))  # fmt: skip
+    reject.button(
+        "Reject",
+        key=f"{KEY}.reject",
+        shortcut="X",
+        on_click=_act,
+        args=(settings, item_id, version, "reject"),
+    )
     st.caption("Correct: write the right output")
-    st.text_area("Corrected output", value=output, height=160,
-                 key=f"{KEY}.corrected.{item_id}")  # fmt: skip
+    st.text_area("Corrected output", value=output, height=160, key=f"{KEY}.corrected.{item_id}")
     st.text_input("Reason for the correction", key=f"{KEY}.correct_reason.{item_id}")
-    st.button("Submit correction", key=f"{KEY}.correct", shortcut="Ctrl+Enter", on_click=_act,
-              args=(settings, item_id, version, "correct", output))  # fmt: skip
+    st.button(
+        "Submit correction",
+        key=f"{KEY}.correct",
+        shortcut="Ctrl+Enter",
+        on_click=_act,
+        args=(settings, item_id, version, "correct", output),
+    )
 
 
 def bulk_actions(settings: DashboardSettings, group: QueueGroup) -> None:
@@ -71,10 +85,18 @@ def bulk_actions(settings: DashboardSettings, group: QueueGroup) -> None:
     with st.expander(f"Act on all {len(seen)} items of this group"):
         st.text_input("Reason (required to reject)", key=f"{KEY}.bulk_reason")
         left, right = st.columns(2)
-        left.button(f"Approve all {len(seen)}", key=f"{KEY}.bulk_approve", on_click=_bulk,
-                    args=(settings, seen, "approve"))  # fmt: skip
-        right.button(f"Reject all {len(seen)}", key=f"{KEY}.bulk_reject", on_click=_bulk,
-                     args=(settings, seen, "reject"))  # fmt: skip
+        left.button(
+            f"Approve all {len(seen)}",
+            key=f"{KEY}.bulk_approve",
+            on_click=_bulk,
+            args=(settings, seen, "approve"),
+        )
+        right.button(
+            f"Reject all {len(seen)}",
+            key=f"{KEY}.bulk_reject",
+            on_click=_bulk,
+            args=(settings, seen, "reject"),
+        )
 
 
 def _version(item: Record) -> int:
@@ -137,8 +159,13 @@ def _bulk(settings: DashboardSettings, seen: list[tuple[str, int]], action: str)
     with settings.connect() as api:
         for item_id, version in seen:
             try:
-                api.review_action(item_id, action, actor=_actor(), expected_version=version,
-                                  comment=reason or None)  # fmt: skip
+                api.review_action(
+                    item_id,
+                    action,
+                    actor=_actor(),
+                    expected_version=version,
+                    comment=reason or None,
+                )
                 done += 1
             except CollectorError as exc:
                 stale += exc.status_code == 409

@@ -127,8 +127,10 @@ def show_context(detail: TraceDetail, item: Record, span: Record, explanations: 
     before, after = neighbours(detail, span.get("span_id"))
     for heading, step in (("Step before", before), ("Step after", after)):
         if step is not None:
-            st.text(f"{heading}: {step.get('name')} ({step.get('kind') or 'span'}, "
-                    f"{step.get('status') or '?'})")  # fmt: skip
+            st.text(
+                f"{heading}: {step.get('name')} ({step.get('kind') or 'span'}, "
+                f"{step.get('status') or '?'})"
+            )
     output = span.get("output")
     if isinstance(output, str):
         parts = failing_parts(output, explanations)

@@ -150,10 +150,15 @@ def flags_of(item: Record, flags: Iterable[Record]) -> list[Record]:
         if flag.get("flag_id") == own
         or (flag.get("trace_id") == item.get("trace_id") and span and flag.get("span_id") == span)
     ]
-    return sorted(found, key=lambda f: (
-        severity_rank(f.get("severity")), f.get("flag_id") != own, str(f.get("rule") or ""),
-        str(f.get("flag_id") or ""),
-    ))  # fmt: skip
+    return sorted(
+        found,
+        key=lambda f: (
+            severity_rank(f.get("severity")),
+            f.get("flag_id") != own,
+            str(f.get("rule") or ""),
+            str(f.get("flag_id") or ""),
+        ),
+    )
 
 
 def severity_rank(severity: object) -> int:

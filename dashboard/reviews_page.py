@@ -41,8 +41,14 @@ SKIPPED_KEY = f"{KEY}.skipped"
 SHORTCUTS = "A approve · X reject · Ctrl+Enter submit the correction · S skip · J next · K previous"
 MAX_ITEMS = 500
 MAX_FLAGS = 1000
-FLAG_COLUMNS = {"rule": "rule", "severity": "severity", "evaluator": "evaluator",
-                "value": "value", "reason": "reason", "cluster_label": "cluster"}  # fmt: skip
+FLAG_COLUMNS = {
+    "rule": "rule",
+    "severity": "severity",
+    "evaluator": "evaluator",
+    "value": "value",
+    "reason": "reason",
+    "cluster_label": "cluster",
+}
 
 
 def render_reviews(settings: DashboardSettings) -> None:
@@ -151,9 +157,14 @@ def _item(
     ids = [str(i["item_id"]) for i in group.items]
     labels = [item_label(i, flags) for i in group.items]
     st.session_state[f"{KEY}.position"] = ids.index(str(item["item_id"]))
-    st.selectbox(f"Item ({len(ids)} in this group)", range(len(ids)), key=f"{KEY}.position",
-                 format_func=lambda i: f"{i + 1}. {labels[i]}", on_change=_pick,
-                 args=(ids,))  # fmt: skip
+    st.selectbox(
+        f"Item ({len(ids)} in this group)",
+        range(len(ids)),
+        key=f"{KEY}.position",
+        format_func=lambda i: f"{i + 1}. {labels[i]}",
+        on_change=_pick,
+        args=(ids,),
+    )
     _navigation(ids, ids.index(str(item["item_id"])))
     item_id = str(item["item_id"])
     behind = flags_of(item, flags)
@@ -203,12 +214,30 @@ def _navigation(ids: list[str], at: int) -> None:
     """Progress in the group, and previous / skip / next (each with a key)."""
     st.caption(f"Item {at + 1} of {len(ids)} in this group. Keys: {SHORTCUTS}.")
     previous, skip, following = st.columns(3)
-    previous.button("Previous", key=f"{KEY}.previous", shortcut="K", disabled=at == 0,
-                    on_click=_show, args=(ids[max(at - 1, 0)],))  # fmt: skip
-    skip.button("Skip for now", key=f"{KEY}.skip", shortcut="S", disabled=len(ids) < 2,
-                on_click=_skip, args=(ids, at))  # fmt: skip
-    following.button("Next", key=f"{KEY}.next", shortcut="J", disabled=at == len(ids) - 1,
-                     on_click=_show, args=(ids[min(at + 1, len(ids) - 1)],))  # fmt: skip
+    previous.button(
+        "Previous",
+        key=f"{KEY}.previous",
+        shortcut="K",
+        disabled=at == 0,
+        on_click=_show,
+        args=(ids[max(at - 1, 0)],),
+    )
+    skip.button(
+        "Skip for now",
+        key=f"{KEY}.skip",
+        shortcut="S",
+        disabled=len(ids) < 2,
+        on_click=_skip,
+        args=(ids, at),
+    )
+    following.button(
+        "Next",
+        key=f"{KEY}.next",
+        shortcut="J",
+        disabled=at == len(ids) - 1,
+        on_click=_show,
+        args=(ids[min(at + 1, len(ids) - 1)],),
+    )
 
 
 def _show(item_id: str) -> None:

@@ -50,17 +50,33 @@ def example_changes(before: Record, after: Record) -> pd.DataFrame:
         if change == 0:
             continue
         example = details[key]
-        rows.append({
-            "change": "regressed" if change < 0 else "improved", "evaluator": key[1],
-            "example": key[0], "pass rate A": rates_a[key], "pass rate B": rates_b[key],
-            "input": cell(example.get("input")), "expected": cell(example.get("expected")),
-            "output A": cell(outputs_a.get(key[0])), "output B": cell(example.get("output")),
-        })  # fmt: skip
+        rows.append(
+            {
+                "change": "regressed" if change < 0 else "improved",
+                "evaluator": key[1],
+                "example": key[0],
+                "pass rate A": rates_a[key],
+                "pass rate B": rates_b[key],
+                "input": cell(example.get("input")),
+                "expected": cell(example.get("expected")),
+                "output A": cell(outputs_a.get(key[0])),
+                "output B": cell(example.get("output")),
+            }
+        )
     rows.sort(
         key=lambda r: (r["change"] != "regressed", float(r["pass rate B"] - r["pass rate A"]))
     )
-    columns = ["change", "evaluator", "example", "pass rate A", "pass rate B", "input",
-               "expected", "output A", "output B"]  # fmt: skip
+    columns = [
+        "change",
+        "evaluator",
+        "example",
+        "pass rate A",
+        "pass rate B",
+        "input",
+        "expected",
+        "output A",
+        "output B",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -104,8 +120,11 @@ def render_runs(settings: DashboardSettings) -> None:
             st.info("No runs yet: record one with `loopwise eval run --endpoint`.")
             return
         columns = ["run_id", "suite", "dataset", "passed", "started_at", "git_commit"]
-        st.dataframe(pd.DataFrame([{k: r.get(k) for k in columns} for r in runs],
-                                  columns=columns), hide_index=True, width="stretch")  # fmt: skip
+        st.dataframe(
+            pd.DataFrame([{k: r.get(k) for k in columns} for r in runs], columns=columns),
+            hide_index=True,
+            width="stretch",
+        )
         if len(runs) < 2:
             st.info("One run so far: record another to compare them.")
             return

@@ -99,8 +99,10 @@ def _attached(
 def _header(summary: TraceSummary) -> None:
     st.subheader("Trace")
     st.text(summary.line())
-    links = [("session", summary.session_id, ":material/forum:", "Session"),
-             ("user", summary.user_id, ":material/person:", "User")]  # fmt: skip
+    links = [
+        ("session", summary.session_id, ":material/forum:", "Session"),
+        ("user", summary.user_id, ":material/person:", "User"),
+    ]
     columns = st.columns(4)
     for column, (param, value, icon, noun) in zip(columns, links, strict=False):
         if value:

@@ -117,9 +117,12 @@ def _filters() -> TraceQuery:
     )
     name_column, status_column, tag_column, range_column, size_column = st.columns([2, 1, 1, 1, 1])
     name = name_column.text_input(
-        "Root span name", key=NAME_KEY, placeholder="any name (exact)", on_change=_go_to_page,
+        "Root span name",
+        key=NAME_KEY,
+        placeholder="any name (exact)",
+        on_change=_go_to_page,
         args=(1,),
-    )  # fmt: skip
+    )
     status = status_column.selectbox(
         "Status",
         [None, *TRACE_STATUSES],
@@ -132,9 +135,13 @@ def _filters() -> TraceQuery:
         "Tag", key=TAG_KEY, placeholder="any tag", on_change=_go_to_page, args=(1,)
     )
     time_range = range_column.selectbox(
-        "Started", list(TIME_RANGES), index=list(TIME_RANGES).index(ANY_TIME), key=RANGE_KEY,
-        on_change=_go_to_page, args=(1,),
-    )  # fmt: skip
+        "Started",
+        list(TIME_RANGES),
+        index=list(TIME_RANGES).index(ANY_TIME),
+        key=RANGE_KEY,
+        on_change=_go_to_page,
+        args=(1,),
+    )
     page_size = size_column.selectbox(
         "Traces per page",
         PAGE_SIZES,

@@ -103,9 +103,12 @@ def find_anomalies(
     where_s, params_s = rule.selector.where("s")
     sql = ANOMALY_SQL.format(metric=rule.metric, where=_numbered(where), where_s=_numbered(where_s))
     named = {
-        "after": after, "until": until, "baseline": rule.baseline,
-        "min_samples": rule.min_samples, "history": MAX_HISTORY_ROWS,
-    }  # fmt: skip
+        "after": after,
+        "until": until,
+        "baseline": rule.baseline,
+        "min_samples": rule.min_samples,
+        "history": MAX_HISTORY_ROWS,
+    }
     bound = {**named, **{f"p{i}": v for i, v in enumerate(params)}}
     bound.update({f"p{i}": v for i, v in enumerate(params_s)})
     rows = cur.execute(sql, bound).fetchall()
@@ -148,21 +151,30 @@ def store_anomalies(
         z_text = "far" if a.robust_z == float("inf") else f"{a.robust_z:.1f} robust z"
         rows.append(
             {
-                "project": a.project, "trace_id": a.trace_id, "span_id": a.span_id,
-                "span_name": a.span_name, "rule": rule.name,
+                "project": a.project,
+                "trace_id": a.trace_id,
+                "span_id": a.span_id,
+                "span_name": a.span_name,
+                "rule": rule.name,
                 "cause_key": f"{rule.name}|{a.trace_id}|{a.span_id}",
                 "reason": (
                     f"{label} {a.value:,.6g}{unit} is {z_text} above the median "
                     f"{a.median:,.6g}{unit} of {a.samples} recent {a.span_name!r} spans"
                 )[:2000],
-                "severity": rule.severity, "metric": rule.metric, "value": a.value,
+                "severity": rule.severity,
+                "metric": rule.metric,
+                "value": a.value,
                 "details": json.dumps(
-                    {"median": a.median, "robust_z": None if a.robust_z == float("inf")
-                     else a.robust_z, "samples": a.samples, "rule": rule.to_dict()}
+                    {
+                        "median": a.median,
+                        "robust_z": None if a.robust_z == float("inf") else a.robust_z,
+                        "samples": a.samples,
+                        "rule": rule.to_dict(),
+                    }
                 ),
                 "created_at": created,
             }
-        )  # fmt: skip
+        )
     cur.register("_anomalies", pa.Table.from_pylist(rows))
     try:
         row = cur.execute(INSERT_FLAG_SQL).fetchall()[0]

@@ -142,17 +142,24 @@ async def _flags(extension: EvalsExtension, request: Request) -> Response:
     if severity is not None and severity not in SEVERITIES:
         raise BadParam(f"severity must be one of {', '.join(SEVERITIES)}")
     options: dict[str, Any] = {
-        "project": _text(request, "project"), "rule": _text(request, "rule"),
-        "severity": severity, "status": _text(request, "status"),
-        "cluster": _text(request, "cluster"), "trace_id": _hex(request, "trace_id", 32),
+        "project": _text(request, "project"),
+        "rule": _text(request, "rule"),
+        "severity": severity,
+        "status": _text(request, "status"),
+        "cluster": _text(request, "cluster"),
+        "trace_id": _hex(request, "trace_id", 32),
         "limit": _int(request, "limit", 50, 1, MAX_PAGE),
         "offset": _int(request, "offset", 0, 0, 100_000_000),
-    }  # fmt: skip
+    }
     page = await run_in_threadpool(lambda: list_flags(extension.store(), **options))
     return json_response(
-        {"flags": page.rows, "total": page.total, "limit": options["limit"],
-         "offset": options["offset"]}
-    )  # fmt: skip
+        {
+            "flags": page.rows,
+            "total": page.total,
+            "limit": options["limit"],
+            "offset": options["offset"],
+        }
+    )
 
 
 async def _clusters(extension: EvalsExtension, request: Request) -> Response:
@@ -180,16 +187,22 @@ async def _recluster(extension: EvalsExtension, request: Request) -> Response:
 
 async def _scores(extension: EvalsExtension, request: Request) -> Response:
     options: dict[str, Any] = {
-        "trace_id": _hex(request, "trace_id", 32), "span_id": _hex(request, "span_id", 16),
-        "name": _text(request, "name"), "project": _text(request, "project"),
+        "trace_id": _hex(request, "trace_id", 32),
+        "span_id": _hex(request, "span_id", 16),
+        "name": _text(request, "name"),
+        "project": _text(request, "project"),
         "limit": _int(request, "limit", 100, 1, MAX_PAGE),
         "offset": _int(request, "offset", 0, 0, 100_000_000),
-    }  # fmt: skip
+    }
     page = await run_in_threadpool(lambda: list_scores(extension.store(), **options))
     return json_response(
-        {"scores": page.rows, "total": page.total, "limit": options["limit"],
-         "offset": options["offset"]}
-    )  # fmt: skip
+        {
+            "scores": page.rows,
+            "total": page.total,
+            "limit": options["limit"],
+            "offset": options["offset"],
+        }
+    )
 
 
 async def _status(extension: EvalsExtension, _: Request) -> Response:
@@ -205,9 +218,14 @@ async def _evaluators(extension: EvalsExtension, _: Request) -> Response:
             else []
         )
         items.append(
-            {"name": declared.name, "version": declared.version, "kind": declared.kind,
-             "description": declared.description, "options": options}
-        )  # fmt: skip
+            {
+                "name": declared.name,
+                "version": declared.version,
+                "kind": declared.kind,
+                "description": declared.description,
+                "options": options,
+            }
+        )
     return json_response({"evaluators": items})
 
 
@@ -215,8 +233,12 @@ def _option(param: inspect.Parameter) -> dict[str, Any]:
     annotation = param.annotation
     kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
     required = param.default is inspect.Parameter.empty
-    return {"name": param.name, "type": kind, "required": required,
-            "default": None if required else param.default}  # fmt: skip
+    return {
+        "name": param.name,
+        "type": kind,
+        "required": required,
+        "default": None if required else param.default,
+    }
 
 
 async def _score(extension: EvalsExtension, request: Request) -> Response:
@@ -245,14 +267,23 @@ async def _score(extension: EvalsExtension, request: Request) -> Response:
     def run() -> dict[str, Any]:
         total = count_spans(store, filters) if after == -1 else None
         page = rescore_page(
-            store, bindings, filters, after=after, limit=limit, run_id=run_id,
-            rules=config.threshold_rules, runtime=extension.runtime(),
-        )  # fmt: skip
+            store,
+            bindings,
+            filters,
+            after=after,
+            limit=limit,
+            run_id=run_id,
+            rules=config.threshold_rules,
+            runtime=extension.runtime(),
+        )
         return {
-            "run_id": run_id, "spans": page.spans, "next_after": page.next_after,
-            "done": page.done, "total": total,
+            "run_id": run_id,
+            "spans": page.spans,
+            "next_after": page.next_after,
+            "done": page.done,
+            "total": total,
             "tallies": [vars(t) for t in page.tallies.values()],
-        }  # fmt: skip
+        }
 
     return json_response(await run_in_threadpool(run))
 

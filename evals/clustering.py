@@ -110,9 +110,14 @@ def cluster_texts(
     matrix = None
     for max_df in (0.9, 1.0) if count >= 3 else (1.0,):
         vectorizer = TfidfVectorizer(
-            stop_words="english", ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-            max_df=max_df, max_features=20_000, token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b",
-        )  # fmt: skip
+            stop_words="english",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=1,
+            max_df=max_df,
+            max_features=20_000,
+            token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b",
+        )
         try:
             matrix = vectorizer.fit_transform(texts)
             break
@@ -130,9 +135,11 @@ def cluster_texts(
             # Distances from the sparse matrix (n x n), not a dense copy of n x vocabulary.
             distances = cosine_distances(sub)
             model = AgglomerativeClustering(
-                n_clusters=None, distance_threshold=distance_threshold, metric="precomputed",
+                n_clusters=None,
+                distance_threshold=distance_threshold,
+                metric="precomputed",
                 linkage="average",
-            )  # fmt: skip
+            )
             assigned = model.fit_predict(distances)
         else:
             k = min(50, max(2, int(math.sqrt(len(rows) / 2))))
@@ -208,9 +215,10 @@ def cluster_project(
             number = counter[rule]
             counter[rule] += 1
             clusters.append(
-                Cluster(f"{clustering_id[:8]}-{rule}-{number}", label_text, rule,
-                        tuple(groups[index]))
-            )  # fmt: skip
+                Cluster(
+                    f"{clustering_id[:8]}-{rule}-{number}", label_text, rule, tuple(groups[index])
+                )
+            )
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     clustering = Clustering(clustering_id, project, tuple(clusters), created)
     _store(store, clustering, distance_threshold)
@@ -247,22 +255,30 @@ def cluster_all(store: Store, **options: Any) -> list[Clustering]:
 def _store(store: Store, clustering: Clustering, distance_threshold: float) -> None:
     assignments = [
         {
-            "clustering_id": clustering.clustering_id, "flag_id": flag_id,
-            "cluster_id": cluster.cluster_id, "cluster_label": cluster.label,
-            "cluster_size": cluster.size, "created_at": clustering.created_at,
+            "clustering_id": clustering.clustering_id,
+            "flag_id": flag_id,
+            "cluster_id": cluster.cluster_id,
+            "cluster_label": cluster.label,
+            "cluster_size": cluster.size,
+            "created_at": clustering.created_at,
         }
         for cluster in clustering.clusters
         for flag_id in cluster.flag_ids
-    ]  # fmt: skip
+    ]
     params = json.dumps({"distance_threshold": distance_threshold, "limit": MAX_FLAGS})
     with store.transaction() as cur:
         cur.execute(
             "INSERT INTO flag_clusterings VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                clustering.clustering_id, clustering.project, "tfidf+agglomerative", params,
-                clustering.flag_count, len(clustering.clusters), clustering.created_at,
+                clustering.clustering_id,
+                clustering.project,
+                "tfidf+agglomerative",
+                params,
+                clustering.flag_count,
+                len(clustering.clusters),
+                clustering.created_at,
             ],
-        )  # fmt: skip
+        )
         if assignments:
             cur.register("_assignments", pa.Table.from_pylist(assignments))
             try:

@@ -43,9 +43,14 @@ ENV_PATH = "LOOPWISE_EVALS"
 Start = Literal["beginning", "latest"]
 _BINDING_KEYS = {"use", "params", "select", "flag", "name", "start", "settle_s"}
 _SETTINGS = {
-    "batch_size": int, "poll_interval_s": float, "cluster_interval_s": float,
-    "include_defaults": bool, "scan_rows": int, "alert_interval_s": float, "dashboard_url": str,
-}  # fmt: skip
+    "batch_size": int,
+    "poll_interval_s": float,
+    "cluster_interval_s": float,
+    "include_defaults": bool,
+    "scan_rows": int,
+    "alert_interval_s": float,
+    "dashboard_url": str,
+}
 
 
 class ConfigError(ValueError):
@@ -202,9 +207,10 @@ def binding_from_mapping(
         rule = None
         if severity is not None:
             rule = ThresholdRule(
-                name=f"{evaluator.name}_failed", evaluator=evaluator.name,
+                name=f"{evaluator.name}_failed",
+                evaluator=evaluator.name,
                 severity=check_severity(severity),
-            )  # fmt: skip
+            )
     except (UnknownEvaluator, SelectorError, RuleError, ValueError, TypeError) as exc:
         raise ConfigError(f"{where} ({use}): {exc}") from None
     start = entry.get("start", "beginning")

@@ -136,9 +136,13 @@ class EvaluatorFactory:
             )
         if isinstance(made, Evaluator):
             return replace(
-                made, name=self.name, version=self.version, kind=self.kind,
-                params=dict(params), direction=self.direction,
-            )  # fmt: skip
+                made,
+                name=self.name,
+                version=self.version,
+                kind=self.kind,
+                params=dict(params),
+                direction=self.direction,
+            )
         if self.is_class:
             method = getattr(made, "evaluate", None)
             made, owner = (method if callable(method) else made.__call__), made
@@ -149,10 +153,16 @@ class EvaluatorFactory:
         else:
             owner = None
         return _declare_function(
-            made, name=self.name, version=self.version, kind=self.kind,
-            needs_context=self.needs_context, description=self.description,
-            params=dict(params), owner=owner, direction=self.direction,
-        )  # fmt: skip
+            made,
+            name=self.name,
+            version=self.version,
+            kind=self.kind,
+            needs_context=self.needs_context,
+            description=self.description,
+            params=dict(params),
+            owner=owner,
+            direction=self.direction,
+        )
 
     @property
     def key(self) -> str:
@@ -215,9 +225,14 @@ def evaluator(
         params = list(inspect.signature(obj).parameters.values())
         if params and params[0].name in TARGET_PARAMETERS:
             return _declare_function(
-                obj, name=chosen[0], version=chosen[1], kind=chosen[2],
-                needs_context=needs_context, description=doc, direction=better,
-            )  # fmt: skip
+                obj,
+                name=chosen[0],
+                version=chosen[1],
+                kind=chosen[2],
+                needs_context=needs_context,
+                description=doc,
+                direction=better,
+            )
         return replace(_declare_factory(obj, *chosen, needs_context, doc), direction=better)
 
     if target is not None:
@@ -267,11 +282,20 @@ def _declare_function(
     check_return_annotation(label, target, hints.get("return", EMPTY))
     returns = shape(hints.get("return"))
     return Evaluator(
-        name=name, version=version, kind=kind, target=target, fn=fn,
-        is_async=inspect.iscoroutinefunction(fn), needs_context=needs_context,
-        batch_format=batch_format, optional="None" in returns or "list[None|Score]" in returns,
-        description=description, params=dict(params or {}), owner=owner, direction=direction,
-    )  # fmt: skip
+        name=name,
+        version=version,
+        kind=kind,
+        target=target,
+        fn=fn,
+        is_async=inspect.iscoroutinefunction(fn),
+        needs_context=needs_context,
+        batch_format=batch_format,
+        optional="None" in returns or "list[None|Score]" in returns,
+        description=description,
+        params=dict(params or {}),
+        owner=owner,
+        direction=direction,
+    )
 
 
 def _declare_factory(
@@ -312,9 +336,14 @@ def _declare_factory(
             "`return <scoring function>` at the end?"
         )
     return EvaluatorFactory(
-        name=name, version=version, kind=kind, needs_context=needs_context,
-        description=description, build=fn, signature=signature,
-    )  # fmt: skip
+        name=name,
+        version=version,
+        kind=kind,
+        needs_context=needs_context,
+        description=description,
+        build=fn,
+        signature=signature,
+    )
 
 
 def _declare_class(
@@ -329,15 +358,26 @@ def _declare_class(
         )
     # Check the scoring method now, with ``self`` skipped, so mistakes surface at declaration.
     _declare_function(
-        method, name=name, version=version, kind=kind, needs_context=needs_context,
-        description=doc, skip_first=True,
-    )  # fmt: skip
+        method,
+        name=name,
+        version=version,
+        kind=kind,
+        needs_context=needs_context,
+        description=doc,
+        skip_first=True,
+    )
     init_signature = inspect.signature(cls)
     check_option_parameters(label, list(init_signature.parameters.values()))
     return EvaluatorFactory(
-        name=name, version=version, kind=kind, needs_context=needs_context,
-        description=doc, build=cls, signature=init_signature, is_class=True,
-    )  # fmt: skip
+        name=name,
+        version=version,
+        kind=kind,
+        needs_context=needs_context,
+        description=doc,
+        build=cls,
+        signature=init_signature,
+        is_class=True,
+    )
 
 
 def _own_call(cls: type) -> Callable[..., Any] | None:

@@ -59,9 +59,11 @@ class EvalsExtension:
         )
         if self.online:
             self._worker = OnlineWorker(
-                collector.store, self._config, runtime=self._runtime,
+                collector.store,
+                self._config,
+                runtime=self._runtime,
                 is_busy=lambda: collector.writer.pending_rows > 0,
-            )  # fmt: skip
+            )
             self._worker.start()
 
     def stop(self) -> None:

@@ -80,8 +80,10 @@ class SpanFilters:
         return {
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
-            "projects": list(self.projects), "kinds": list(self.kinds), "names": list(self.names),
-        }  # fmt: skip
+            "projects": list(self.projects),
+            "kinds": list(self.kinds),
+            "names": list(self.names),
+        }
 
 
 @dataclass
@@ -170,9 +172,12 @@ def rescore_page(
     with store.transaction() as tx:
         for binding, result in results:
             scored, flagged = store_results(
-                tx, result, id_prefix=f"{run_id}:{binding.key}", rules=rules,
+                tx,
+                result,
+                id_prefix=f"{run_id}:{binding.key}",
+                rules=rules,
                 metadata={"run": run_id, "mode": "offline", "config": binding.key},
-            )  # fmt: skip
+            )
             tally = tallies.setdefault(
                 binding.evaluator.key,
                 EvaluatorTally(binding.evaluator.name, binding.evaluator.version),
@@ -246,9 +251,15 @@ def rescore(
     totals: dict[str, EvaluatorTally] = {}
     while True:
         page = rescore_page(
-            store, bindings, filters, after=after, limit=page_size, run_id=run, rules=rules,
+            store,
+            bindings,
+            filters,
+            after=after,
+            limit=page_size,
+            run_id=run,
+            rules=rules,
             runtime=runtime,
-        )  # fmt: skip
+        )
         merge_tallies(totals, page.tallies)
         if progress is not None and page.spans:
             progress(page.spans)

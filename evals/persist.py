@@ -69,10 +69,17 @@ def store_results(
         row = cur.execute(
             INSERT_SCORES_SQL,
             [
-                id_prefix, evaluator.name, evaluator.kind, source or evaluator.name,
-                evaluator.version, meta, meta, created, evaluator.direction,
+                id_prefix,
+                evaluator.name,
+                evaluator.kind,
+                source or evaluator.name,
+                evaluator.version,
+                meta,
+                meta,
+                created,
+                evaluator.direction,
             ],
-        ).fetchall()[0]  # fmt: skip
+        ).fetchall()[0]
         scored = int(row[0]) if row else 0
         flagged = 0
         for rule in rules:
@@ -83,10 +90,18 @@ def store_results(
             row = cur.execute(
                 INSERT_FLAGS_SQL.format(condition=condition),
                 [
-                    rule.name, rule.describe(), rule.severity, evaluator.name, evaluator.version,
-                    id_prefix, details, created, rule.name, *params,
+                    rule.name,
+                    rule.describe(),
+                    rule.severity,
+                    evaluator.name,
+                    evaluator.version,
+                    id_prefix,
+                    details,
+                    created,
+                    rule.name,
+                    *params,
                 ],
-            ).fetchall()[0]  # fmt: skip
+            ).fetchall()[0]
             flagged += int(row[0]) if row else 0
     finally:
         cur.unregister("_eval_results")

@@ -98,9 +98,15 @@ def list_flags(
 ) -> Page:
     """Flags, newest first, with their cluster in the latest clustering of their project."""
     params = {
-        "project": project, "rule": rule, "severity": severity, "status": status,
-        "cluster": cluster, "trace_id": trace_id, "limit": limit, "offset": offset,
-    }  # fmt: skip
+        "project": project,
+        "rule": rule,
+        "severity": severity,
+        "status": status,
+        "cluster": cluster,
+        "trace_id": trace_id,
+        "limit": limit,
+        "offset": offset,
+    }
     return _page(store.query(FLAGS_SQL, params, max_rows=limit).records())
 
 
@@ -123,7 +129,11 @@ def list_scores(
 ) -> Page:
     """Scores, newest first, filtered by trace, span, score name and project."""
     params = {
-        "trace_id": trace_id, "span_id": span_id, "name": name, "project": project,
-        "limit": limit, "offset": offset,
-    }  # fmt: skip
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "name": name,
+        "project": project,
+        "limit": limit,
+        "offset": offset,
+    }
     return _page(store.query(SCORES_SQL, params, max_rows=limit).records())

@@ -133,12 +133,17 @@ class AnomalyRule:
     def to_dict(self) -> dict[str, Any]:
         """The rule as config."""
         return {
-            "type": "anomaly", "name": self.name, "metric": self.metric,
-            "select": self.selector.to_dict(), "threshold": self.threshold,
-            "min_ratio": self.min_ratio, "min_delta": self.min_delta,
-            "min_samples": self.min_samples, "baseline": self.baseline,
+            "type": "anomaly",
+            "name": self.name,
+            "metric": self.metric,
+            "select": self.selector.to_dict(),
+            "threshold": self.threshold,
+            "min_ratio": self.min_ratio,
+            "min_delta": self.min_delta,
+            "min_samples": self.min_samples,
+            "baseline": self.baseline,
             "severity": self.severity,
-        }  # fmt: skip
+        }
 
 
 Rule = ThresholdRule | AnomalyRule

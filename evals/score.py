@@ -75,9 +75,11 @@ class Score:
     ) -> Score:
         """A score recording that the evaluator could not decide, and why."""
         return cls(
-            status="errored", error=error or "unknown error", explanation=explanation,
+            status="errored",
+            error=error or "unknown error",
+            explanation=explanation,
             metadata=metadata,
-        )  # fmt: skip
+        )
 
 
 ColumnLike: TypeAlias = Sequence[Any] | np.ndarray | pa.Array | pa.ChunkedArray

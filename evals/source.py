@@ -82,10 +82,12 @@ def with_context(cur: duckdb.DuckDBPyConnection | None, spans: pa.Table) -> pa.T
     spans = _drop(spans, ("retrieved_context", "root_input"))
     if spans.num_rows == 0:
         context = pa.table(
-            {"trace_id": pa.array([], pa.string()),
-             "retrieved_context": pa.array([], pa.list_(pa.string())),
-             "root_input": pa.array([], pa.string())}
-        )  # fmt: skip
+            {
+                "trace_id": pa.array([], pa.string()),
+                "retrieved_context": pa.array([], pa.list_(pa.string())),
+                "root_input": pa.array([], pa.string()),
+            }
+        )
     elif cur is None:
         context = _context_from_rows(spans.to_pylist())
     else:
@@ -128,10 +130,12 @@ def _context_from_rows(rows: Iterable[dict[str, Any]]) -> pa.Table:
         parentless = [s for s in spans if not s.get("parent_span_id")]
         roots.append(parentless[0].get("input") if parentless else None)
     return pa.table(
-        {"trace_id": pa.array(trace_ids, pa.string()),
-         "retrieved_context": pa.array(retrieved, pa.list_(pa.string())),
-         "root_input": pa.array(roots, pa.string())}
-    )  # fmt: skip
+        {
+            "trace_id": pa.array(trace_ids, pa.string()),
+            "retrieved_context": pa.array(retrieved, pa.list_(pa.string())),
+            "root_input": pa.array(roots, pa.string()),
+        }
+    )
 
 
 def load_traces(

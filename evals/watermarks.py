@@ -95,10 +95,21 @@ def advance(
     cur.execute(
         UPSERT_SQL,
         [
-            key, kind, name, version, json.dumps(definition, sort_keys=True, default=str),
-            until, ingested_at, processed, scored, flagged, error, now if error else None, now,
+            key,
+            kind,
+            name,
+            version,
+            json.dumps(definition, sort_keys=True, default=str),
+            until,
+            ingested_at,
+            processed,
+            scored,
+            flagged,
+            error,
+            now if error else None,
+            now,
         ],
-    )  # fmt: skip
+    )
 
 
 def _now() -> dt.datetime:

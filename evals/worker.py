@@ -181,15 +181,26 @@ class OnlineWorker:
         rules = self.config.threshold_rules
         with self.store.transaction() as tx:
             scored, flagged = store_results(
-                tx, result, id_prefix=key, rules=rules,
+                tx,
+                result,
+                id_prefix=key,
+                rules=rules,
                 metadata={"config": key, "mode": "online"},
-            )  # fmt: skip
+            )
             advance(
-                tx, key, kind="evaluator", name=evaluator.name, version=evaluator.version,
-                definition=binding.definition, until=until, ingested_at=ingested,
-                processed=spans.num_rows, scored=scored, flagged=flagged,
+                tx,
+                key,
+                kind="evaluator",
+                name=evaluator.name,
+                version=evaluator.version,
+                definition=binding.definition,
+                until=until,
+                ingested_at=ingested,
+                processed=spans.num_rows,
+                scored=scored,
+                flagged=flagged,
                 error=(f"{len(errors)} errored score(s); last: {errors[-1]}" if errors else None),
-            )  # fmt: skip
+            )
         return max(int(spans.num_rows), 1)
 
     def _settled(self, cur: Any, binding: Binding, after: int, until: int) -> int:
@@ -205,9 +216,14 @@ class OnlineWorker:
     def _advance_only(self, binding: Binding, key: str, until: int) -> None:
         with self.store.transaction() as tx:
             advance(
-                tx, key, kind="evaluator", name=binding.evaluator.name,
-                version=binding.evaluator.version, definition=binding.definition, until=until,
-            )  # fmt: skip
+                tx,
+                key,
+                kind="evaluator",
+                name=binding.evaluator.name,
+                version=binding.evaluator.version,
+                definition=binding.definition,
+                until=until,
+            )
 
     def _step_anomaly(self, cur: Any, rule: AnomalyRule, newest: int) -> int:
         definition = rule.to_dict()
@@ -220,9 +236,16 @@ class OnlineWorker:
         with self.store.transaction() as tx:
             flagged = store_anomalies(tx, rule, anomalies)
             advance(
-                tx, key, kind="rule", name=rule.name, version=None, definition=definition,
-                until=until, processed=until - after, flagged=flagged,
-            )  # fmt: skip
+                tx,
+                key,
+                kind="rule",
+                name=rule.name,
+                version=None,
+                definition=definition,
+                until=until,
+                processed=until - after,
+                flagged=flagged,
+            )
         return until - after
 
     def _maybe_alert(self) -> None:
@@ -250,10 +273,15 @@ class OnlineWorker:
         with contextlib.suppress(Exception), self.store.transaction() as tx:
             after = last_rowid(tx, key)
             advance(
-                tx, key, kind="evaluator", name=binding.evaluator.name,
-                version=binding.evaluator.version, definition=binding.definition,
-                until=after, error=message,
-            )  # fmt: skip
+                tx,
+                key,
+                kind="evaluator",
+                name=binding.evaluator.name,
+                version=binding.evaluator.version,
+                definition=binding.definition,
+                until=after,
+                error=message,
+            )
 
     def _note_error(self, message: str) -> None:
         self.state.last_error = message[:1000]
@@ -275,45 +303,68 @@ class OnlineWorker:
                 ).fetchall()[0]
                 evaluators.append(
                     {
-                        "key": binding.key, "evaluator": binding.evaluator.name,
-                        "version": binding.evaluator.version, "kind": binding.evaluator.kind,
+                        "key": binding.key,
+                        "evaluator": binding.evaluator.name,
+                        "version": binding.evaluator.version,
+                        "kind": binding.evaluator.kind,
                         "select": binding.selector.to_dict(),
                         "params": dict(binding.evaluator.params),
-                        "watermark": after, "backlog": int(backlog[0]) if backlog else 0,
+                        "watermark": after,
+                        "backlog": int(backlog[0]) if backlog else 0,
                         **_counters(mark),
                     }
-                )  # fmt: skip
+                )
             rules = []
             for rule in self.config.anomaly_rules:
                 key = config_key("rule", rule.to_dict())
                 mark = marks.get(key)
                 after = mark.last_rowid if mark else -1
                 rules.append(
-                    {"key": key, "rule": rule.name, "metric": rule.metric, "watermark": after,
-                     "backlog": max(0, newest - after), **_counters(mark)}
-                )  # fmt: skip
+                    {
+                        "key": key,
+                        "rule": rule.name,
+                        "metric": rule.metric,
+                        "watermark": after,
+                        "backlog": max(0, newest - after),
+                        **_counters(mark),
+                    }
+                )
         finally:
             cur.close()
         state = self.state
         return {
-            "running": state.running, "cycles": state.cycles,
-            "last_cycle_at": state.last_cycle_at, "last_error": state.last_error,
-            "last_error_at": state.last_error_at, "config": self.config.source,
-            "spans_stored": newest + 1, "evaluators": evaluators, "rules": rules,
+            "running": state.running,
+            "cycles": state.cycles,
+            "last_cycle_at": state.last_cycle_at,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "config": self.config.source,
+            "spans_stored": newest + 1,
+            "evaluators": evaluators,
+            "rules": rules,
             "threshold_rules": [r.to_dict() for r in self.config.threshold_rules],
             "backlog": sum(e["backlog"] for e in evaluators) + sum(r["backlog"] for r in rules),
-        }  # fmt: skip
+        }
 
 
 def _counters(mark: Any) -> dict[str, Any]:
     if mark is None:
-        return {"processed": 0, "scored": 0, "flagged": 0, "last_error": None,
-                "last_error_at": None, "updated_at": None}  # fmt: skip
+        return {
+            "processed": 0,
+            "scored": 0,
+            "flagged": 0,
+            "last_error": None,
+            "last_error_at": None,
+            "updated_at": None,
+        }
     return {
-        "processed": mark.processed, "scored": mark.scored, "flagged": mark.flagged,
-        "last_error": mark.last_error, "last_error_at": mark.last_error_at,
+        "processed": mark.processed,
+        "scored": mark.scored,
+        "flagged": mark.flagged,
+        "last_error": mark.last_error,
+        "last_error_at": mark.last_error_at,
         "updated_at": mark.updated_at,
-    }  # fmt: skip
+    }
 
 
 def _lower_thread_priority() -> None:

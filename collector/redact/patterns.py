@@ -33,9 +33,14 @@ _JSON_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|[^u])"
 _LITERAL_ESCAPE = r"\\(?:[nrtbf]|u[0-9a-fA-F]{4})"
 _TEXT_BOUNDARY = r"(^|[^A-Za-z0-9]|" + _LITERAL_ESCAPE + ")"
 _JSON_BOUNDARY = (
-    r"(^|[^\\A-Za-z0-9]|(?:" + _JSON_ESCAPE + r")*\\" + _LITERAL_ESCAPE
-    + "|(?:" + _JSON_ESCAPE + ")+)"
-)  # fmt: skip
+    r"(^|[^\\A-Za-z0-9]|(?:"
+    + _JSON_ESCAPE
+    + r")*\\"
+    + _LITERAL_ESCAPE
+    + "|(?:"
+    + _JSON_ESCAPE
+    + ")+)"
+)
 _PY_TEXT_BOUNDARY = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))()"
 _PY_JSON_BOUNDARY = r"(?:(?<![A-Za-z0-9\\])|(?<=\\[nrtbf\"/\\])|(?<=\\u[0-9a-fA-F]{4}))()"
 # Where a glued pattern may end: at a word boundary or right before a letter (RE2 has no

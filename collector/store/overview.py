@@ -21,9 +21,22 @@ from .store import Store
 from .usage import superseded_sql
 
 BUCKET_LADDER_S: tuple[int, ...] = (
-    60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
-    86_400, 2 * 86_400, 7 * 86_400, 30 * 86_400, 365 * 86_400,
-)  # fmt: skip
+    60,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    2 * 3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+    2 * 86_400,
+    7 * 86_400,
+    30 * 86_400,
+    365 * 86_400,
+)
 """Bucket widths the Overview chooses from, smallest first."""
 
 TARGET_BUCKETS = 60
@@ -83,8 +96,12 @@ def trace_where(f: OverviewFilter) -> Where:
     """The filter over the ``traces`` table (by trace start time)."""
     where = Where()
     _window(where, f, "start_time")
-    for column, name in (("project", "project"), ("service_name", "service"),
-                         ("session_id", "session_id"), ("user_id", "user_id")):  # fmt: skip
+    for column, name in (
+        ("project", "project"),
+        ("service_name", "service"),
+        ("session_id", "session_id"),
+        ("user_id", "user_id"),
+    ):
         value = getattr(f, name)
         if value is not None:
             where.add(f"{column} = ${name}", **{name: value})
@@ -100,8 +117,14 @@ def trace_where(f: OverviewFilter) -> Where:
 
 def _trace_subfilter(f: OverviewFilter) -> OverviewFilter:
     """``f`` without model and project: what must be looked up on the trace summary."""
-    return OverviewFilter(since=f.since, until=f.until, service=f.service,
-                          session_id=f.session_id, user_id=f.user_id, tag=f.tag)  # fmt: skip
+    return OverviewFilter(
+        since=f.since,
+        until=f.until,
+        service=f.service,
+        session_id=f.session_id,
+        user_id=f.user_id,
+        tag=f.tag,
+    )
 
 
 def call_where(f: OverviewFilter) -> Where:
@@ -116,8 +139,9 @@ def call_where(f: OverviewFilter) -> Where:
     sub = _trace_subfilter(f)
     if any(v is not None for v in (sub.service, sub.session_id, sub.user_id, sub.tag)):
         traces = trace_where(sub)
-        where.add(f"trace_id IN (SELECT trace_id FROM traces WHERE {traces.sql()})",
-                  **traces.params)  # fmt: skip
+        where.add(
+            f"trace_id IN (SELECT trace_id FROM traces WHERE {traces.sql()})", **traces.params
+        )
     return where
 
 
@@ -189,8 +213,11 @@ def resolve_window(
 def data_extent(store: Store) -> dict[str, Any]:
     """When the stored traces start: the earliest and latest start and how many traces (a
     page picks a default time range that fits the data from it)."""
-    [row] = run(store, "SELECT min(start_time) AS first, max(start_time) AS last, "
-                "count(*) AS traces FROM traces", {})  # fmt: skip
+    [row] = run(
+        store,
+        "SELECT min(start_time) AS first, max(start_time) AS last, count(*) AS traces FROM traces",
+        {},
+    )
     return {"first": row["first"], "last": row["last"], "traces": int(row["traces"])}
 
 
@@ -244,18 +271,20 @@ def traffic(store: Store, f: OverviewFilter, bucket_seconds: int | None = None) 
     width = {"bucket_us": window.bucket_seconds * 1_000_000}
     bucket = BUCKET_SQL.format(column="start_time")
     calls = call_where(f)
-    trace_rows = run(store, _TRACES_SQL.format(bucket=bucket, where=traces.sql()),
-                     {**traces.params, **width})  # fmt: skip
+    trace_rows = run(
+        store, _TRACES_SQL.format(bucket=bucket, where=traces.sql()), {**traces.params, **width}
+    )
     # A span whose children report tokens too is their sum: each call is counted once.
     children = Where()
     _window(children, f, "start_time")
     if f.project is not None:
         children.add("project = $project", project=f.project)
     calls_sql = _CALLS_SQL.format(
-        bucket=bucket, where=calls.sql(),
+        bucket=bucket,
+        where=calls.sql(),
         input_superseded=superseded_sql("spans", "input_tokens", children.sql()),
         output_superseded=superseded_sql("spans", "output_tokens", children.sql()),
-    )  # fmt: skip
+    )
     call_rows = run(store, calls_sql, {**calls.params, **children.params, **width})
     by_trace = {r["bucket"]: r for r in trace_rows}
     by_call = {r["bucket"]: r for r in call_rows}

@@ -44,11 +44,19 @@ def score_where(f: OverviewFilter) -> Where:
     others = (f.service, f.model, f.session_id, f.user_id, f.tag)
     if any(value is not None for value in others):
         traces = trace_where(
-            OverviewFilter(since=f.since, until=f.until, service=f.service, model=f.model,
-                           session_id=f.session_id, user_id=f.user_id, tag=f.tag)
-        )  # fmt: skip
-        where.add(f"trace_id IN (SELECT trace_id FROM traces WHERE {traces.sql()})",
-                  **traces.params)  # fmt: skip
+            OverviewFilter(
+                since=f.since,
+                until=f.until,
+                service=f.service,
+                model=f.model,
+                session_id=f.session_id,
+                user_id=f.user_id,
+                tag=f.tag,
+            )
+        )
+        where.add(
+            f"trace_id IN (SELECT trace_id FROM traces WHERE {traces.sql()})", **traces.params
+        )
     return where
 
 

@@ -166,9 +166,17 @@ def _usage(spans: pa.Table, trace_ids: Any) -> dict[str, pa.Array]:
         }
     rows = spans.select(["trace_id", "span_id", "parent_span_id", "total_tokens", "cost_usd"])
     rows = rows.filter(reports).sort_by([("trace_id", "ascending"), ("span_id", "ascending")])
-    rows = pa.table([rows[name].combine_chunks().cast(field.type)
-                     for name, field in zip(rows.column_names, [pa.field("trace_id", pa.string()),
-                     *USAGE_SPAN_TYPE], strict=True)], names=rows.column_names)  # fmt: skip
+    rows = pa.table(
+        [
+            rows[name].combine_chunks().cast(field.type)
+            for name, field in zip(
+                rows.column_names,
+                [pa.field("trace_id", pa.string()), *USAGE_SPAN_TYPE],
+                strict=True,
+            )
+        ],
+        names=rows.column_names,
+    )
     entries = pa.StructArray.from_arrays(
         [rows[name].chunk(0) for name in USAGE_SPAN_TYPE.names], fields=list(USAGE_SPAN_TYPE)
     )

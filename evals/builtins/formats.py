@@ -56,9 +56,12 @@ def valid_json(require: JsonShape = "any", only_when_requested: bool = False) ->
             )
             explanation[i] = f"not valid JSON: does not start with a JSON value{hint}"
         return BatchScores(
-            passed=passed, value=passed.astype(float), applies=applies, explanation=explanation,
+            passed=passed,
+            value=passed.astype(float),
+            applies=applies,
+            explanation=explanation,
             label=np.where(passed, "valid_json", "invalid_json"),
-        )  # fmt: skip
+        )
 
     return score
 

@@ -92,7 +92,9 @@ def language_mismatch(spans: pa.Table) -> BatchScores:
     for i in np.flatnonzero(~passed):
         explanation[i] = f"asked in {questions[i]}, answered in {answers[i]}"
     return BatchScores(
-        passed=passed, value=passed.astype(float), applies=applies,
+        passed=passed,
+        value=passed.astype(float),
+        applies=applies,
         label=[a if ok else None for a, ok in zip(answers, applies, strict=True)],
         explanation=explanation,
-    )  # fmt: skip
+    )

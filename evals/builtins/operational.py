@@ -78,6 +78,8 @@ def error_status(spans: pa.Table) -> BatchScores:
         message = messages[int(i)].as_py() or "no message"
         explanation[i] = f"span ended in error: {message[:300]}"
     return BatchScores(
-        passed=~failed, value=(~failed).astype(float), explanation=explanation,
+        passed=~failed,
+        value=(~failed).astype(float),
+        explanation=explanation,
         label=np.where(failed, "error", "ok"),
-    )  # fmt: skip
+    )

@@ -147,9 +147,12 @@ def pii_leakage(kinds: Sequence[str] = PII_KINDS, allow_from_input: bool = True)
                 shown = ", ".join(f.masked for f in findings[:5])
                 explanation[row] = f"output contains {len(findings)} PII/secret item(s): {shown}"
         return BatchScores(
-            passed=passed, value=counts, label=labels, explanation=explanation,
+            passed=passed,
+            value=counts,
+            label=labels,
+            explanation=explanation,
             applies=present(outputs),
-        )  # fmt: skip
+        )
 
     return score
 

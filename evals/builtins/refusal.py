@@ -56,6 +56,9 @@ def refusal(spans: pa.Table) -> BatchScores:
         first_line = (outputs[int(i)].as_py() or "").strip().splitlines()[0][:160]
         explanation[i] = f"the model refused: {first_line!r}"
     return BatchScores(
-        passed=~refused, value=(~refused).astype(float), applies=present(outputs),
-        label=np.where(refused, "refusal", "answer"), explanation=explanation,
-    )  # fmt: skip
+        passed=~refused,
+        value=(~refused).astype(float),
+        applies=present(outputs),
+        label=np.where(refused, "refusal", "answer"),
+        explanation=explanation,
+    )

@@ -41,10 +41,12 @@ def regex(
         else:
             reason = f"{checked} matches the forbidden pattern /{pattern[:80]}/"
         return BatchScores(
-            passed=passed, value=passed.astype(float), applies=present(text),
+            passed=passed,
+            value=passed.astype(float),
+            applies=present(text),
             label=np.where(matched, "match", "no_match"),
             explanation=[None if ok else reason for ok in passed],
-        )  # fmt: skip
+        )
 
     return score
 
@@ -162,8 +164,10 @@ def length_bounds(
                 f"length {int(lengths[i])} {unit} is outside [{min_length}, {max_length}]"
             )
         return BatchScores(
-            passed=passed, value=np.where(applies, lengths, np.nan), applies=applies,
+            passed=passed,
+            value=np.where(applies, lengths, np.nan),
+            applies=applies,
             explanation=explanation,
-        )  # fmt: skip
+        )
 
     return score

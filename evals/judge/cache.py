@@ -103,11 +103,15 @@ class StoreJudgeCache:
     def put(self, key: str, evaluator: str, version: str, verdict: CachedVerdict) -> None:
         """Buffer a verdict until ``flush``."""
         entry = {
-            "cache_key": key, "evaluator": evaluator, "evaluator_version": version,
-            "model": verdict.model, "result": json.dumps(asdict(verdict)),
-            "input_tokens": verdict.input_tokens, "output_tokens": verdict.output_tokens,
+            "cache_key": key,
+            "evaluator": evaluator,
+            "evaluator_version": version,
+            "model": verdict.model,
+            "result": json.dumps(asdict(verdict)),
+            "input_tokens": verdict.input_tokens,
+            "output_tokens": verdict.output_tokens,
             "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        }  # fmt: skip
+        }
         with self._lock:
             self._pending[key] = entry
 

@@ -84,9 +84,11 @@ class JudgeClient:
         http, limit = self._session()
         settings = self.settings
         body: dict[str, Any] = {
-            "model": settings.model, "messages": messages,
-            "temperature": settings.temperature, "max_tokens": settings.max_tokens,
-        }  # fmt: skip
+            "model": settings.model,
+            "messages": messages,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+        }
         if response_format is not None and self.schema_supported:
             body["response_format"] = response_format
         attempt = 0

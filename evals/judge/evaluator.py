@@ -85,10 +85,14 @@ class LLMJudge:
                 str(exc), metadata={"model": completion.model, "reply": completion.text[:500]}
             )
         result = CachedVerdict(
-            label=verdict.label, score=verdict.score, explanation=verdict.explanation,
-            passed=verdict.passed, model=completion.model,
-            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
-        )  # fmt: skip
+            label=verdict.label,
+            score=verdict.score,
+            explanation=verdict.explanation,
+            passed=verdict.passed,
+            model=completion.model,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+        )
         if self.cache is not None:
             self.cache.put(key, self.evaluator_name, template.version, result)
         return _score(result, cached=False, attempts=completion.attempts, settings=self.settings)
@@ -111,15 +115,18 @@ class LLMJudge:
                 handle.set_output(completion.text)
                 tokens = (completion.input_tokens, completion.output_tokens)
                 handle.set_usage(
-                    input_tokens=tokens[0], output_tokens=tokens[1],
+                    input_tokens=tokens[0],
+                    output_tokens=tokens[1],
                     total_tokens=(tokens[0] or 0) + (tokens[1] or 0) if any(tokens) else None,
-                    model=completion.model, provider="openai-compatible",
+                    model=completion.model,
+                    provider="openai-compatible",
                     cost_usd=self.settings.cost(*tokens),
-                )  # fmt: skip
+                )
                 handle.set_metadata(
-                    evaluator=self.evaluator_name, version=self.template.version,
+                    evaluator=self.evaluator_name,
+                    version=self.template.version,
                     attempts=completion.attempts,
-                )  # fmt: skip
+                )
             return completion
 
 
@@ -134,15 +141,19 @@ def _score(
     cost = settings.cost(verdict.input_tokens, verdict.output_tokens) if settings else None
     if not cached:
         metadata.update(
-            input_tokens=verdict.input_tokens, output_tokens=verdict.output_tokens,
+            input_tokens=verdict.input_tokens,
+            output_tokens=verdict.output_tokens,
             attempts=attempts,
             cost_usd=cost,
-        )  # fmt: skip
+        )
     value = verdict.score if verdict.score is not None else float(verdict.passed)
     return Score(
-        value=value, label=verdict.label, explanation=verdict.explanation or None,
-        passed=verdict.passed, metadata=metadata,
-    )  # fmt: skip
+        value=value,
+        label=verdict.label,
+        explanation=verdict.explanation or None,
+        passed=verdict.passed,
+        metadata=metadata,
+    )
 
 
 def judge(
@@ -165,9 +176,11 @@ def judge(
         chosen, settings or JudgeSettings.from_env(), cache=cache, tracer=tracer, sleep=sleep
     )
     declared = evaluator(
-        name=name or instance.evaluator_name, version=chosen.version, kind="llm",
+        name=name or instance.evaluator_name,
+        version=chosen.version,
+        kind="llm",
         needs_context=True,
-    )(instance.evaluate)  # fmt: skip
+    )(instance.evaluate)
     assert isinstance(declared, Evaluator)
     return dataclasses.replace(declared, owner=instance)
 
@@ -184,9 +197,13 @@ def _template_factory(template: JudgeTemplate) -> EvaluatorFactory:
             max_retries: int | None = None,
         ) -> None:
             settings = JudgeSettings.from_env(
-                model=model, base_url=base_url, api_key=api_key, concurrency=concurrency,
-                timeout_s=timeout_s, max_retries=max_retries,
-            )  # fmt: skip
+                model=model,
+                base_url=base_url,
+                api_key=api_key,
+                concurrency=concurrency,
+                timeout_s=timeout_s,
+                max_retries=max_retries,
+            )
             super().__init__(template, settings)
 
     TemplateJudge.__name__ = TemplateJudge.__qualname__ = f"{template.name.title()}Judge"

@@ -67,9 +67,12 @@ class TracerPool:
                 if client is None:
                     client = Client()
                     client.init(
-                        project, exporter=SinkExporter(self._sink, project), batch=False,
-                        set_global=False, service_name=self._service,
-                    )  # fmt: skip
+                        project,
+                        exporter=SinkExporter(self._sink, project),
+                        batch=False,
+                        set_global=False,
+                        service_name=self._service,
+                    )
                     self._clients[project] = client
             return client
 

@@ -61,10 +61,15 @@ def run_suite(
     if suite.target is not None:
         runs = asyncio.run(
             run_target(
-                suite, dataset.examples, client=client, capture=capture, cache=cache,
-                run_id=run_id, progress=progress,
+                suite,
+                dataset.examples,
+                client=client,
+                capture=capture,
+                cache=cache,
+                run_id=run_id,
+                progress=progress,
             )
-        )  # fmt: skip
+        )
     else:
         runs = recorded_runs(suite, dataset)
     results = score_runs(runs, evaluators, runtime or Runtime())

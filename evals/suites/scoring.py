@@ -182,9 +182,11 @@ def compare_with_baseline(
         current_values = per_example(results, name, measure=measure)
         base_values = per_example(base_results, name, measure=measure)
         paired[name] = compare_paired(
-            current_values, base_values, measure=measure,
+            current_values,
+            base_values,
+            measure=measure,
             direction="higher" if direction == "none" else direction,
-        )  # fmt: skip
+        )
         current_pass = per_example(results, name, measure="pass")
         base_pass = per_example(base_results, name, measure="pass")
         for example_id in sorted(set(current_pass) & set(base_pass)):

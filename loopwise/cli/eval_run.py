@@ -123,9 +123,15 @@ def run(
     )
     cache = RunCache(cache_path, enabled=not no_cache)
     try:
-        report = _run_with_progress(suite, loaded, client, capture, cache, run_store, RunOptions(
-            repeat=repeat, concurrency=concurrency, baseline=baseline
-        ))  # fmt: skip
+        report = _run_with_progress(
+            suite,
+            loaded,
+            client,
+            capture,
+            cache,
+            run_store,
+            RunOptions(repeat=repeat, concurrency=concurrency, baseline=baseline),
+        )
     except SuiteError as exc:
         fail(str(exc), code=USAGE_ERROR)
     finally:
@@ -208,9 +214,15 @@ def _run_with_progress(
             progress.update(task, completed=done, total=total)
 
         return run_suite(
-            suite, dataset, client=client, capture=capture, cache=cache, run_store=run_store,
-            options=options, progress=advance,
-        )  # fmt: skip
+            suite,
+            dataset,
+            client=client,
+            capture=capture,
+            cache=cache,
+            run_store=run_store,
+            options=options,
+            progress=advance,
+        )
 
 
 def _print_summary(report: RunReport) -> None:
@@ -220,9 +232,13 @@ def _print_summary(report: RunReport) -> None:
         table.add_column(column, justify="left" if column in ("evaluator", "better") else "right")
     for summary in report.summaries:
         table.add_row(
-            Text(summary.name), str(summary.mean), BETTER.get(summary.direction, ""),
-            str(summary.pass_rate), str(summary.scored), str(summary.errored),
-        )  # fmt: skip
+            Text(summary.name),
+            str(summary.mean),
+            BETTER.get(summary.direction, ""),
+            str(summary.pass_rate),
+            str(summary.scored),
+            str(summary.errored),
+        )
     console.print(table)
     for threshold in report.thresholds:
         mark = "[green]✓[/]" if threshold.passed else "[red]✗[/]"

@@ -77,9 +77,12 @@ def score(
     if db is not None and endpoint is not None:
         fail("give --db or --endpoint, not both", code=2)
     filters = {
-        "since": _time(since, "--since"), "until": _time(until, "--until"),
-        "projects": project or [], "kinds": kind or [], "names": name or [],
-    }  # fmt: skip
+        "since": _time(since, "--since"),
+        "until": _time(until, "--until"),
+        "projects": project or [],
+        "kinds": kind or [],
+        "names": name or [],
+    }
     names = list(evaluator or [])
     if db is None and endpoint is None and collector_running(DEFAULT_ENDPOINT):
         endpoint = DEFAULT_ENDPOINT
@@ -110,9 +113,13 @@ def _time(text: str | None, option: str) -> str | None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("scoring spans"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
-    )  # fmt: skip
+        TextColumn("scoring spans"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _on_file(
@@ -151,9 +158,14 @@ def _on_file(
         task = progress.add_task("score", total=count_spans(store, filters))
         try:
             tallies = rescore(
-                store, bindings, filters, rules=config.threshold_rules, page_size=PAGE,
-                progress=lambda done: progress.advance(task, done), runtime=runtime,
-            )  # fmt: skip
+                store,
+                bindings,
+                filters,
+                rules=config.threshold_rules,
+                page_size=PAGE,
+                progress=lambda done: progress.advance(task, done),
+                runtime=runtime,
+            )
         except RescoreError as exc:
             fail(str(exc), code=2)
         finally:
@@ -175,8 +187,13 @@ def _through_api(
     with httpx.Client(headers=headers, timeout=300.0) as http, _progress() as progress:
         task = progress.add_task("score", total=None)
         while True:
-            body = {"evaluators": names, "filters": filters, "after": after, "limit": PAGE,
-                    "run_id": run_id}  # fmt: skip
+            body = {
+                "evaluators": names,
+                "filters": filters,
+                "after": after,
+                "limit": PAGE,
+                "run_id": run_id,
+            }
             try:
                 response = http.post(url, json=body)
             except httpx.HTTPError as exc:
@@ -214,9 +231,14 @@ def _print(tallies: list[dict[str, Any]]) -> None:
         table.add_column(column, justify="left" if column in ("evaluator", "version") else "right")
     for t in sorted(tallies, key=lambda t: t["name"]):
         table.add_row(
-            t["name"], t["version"], str(t["scored"]), str(t["passed"]), str(t["failed"]),
-            str(t["errored"]), str(t["flagged"]),
-        )  # fmt: skip
+            t["name"],
+            t["version"],
+            str(t["scored"]),
+            str(t["passed"]),
+            str(t["failed"]),
+            str(t["errored"]),
+            str(t["flagged"]),
+        )
     console.print(table)
     if not tallies:
         console.print("no spans matched", style="yellow")

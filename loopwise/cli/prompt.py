@@ -221,9 +221,16 @@ def scores(
         print_json(rows)
     else:
         columns = (
-            "prompt_version", "name", "kind", "scores", "errored", "traces", "mean_value",
-            "direction", "pass_rate",
-        )  # fmt: skip
+            "prompt_version",
+            "name",
+            "kind",
+            "scores",
+            "errored",
+            "traces",
+            "mean_value",
+            "direction",
+            "pass_rate",
+        )
         print_table(rows, columns, title=f"scores per version of {name}")
 
 

@@ -26,9 +26,17 @@ REFUSALS = (
     "As an AI assistant, I'm not able to help with this request.",
 )
 HIGH_PRIORITY_CUES = (
-    "asap", "urgent", "immediately", "disput", "didn't place", "burning",
-    "third time", "charged twice", "nothing at my door", "stop it",
-)  # fmt: skip
+    "asap",
+    "urgent",
+    "immediately",
+    "disput",
+    "didn't place",
+    "burning",
+    "third time",
+    "charged twice",
+    "nothing at my door",
+    "stop it",
+)
 LOW_PRIORITY_CUES = ("wondering", "can i ", "do you ", "how do i ", "will the ", "is your ")
 OPENINGS = {
     "refund": (
@@ -72,11 +80,40 @@ CLOSINGS = (
     "If you have any other questions, just reply here.",
 )
 AGENTS = ("Sam", "Jordan", "Robin")
-COMMON_WORDS = frozenset({
-    "your", "have", "that", "this", "with", "from", "will", "what", "when", "they", "them",
-    "there", "their", "then", "than", "about", "just", "been", "were", "would", "could",
-    "should", "into", "only", "also", "after", "before", "does", "dont", "didnt",
-})  # fmt: skip
+COMMON_WORDS = frozenset(
+    {
+        "your",
+        "have",
+        "that",
+        "this",
+        "with",
+        "from",
+        "will",
+        "what",
+        "when",
+        "they",
+        "them",
+        "there",
+        "their",
+        "then",
+        "than",
+        "about",
+        "just",
+        "been",
+        "were",
+        "would",
+        "could",
+        "should",
+        "into",
+        "only",
+        "also",
+        "after",
+        "before",
+        "does",
+        "dont",
+        "didnt",
+    }
+)
 
 
 def classification_text(ticket: Ticket, rng: random.Random, *, invalid: bool) -> str:

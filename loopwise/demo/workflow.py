@@ -39,12 +39,60 @@ FALLBACK_PRIORITY = "normal"
 RETRIEVED_ARTICLES = 2
 CATEGORY_MATCH_SCORE = 5
 
-STOPWORDS = frozenset({
-    "a", "all", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "do", "for",
-    "from", "get", "got", "have", "how", "i", "if", "in", "is", "it", "just", "me", "my", "no",
-    "not", "now", "of", "on", "one", "or", "order", "so", "still", "take", "that", "the",
-    "this", "to", "was", "we", "what", "when", "will", "with", "you", "your",
-})  # fmt: skip
+STOPWORDS = frozenset(
+    {
+        "a",
+        "all",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "for",
+        "from",
+        "get",
+        "got",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "just",
+        "me",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "one",
+        "or",
+        "order",
+        "so",
+        "still",
+        "take",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "will",
+        "with",
+        "you",
+        "your",
+    }
+)
 
 
 class Ticket(TypedDict):
@@ -224,9 +272,14 @@ def run_ticket(
         root.set_metadata(ticket_id=ticket["id"], order_id=ticket["order_id"])
         try:
             classify_reply = _call_model(
-                client, model, "classify", classify_template, classify_variables(ticket),
-                ticket, [],
-            )  # fmt: skip
+                client,
+                model,
+                "classify",
+                classify_template,
+                classify_variables(ticket),
+                ticket,
+                [],
+            )
             classification = parse_classification(classify_reply.text)
             articles = _retrieve(client, ticket, classification.category, kb)
             variables = reply_variables(ticket, classification, articles)

@@ -79,9 +79,13 @@ def _seed(url: str, spool: Path, seeded: Seeded) -> None:
             root.set_user(f"user-{number % 4}")
             with client.span("chat", kind="llm") as chat:
                 chat.set_input({"messages": [{"role": "user", "content": f"ticket {number}"}]})
-                chat.set_usage(input_tokens=100 + number, output_tokens=20,
-                               total_tokens=120 + number, model="gpt-4o-mini",
-                               cost_usd=0.0004)  # fmt: skip
+                chat.set_usage(
+                    input_tokens=100 + number,
+                    output_tokens=20,
+                    total_tokens=120 + number,
+                    model="gpt-4o-mini",
+                    cost_usd=0.0004,
+                )
                 chat.set_output("refund approved")
             root.set_output("done")
         seeded.trace_ids.append(root.trace_id)
@@ -96,8 +100,9 @@ def _seed(url: str, spool: Path, seeded: Seeded) -> None:
             retrieve.set_output(IMG)
         with client.span("chat", kind="llm") as chat:
             chat.set_input({"messages": [{"role": "user", "content": IMG}]})
-            chat.set_usage(input_tokens=12, output_tokens=30, total_tokens=42, model="gpt-4o",
-                           cost_usd=0.002)  # fmt: skip
+            chat.set_usage(
+                input_tokens=12, output_tokens=30, total_tokens=42, model="gpt-4o", cost_usd=0.002
+            )
             chat.set_output(LINK)
         with client.span("failing tool", kind="tool") as tool:
             tool.record_error(ValueError("<script>alert(5)</script>"))
@@ -110,12 +115,21 @@ def _flags(seeded: Seeded) -> pa.Table:
     """Two open flags on the payload trace, their reasons carrying payloads too."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
-        {"flag_id": f"flag-{n}", "project": PROJECT, "trace_id": seeded.xss_trace_id,
-         "rule": "low helpfulness", "cause_key": f"cause-{n}", "reason": f"{IMG} {LINK}",
-         "severity": severity, "evaluator": "helpfulness", "value": 0.1 * n, "status": "open",
-         "created_at": now - dt.timedelta(minutes=n)}
+        {
+            "flag_id": f"flag-{n}",
+            "project": PROJECT,
+            "trace_id": seeded.xss_trace_id,
+            "rule": "low helpfulness",
+            "cause_key": f"cause-{n}",
+            "reason": f"{IMG} {LINK}",
+            "severity": severity,
+            "evaluator": "helpfulness",
+            "value": 0.1 * n,
+            "status": "open",
+            "created_at": now - dt.timedelta(minutes=n),
+        }
         for n, severity in ((1, "high"), (2, "medium"))
-    ]  # fmt: skip
+    ]
     return pa.Table.from_pylist(rows)
 
 
@@ -124,11 +138,31 @@ def _scores(seeded: Seeded) -> list[ScoreRow]:
     rows: list[ScoreRow] = []
     for number, trace_id in enumerate([*seeded.trace_ids, seeded.xss_trace_id]):
         created = now - dt.timedelta(minutes=30 - number)
-        rows.append(ScoreRow(PROJECT, trace_id, "helpfulness", "llm", "judge",
-                             value=(number % 5) / 4, passed=number % 5 >= 2, created_at=created,
-                             explanation=SCRIPT))  # fmt: skip
-        rows.append(ScoreRow(PROJECT, trace_id, EVIL_EVALUATOR, "code", "evil", value=1.0,
-                             passed=True, created_at=created))  # fmt: skip
+        rows.append(
+            ScoreRow(
+                PROJECT,
+                trace_id,
+                "helpfulness",
+                "llm",
+                "judge",
+                value=(number % 5) / 4,
+                passed=number % 5 >= 2,
+                created_at=created,
+                explanation=SCRIPT,
+            )
+        )
+        rows.append(
+            ScoreRow(
+                PROJECT,
+                trace_id,
+                EVIL_EVALUATOR,
+                "code",
+                "evil",
+                value=1.0,
+                passed=True,
+                created_at=created,
+            )
+        )
     return rows
 
 
@@ -175,8 +209,9 @@ def start_dashboard(endpoint: str, log: Path) -> Dashboard:
     env.pop("LOOPWISE_API_KEY", None)
     command = streamlit_command(app_path(), "127.0.0.1", port, server_fileWatcherType="none")
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -52,9 +52,20 @@ def test_up_with_demo_serves_collector_dashboard_and_traffic(tmp_path: Path) -> 
     db = tmp_path / "up.duckdb"
     env = {**os.environ, "LOOPWISE_SPOOL_DIR": str(tmp_path / "spool")}
     command = [
-        sys.executable, "-m", "loopwise", "up", "--demo", "--db", str(db),
-        "--port", str(port), "--dashboard-port", str(dashboard_port), "--demo-interval", "0.1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "loopwise",
+        "up",
+        "--demo",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--dashboard-port",
+        str(dashboard_port),
+        "--demo-interval",
+        "0.1",
+    ]
     process = subprocess.Popen(
         command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

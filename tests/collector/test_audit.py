@@ -51,10 +51,13 @@ def test_entries_are_read_back_newest_first_with_filters(store: Store) -> None:
         details={"role": "ingest"},
     )
     record_audit(store, actor="ana", action="prompt.proposal.adopt", target="prompt:reply")
-    after = dt.datetime.now(dt.UTC)  # fmt: skip
+    after = dt.datetime.now(dt.UTC)
     entries = audit_entries(store)
-    assert [e.action for e in entries] == ["prompt.proposal.adopt", "key.create",
-                                           "prompt.label.move"]  # fmt: skip
+    assert [e.action for e in entries] == [
+        "prompt.proposal.adopt",
+        "key.create",
+        "prompt.label.move",
+    ]
     assert entries[0].seq > entries[1].seq > entries[2].seq
     assert entries[2].details == {"label": "production", "from_version": 1, "to_version": 2}
     assert entries[0].details == {} and entries[1].project == "shop"

@@ -77,13 +77,22 @@ def seeded(collector_server: CollectorServer, otlp) -> dict[str, list[str]]:
     trace_id, root, child = otlp.trace_id(), otlp.span_id(), otlp.span_id()
     request = otlp.request(
         [
-            otlp.span("root", trace_id=trace_id, span_id=root, attributes={"session.id": "s1",
-                      "user.id": "u1", "input.value": "hi"}),
-            otlp.span("answer", trace_id=trace_id, span_id=child, parent_span_id=root,
-                      attributes={"openinference.span.kind": "LLM", "output.value": "ORD-1"}),
+            otlp.span(
+                "root",
+                trace_id=trace_id,
+                span_id=root,
+                attributes={"session.id": "s1", "user.id": "u1", "input.value": "hi"},
+            ),
+            otlp.span(
+                "answer",
+                trace_id=trace_id,
+                span_id=child,
+                parent_span_id=root,
+                attributes={"openinference.span.kind": "LLM", "output.value": "ORD-1"},
+            ),
         ],
         project=PROJECT,
-    )  # fmt: skip
+    )
     assert http.post(
         "/v1/traces",
         content=request.SerializeToString(),
@@ -96,11 +105,21 @@ def seeded(collector_server: CollectorServer, otlp) -> dict[str, list[str]]:
         return response.json()
 
     ok("POST", "/api/feedback", {"trace_id": trace_id.hex(), "name": "thumbs", "value": False})
-    item = ok("POST", "/api/reviews", {"trace_id": trace_id.hex(), "span_id": child.hex(),
-                                       "actor": "seed"})  # fmt: skip
-    ok("POST", f"/api/reviews/{item['item_id']}/actions",
-       {"action": "correct", "actor": "seed", "expected_version": item["version"],
-        "corrected_output": "fixed"})  # fmt: skip
+    item = ok(
+        "POST",
+        "/api/reviews",
+        {"trace_id": trace_id.hex(), "span_id": child.hex(), "actor": "seed"},
+    )
+    ok(
+        "POST",
+        f"/api/reviews/{item['item_id']}/actions",
+        {
+            "action": "correct",
+            "actor": "seed",
+            "expected_version": item["version"],
+            "corrected_output": "fixed",
+        },
+    )
     ok("POST", "/api/datasets", {"name": "ds", "actor": "seed", "examples": [{"input": "q"}]})
     ok("POST", "/api/prompts/reply/versions", {"template": "Hi {{name}}", "actor": "seed"})
     key = ok("POST", "/api/keys", {"project": PROJECT, "role": "admin", "name": "fuzzer"})
@@ -134,34 +153,140 @@ def api_routes(server: CollectorServer) -> list[tuple[str, str]]:
 
 
 QUERY_NAMES = [
-    "project", "limit", "offset", "since", "until", "status", "name", "tag", "session_id",
-    "user_id", "trace_id", "span_id", "severity", "rule", "cluster", "state", "assignee",
-    "source", "item_id", "prompt", "evaluator", "min_labels", "version", "label", "from", "to",
-    "suite", "bucket_seconds", "service", "model",
-]  # fmt: skip
+    "project",
+    "limit",
+    "offset",
+    "since",
+    "until",
+    "status",
+    "name",
+    "tag",
+    "session_id",
+    "user_id",
+    "trace_id",
+    "span_id",
+    "severity",
+    "rule",
+    "cluster",
+    "state",
+    "assignee",
+    "source",
+    "item_id",
+    "prompt",
+    "evaluator",
+    "min_labels",
+    "version",
+    "label",
+    "from",
+    "to",
+    "suite",
+    "bucket_seconds",
+    "service",
+    "model",
+]
 BODY_FIELDS = [
-    "sql", "project", "role", "name", "trace_id", "span_id", "value", "comment", "user_id",
-    "metadata", "actor", "action", "expected_version", "assignee", "corrected_output",
-    "verdicts", "reason", "examples", "from_spans", "from_sql", "from_corrections", "remove",
-    "on_duplicate", "description", "message", "template", "model_params", "variables",
-    "labels", "label", "version", "base_version", "base_label", "correction_ids",
-    "max_examples", "force", "evaluators", "filters", "after", "limit", "run_id", "suite",
-    "dataset", "passed", "started_at", "finished_at", "manifest", "where", "ids",
-]  # fmt: skip
+    "sql",
+    "project",
+    "role",
+    "name",
+    "trace_id",
+    "span_id",
+    "value",
+    "comment",
+    "user_id",
+    "metadata",
+    "actor",
+    "action",
+    "expected_version",
+    "assignee",
+    "corrected_output",
+    "verdicts",
+    "reason",
+    "examples",
+    "from_spans",
+    "from_sql",
+    "from_corrections",
+    "remove",
+    "on_duplicate",
+    "description",
+    "message",
+    "template",
+    "model_params",
+    "variables",
+    "labels",
+    "label",
+    "version",
+    "base_version",
+    "base_label",
+    "correction_ids",
+    "max_examples",
+    "force",
+    "evaluators",
+    "filters",
+    "after",
+    "limit",
+    "run_id",
+    "suite",
+    "dataset",
+    "passed",
+    "started_at",
+    "finished_at",
+    "manifest",
+    "where",
+    "ids",
+]
 
 odd_text = st.sampled_from(
-    ["", " ", "0", "-1", "1e999", "NaN", "null", "true", "9" * 40, "x" * 5000, "%", "../..",
-     "a/b", "'; drop table spans; --", "\x00", "é✓🙂", "2026-01-01T00:00:00Z", "2026-13-45",
-     "select 1", "with d as (delete from spans returning 1) select count(*) from d",
-     "0" * 32, "0" * 16, "ORD-1", "fuzz-project", "ds", "reply", "production", "correct",
-     "approve", "pick", "assign", "reject", "reopen", "comment", "pass", "fail", "ingest",
-     "read", "admin"]
-)  # fmt: skip
+    [
+        "",
+        " ",
+        "0",
+        "-1",
+        "1e999",
+        "NaN",
+        "null",
+        "true",
+        "9" * 40,
+        "x" * 5000,
+        "%",
+        "../..",
+        "a/b",
+        "'; drop table spans; --",
+        "\x00",
+        "é✓🙂",
+        "2026-01-01T00:00:00Z",
+        "2026-13-45",
+        "select 1",
+        "with d as (delete from spans returning 1) select count(*) from d",
+        "0" * 32,
+        "0" * 16,
+        "ORD-1",
+        "fuzz-project",
+        "ds",
+        "reply",
+        "production",
+        "correct",
+        "approve",
+        "pick",
+        "assign",
+        "reject",
+        "reopen",
+        "comment",
+        "pass",
+        "fail",
+        "ingest",
+        "read",
+        "admin",
+    ]
+)
 texts = st.text(max_size=30) | odd_text
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False,
-    allow_infinity=False), texts,
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
+)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
@@ -175,12 +300,19 @@ bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=100),
     st.sampled_from(
-        [b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
-         b'{"name": "\\ud800", "actor": "\\udfff"}', b'{"sql": "select \'\\ud800\'"}',
-         b'{"examples": [{"input": "\\ud800"}], "name": "s", "actor": "a"}',
-         b'{"trace_id": "\\ud800", "name": "x", "value": 1}', b"\xff\xfe", b"{}", b"null"]
+        [
+            b"[" * 50_000 + b"]" * 50_000,
+            b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+            b'{"name": "\\ud800", "actor": "\\udfff"}',
+            b'{"sql": "select \'\\ud800\'"}',
+            b'{"examples": [{"input": "\\ud800"}], "name": "s", "actor": "a"}',
+            b'{"trace_id": "\\ud800", "name": "x", "value": 1}',
+            b"\xff\xfe",
+            b"{}",
+            b"null",
+        ]
     ),
-)  # fmt: skip
+)
 queries = st.dictionaries(st.sampled_from(QUERY_NAMES) | texts, texts, max_size=4)
 raw_queries = st.sampled_from(["", "limit=%FF%FE", "project=%ED%A0%80", "a=%", "=&&=", "%00=1"])
 credentials = st.sampled_from(["admin", "admin", "admin", "project", "wrong", "basic-junk"])
@@ -262,7 +394,7 @@ def test_every_route_is_fuzzed(collector_server) -> None:
         "/api/overview/facets",
         "/api/feedback",
     ):
-        assert expected in paths  # fmt: skip
+        assert expected in paths
 
 
 @pytest.mark.parametrize("credential", ["admin", "project"])

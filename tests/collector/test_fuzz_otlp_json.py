@@ -82,11 +82,24 @@ any_value = st.deferred(
         st.just({}),
     )
 )
-attribute_keys = st.sampled_from(
-    ["input.value", "output.value", "gen_ai.request.model", "gen_ai.usage.input_tokens",
-     "llm.input_messages", "session.id", "user.id", "loopwise.project", "service.name",
-     "openinference.span.kind", "langfuse.observation.metadata.k"]
-) | texts  # fmt: skip
+attribute_keys = (
+    st.sampled_from(
+        [
+            "input.value",
+            "output.value",
+            "gen_ai.request.model",
+            "gen_ai.usage.input_tokens",
+            "llm.input_messages",
+            "session.id",
+            "user.id",
+            "loopwise.project",
+            "service.name",
+            "openinference.span.kind",
+            "langfuse.observation.metadata.k",
+        ]
+    )
+    | texts
+)
 key_value = st.builds(lambda k, v: {"key": k, "value": v}, attribute_keys, any_value)
 attributes = st.lists(key_value, max_size=5)
 
@@ -106,10 +119,13 @@ def json_spans(draw: st.DrawFn) -> dict[str, Any]:
         span["parentSpanId"] = parent
     if draw(st.booleans()):
         span["kind"] = draw(st.sampled_from([0, 1, 3, "SPAN_KIND_SERVER", 99]))
-        span["status"] = {"code": draw(st.sampled_from([0, 1, 2, "STATUS_CODE_ERROR"])),
-                          "message": draw(texts)}  # fmt: skip
-        span["events"] = [{"name": "exception", "timeUnixNano": draw(times),
-                           "attributes": draw(attributes)}]  # fmt: skip
+        span["status"] = {
+            "code": draw(st.sampled_from([0, 1, 2, "STATUS_CODE_ERROR"])),
+            "message": draw(texts),
+        }
+        span["events"] = [
+            {"name": "exception", "timeUnixNano": draw(times), "attributes": draw(attributes)}
+        ]
         span["links"] = [{"traceId": draw(hex_ids(32)), "spanId": draw(hex_ids(16))}]
     return span
 
@@ -168,16 +184,27 @@ raw_bodies = st.one_of(
     st.binary(max_size=200),
     st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
     st.sampled_from(
-        [b'{"resourceSpans": "\\ud800"}', b'{"resourceSpans":[{"scopeSpans":[{"\\ud800": 1}]}]}',
-         b"[" * 100_000 + b"]" * 100_000, b'{"resourceSpans":' * 5000 + b"[]" + b"}" * 5000,
-         b"{}", b"null", b"[]", b'""', b'{"resourceSpans": null}', b'{"resourceSpans": [null]}',
-         b'{"resourceSpans": [{"scopeSpans": [{"spans": [null, 1, "x", []]}]}]}',
-         b'{"resourceSpans": [], "resourceSpans": 1}', b"\xef\xbb\xbf{}", b'{"a": 1e999}']
+        [
+            b'{"resourceSpans": "\\ud800"}',
+            b'{"resourceSpans":[{"scopeSpans":[{"\\ud800": 1}]}]}',
+            b"[" * 100_000 + b"]" * 100_000,
+            b'{"resourceSpans":' * 5000 + b"[]" + b"}" * 5000,
+            b"{}",
+            b"null",
+            b"[]",
+            b'""',
+            b'{"resourceSpans": null}',
+            b'{"resourceSpans": [null]}',
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [null, 1, "x", []]}]}]}',
+            b'{"resourceSpans": [], "resourceSpans": 1}',
+            b"\xef\xbb\xbf{}",
+            b'{"a": 1e999}',
+        ]
     ),
     st.tuples(otlp_documents.map(_encode), st.integers(0, 5000), st.binary(max_size=4)).map(
         lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :]
     ),
-)  # fmt: skip
+)
 
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
@@ -277,9 +304,10 @@ def post_and_check(api, stored, body: bytes, gzipped: bool, *, exact: bool) -> N
     named = {
         (s["traceId"].lower(), s["spanId"].lower())
         for s in spans
-        if isinstance(s, dict) and isinstance(s.get("traceId"), str)
+        if isinstance(s, dict)
+        and isinstance(s.get("traceId"), str)
         and isinstance(s.get("spanId"), str)
-    }  # fmt: skip
+    }
     before_keys = stored.keys(named)
     before = stored.counts()
 

@@ -56,12 +56,24 @@ _KEY = re.compile(
 _SOURCES = Path(semconv.__file__).parent.glob("*.py")
 SEMCONV_KEYS = sorted(
     {key for path in _SOURCES for key in _KEY.findall(path.read_text())}
-    | {"llm.input_messages.0.message.role", "llm.input_messages.0.message.content",
-       "llm.output_messages.0.message.content", "gen_ai.prompt.0.content", "gen_ai.prompt.0.role",
-       "gen_ai.completion.0.content", "traceloop.association.properties.user_id",
-       "langfuse.observation.metadata.x", "ai.telemetry.metadata.userId", "tag.tags",
-       "metadata", "session_id", "user_id", "exception.message", "exception.type"}
-)  # fmt: skip
+    | {
+        "llm.input_messages.0.message.role",
+        "llm.input_messages.0.message.content",
+        "llm.output_messages.0.message.content",
+        "gen_ai.prompt.0.content",
+        "gen_ai.prompt.0.role",
+        "gen_ai.completion.0.content",
+        "traceloop.association.properties.user_id",
+        "langfuse.observation.metadata.x",
+        "ai.telemetry.metadata.userId",
+        "tag.tags",
+        "metadata",
+        "session_id",
+        "user_id",
+        "exception.message",
+        "exception.type",
+    }
+)
 
 # Protobuf strings must be valid UTF-8: no surrogates here (the JSON fuzzer sends those).
 texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
@@ -71,15 +83,26 @@ keys = st.sampled_from(SEMCONV_KEYS) | texts
 scalar_values = st.one_of(
     texts.map(lambda s: AnyValue(string_value=s)),
     huge_texts.map(lambda s: AnyValue(string_value=s)),
-    st.sampled_from(['{"a": [1, {"b": null}]}', "[]", "not json {", "1e999", "NaN", "-0", "true",
-                     '[{"role": "user", "content": 5}]', '{"role": {"x": 1}}', "null"])
-    .map(lambda s: AnyValue(string_value=s)),
+    st.sampled_from(
+        [
+            '{"a": [1, {"b": null}]}',
+            "[]",
+            "not json {",
+            "1e999",
+            "NaN",
+            "-0",
+            "true",
+            '[{"role": "user", "content": 5}]',
+            '{"role": {"x": 1}}',
+            "null",
+        ]
+    ).map(lambda s: AnyValue(string_value=s)),
     st.booleans().map(lambda b: AnyValue(bool_value=b)),
     st.integers(-(2**63), 2**63 - 1).map(lambda i: AnyValue(int_value=i)),
     st.floats().map(lambda f: AnyValue(double_value=f)),
     st.binary(max_size=40).map(lambda b: AnyValue(bytes_value=b)),
     st.just(AnyValue()),
-)  # fmt: skip
+)
 
 
 def _array(values: list[AnyValue]) -> AnyValue:
@@ -149,21 +172,26 @@ requests = st.builds(
                     lambda name, version, members: ScopeSpans(
                         scope=InstrumentationScope(name=name, version=version), spans=members
                     ),
-                    texts, texts, st.lists(spans(), max_size=4),
+                    texts,
+                    texts,
+                    st.lists(spans(), max_size=4),
                 ),
                 max_size=3,
             ),
         ),
         max_size=3,
     ),
-)  # fmt: skip
+)
 
 # Mutations of a valid body: flip, insert, delete or truncate at a position.
 mutations = st.one_of(
     st.none(),
-    st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]), st.integers(0, 10_000),
-              st.binary(min_size=1, max_size=6)),
-)  # fmt: skip
+    st.tuples(
+        st.sampled_from(["flip", "insert", "delete", "truncate"]),
+        st.integers(0, 10_000),
+        st.binary(min_size=1, max_size=6),
+    ),
+)
 
 _salt = itertools.count(1)
 

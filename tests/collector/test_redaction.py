@@ -32,8 +32,16 @@ NOT_LUHN = "4111 1111 1111 1112"
 
 def spans(*rows: dict[str, Any]) -> pa.Table:
     """A batch in the spans schema; each row gives only the columns it cares about."""
-    base = {"project": "p", "name": "n", "kind": "llm", "status": "ok", "start_time": 0,
-            "end_time": 0, "duration_ms": 0.0, "ingested_at": 0}  # fmt: skip
+    base = {
+        "project": "p",
+        "name": "n",
+        "kind": "llm",
+        "status": "ok",
+        "start_time": 0,
+        "end_time": 0,
+        "duration_ms": 0.0,
+        "ingested_at": 0,
+    }
     full = [
         {**base, "trace_id": f"{i + 1:032x}", "span_id": f"{i + 1:016x}", **row}
         for i, row in enumerate(rows)
@@ -229,8 +237,27 @@ def test_random_text_never_breaks_json_or_leaks() -> None:
     """Texts mixing escapes, quotes, control characters and every kind, as values, keys and
     numbers: every JSON column stays valid and nothing of the kinds survives."""
     rng = random.Random(20261203)
-    pieces = ["\n", '"', "\\", "\\n", "\u001f", "\t", " ", "x", "9", "é", "{", "}", ":", ",",
-              "a@b.co", VISA, "4111111111111111", "+1 415 555 0132", "sk-" + "a" * 24]  # fmt: skip
+    pieces = [
+        "\n",
+        '"',
+        "\\",
+        "\\n",
+        "\u001f",
+        "\t",
+        " ",
+        "x",
+        "9",
+        "é",
+        "{",
+        "}",
+        ":",
+        ",",
+        "a@b.co",
+        VISA,
+        "4111111111111111",
+        "+1 415 555 0132",
+        "sk-" + "a" * 24,
+    ]
     # What must not survive; a key or number glued to a letter or digit is another word (and
     # stays one after its neighbour was redacted: "[redacted:card]sk-...").
     leaks = re.compile(

@@ -46,9 +46,15 @@ regex = "EMP-[0-9]{6}"
 enabled = false
 """
 STORED_COLUMNS = (
-    "input", "output", "input_messages", "output_messages", "attributes", "metadata", "events",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "attributes",
+    "metadata",
+    "events",
     "status_message",
-)  # fmt: skip
+)
 COLUMNS = ", ".join(STORED_COLUMNS) + ", raw_attributes(attributes, input, output) AS raw"
 
 

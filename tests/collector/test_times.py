@@ -13,9 +13,14 @@ NOON = dt.datetime(2026, 1, 1, 12, 0)
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-01-01T12:00:00Z", "2026-01-01T12:00:00+00:00", "2026-01-01T14:00:00+02:00",
-     "2026-01-01T12:00:00", " 2026-01-01T12:00:00Z "],
-)  # fmt: skip
+    [
+        "2026-01-01T12:00:00Z",
+        "2026-01-01T12:00:00+00:00",
+        "2026-01-01T14:00:00+02:00",
+        "2026-01-01T12:00:00",
+        " 2026-01-01T12:00:00Z ",
+    ],
+)
 def test_every_spelling_of_one_moment_reads_the_same(text: str) -> None:
     assert maybe_utc(text) == parse_utc(text) == NOON
 

@@ -261,19 +261,38 @@ def aggregating_trace(otlp) -> tuple[str, list[Any]]:
     trace_id, root, parent = otlp.trace_id(), otlp.span_id(), otlp.span_id()
 
     def usage(inp: int, out: int, cost: float) -> dict[str, object]:
-        return {"gen_ai.usage.input_tokens": inp, "gen_ai.usage.output_tokens": out,
-                "llm.cost.total": cost}  # fmt: skip
+        return {
+            "gen_ai.usage.input_tokens": inp,
+            "gen_ai.usage.output_tokens": out,
+            "llm.cost.total": cost,
+        }
 
     spans = [
         otlp.span("workflow", trace_id=trace_id, span_id=root),
-        otlp.span("ai.generateText", trace_id=trace_id, span_id=parent, parent_span_id=root,
-                  start_ns=EPOCH_NS + MS, attributes=usage(200, 44, 0.04)),
-        otlp.span("ai.generateText.doGenerate", trace_id=trace_id, parent_span_id=parent,
-                  start_ns=EPOCH_NS + 2 * MS, attributes=usage(50, 11, 0.01)),
-        otlp.span("ai.generateText.doGenerate", trace_id=trace_id, parent_span_id=parent,
-                  start_ns=EPOCH_NS + 3 * MS, attributes=usage(50, 11, 0.01)),
+        otlp.span(
+            "ai.generateText",
+            trace_id=trace_id,
+            span_id=parent,
+            parent_span_id=root,
+            start_ns=EPOCH_NS + MS,
+            attributes=usage(200, 44, 0.04),
+        ),
+        otlp.span(
+            "ai.generateText.doGenerate",
+            trace_id=trace_id,
+            parent_span_id=parent,
+            start_ns=EPOCH_NS + 2 * MS,
+            attributes=usage(50, 11, 0.01),
+        ),
+        otlp.span(
+            "ai.generateText.doGenerate",
+            trace_id=trace_id,
+            parent_span_id=parent,
+            start_ns=EPOCH_NS + 3 * MS,
+            attributes=usage(50, 11, 0.01),
+        ),
         otlp.span("tool", trace_id=trace_id, parent_span_id=root, start_ns=EPOCH_NS + 4 * MS),
-    ]  # fmt: skip
+    ]
     return trace_id.hex(), spans
 
 
@@ -304,13 +323,22 @@ def test_a_wrapper_reporting_its_only_call_counts_once(store: Store, otlp) -> No
     trace_id, outer = otlp.trace_id(), otlp.span_id()
     usage = {"gen_ai.usage.input_tokens": 30, "gen_ai.usage.output_tokens": 12}
     store.append_spans(
-        table(otlp, [
-            otlp.span("agent run", trace_id=trace_id, span_id=outer, attributes=usage),
-            otlp.span("chat", trace_id=trace_id, parent_span_id=outer,
-                      start_ns=EPOCH_NS + MS, attributes=usage),
-            otlp.span("chat", trace_id=trace_id, parent_span_id=outer,
-                      start_ns=EPOCH_NS + 2 * MS),
-        ])
-    )  # fmt: skip
+        table(
+            otlp,
+            [
+                otlp.span("agent run", trace_id=trace_id, span_id=outer, attributes=usage),
+                otlp.span(
+                    "chat",
+                    trace_id=trace_id,
+                    parent_span_id=outer,
+                    start_ns=EPOCH_NS + MS,
+                    attributes=usage,
+                ),
+                otlp.span(
+                    "chat", trace_id=trace_id, parent_span_id=outer, start_ns=EPOCH_NS + 2 * MS
+                ),
+            ],
+        )
+    )
     [row] = trace_rows(store)
     assert (row["total_tokens"], row["cost_usd"]) == (42, None)

@@ -31,18 +31,30 @@ def send_aggregating_trace(api: Any, otlp: Any, project: str) -> str:
     trace_id, root, parent = otlp.trace_id(), otlp.span_id(), otlp.span_id()
     people = {"session.id": f"{project}-s", "user.id": f"{project}-u"}
     children = [
-        otlp.span("ai.generateText.doGenerate", trace_id=trace_id, parent_span_id=parent,
-                  start_ns=EPOCH_NS + (2 + i) * MS, attributes=usage(50, 11, 0.01))
+        otlp.span(
+            "ai.generateText.doGenerate",
+            trace_id=trace_id,
+            parent_span_id=parent,
+            start_ns=EPOCH_NS + (2 + i) * MS,
+            attributes=usage(50, 11, 0.01),
+        )
         for i in range(2)
-    ]  # fmt: skip
+    ]
     api.export_ok(otlp.request(children, project=project))
     parents = [
-        otlp.span("workflow", trace_id=trace_id, span_id=root, end_ns=EPOCH_NS + 9 * MS,
-                  attributes=people),
-        otlp.span("ai.generateText", trace_id=trace_id, span_id=parent, parent_span_id=root,
-                  start_ns=EPOCH_NS + MS, end_ns=EPOCH_NS + 8 * MS,
-                  attributes=usage(200, 44, 0.04)),
-    ]  # fmt: skip
+        otlp.span(
+            "workflow", trace_id=trace_id, span_id=root, end_ns=EPOCH_NS + 9 * MS, attributes=people
+        ),
+        otlp.span(
+            "ai.generateText",
+            trace_id=trace_id,
+            span_id=parent,
+            parent_span_id=root,
+            start_ns=EPOCH_NS + MS,
+            end_ns=EPOCH_NS + 8 * MS,
+            attributes=usage(200, 44, 0.04),
+        ),
+    ]
     api.export_ok(otlp.request(parents, project=project))
     return trace_id.hex()
 
@@ -67,8 +79,10 @@ def test_every_total_counts_each_call_once(api, otlp, unique_project: str) -> No
         assert (group["total_tokens"], round(group["cost_usd"], 9)) == (122, 0.02)
     totals = get(api, "/api/overview", project=p)["totals"]
     assert (totals["total_tokens"], totals["input_tokens"], totals["output_tokens"]) == (
-        122, 100, 22,
-    )  # fmt: skip
+        122,
+        100,
+        22,
+    )
     assert round(totals["cost_usd"], 9) == 0.02
 
     with CollectorAPI(api.http.base_url.__str__().rstrip("/")) as client:
@@ -84,13 +98,27 @@ def test_siblings_add_up_and_a_parent_is_skipped_per_field(api, otlp, unique_pro
     trace_id, root = otlp.trace_id(), otlp.span_id()
     spans = [
         otlp.span("chain", trace_id=trace_id, span_id=root, attributes=usage(10, 5, 0.001)),
-        otlp.span("other root", trace_id=trace_id, start_ns=EPOCH_NS + 3 * MS,
-                  attributes=usage(1, 1, 0.0001)),
-        otlp.span("call a", trace_id=trace_id, parent_span_id=root, start_ns=EPOCH_NS + MS,
-                  attributes={"gen_ai.usage.input_tokens": 7}),
-        otlp.span("call b", trace_id=trace_id, parent_span_id=root, start_ns=EPOCH_NS + 2 * MS,
-                  attributes=usage(3, 4, 0.002)),
-    ]  # fmt: skip
+        otlp.span(
+            "other root",
+            trace_id=trace_id,
+            start_ns=EPOCH_NS + 3 * MS,
+            attributes=usage(1, 1, 0.0001),
+        ),
+        otlp.span(
+            "call a",
+            trace_id=trace_id,
+            parent_span_id=root,
+            start_ns=EPOCH_NS + MS,
+            attributes={"gen_ai.usage.input_tokens": 7},
+        ),
+        otlp.span(
+            "call b",
+            trace_id=trace_id,
+            parent_span_id=root,
+            start_ns=EPOCH_NS + 2 * MS,
+            attributes=usage(3, 4, 0.002),
+        ),
+    ]
     api.export_ok(otlp.request(spans, project=unique_project))
     [listed] = get(api, "/api/traces", project=unique_project)["traces"]
     # The chain's tokens give way to its children's (7 and 3 + 4), its cost to call b's;

@@ -7,10 +7,23 @@ import pytest
 pytest.importorskip("langfuse")
 
 FIELDS = [
-    "kind", "model", "provider", "input", "output", "input_messages", "output_messages",
-    "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
-    "tags", "metadata", "ingest_warnings",
-]  # fmt: skip
+    "kind",
+    "model",
+    "provider",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "tags",
+    "metadata",
+    "ingest_warnings",
+]
 
 
 def test_langfuse_spans_land_right(conformance, expect, golden, version) -> None:

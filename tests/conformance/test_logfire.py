@@ -7,10 +7,22 @@ import pytest
 pytest.importorskip("logfire")
 
 FIELDS = [
-    "kind", "model", "provider", "input", "output", "input_messages", "output_messages",
-    "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
-    "tags", "ingest_warnings",
-]  # fmt: skip
+    "kind",
+    "model",
+    "provider",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "tags",
+    "ingest_warnings",
+]
 
 
 def test_logfire_spans_land_right(conformance, expect, golden, version) -> None:

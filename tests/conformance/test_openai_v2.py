@@ -8,10 +8,21 @@ import pytest
 pytest.importorskip("opentelemetry.instrumentation.openai_v2")
 
 FIELDS = [
-    "kind", "model", "provider", "input", "output", "input_messages", "output_messages",
-    "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
+    "kind",
+    "model",
+    "provider",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
     "ingest_warnings",
-]  # fmt: skip
+]
 
 
 def test_openai_v2_spans_land_right(conformance, expect, golden, version) -> None:

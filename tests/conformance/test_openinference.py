@@ -7,10 +7,21 @@ import pytest
 pytest.importorskip("openinference.instrumentation.openai")
 
 FIELDS = [
-    "kind", "model", "provider", "input", "output", "input_messages", "output_messages",
-    "input_tokens", "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id",
+    "kind",
+    "model",
+    "provider",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
     "ingest_warnings",
-]  # fmt: skip
+]
 
 
 def test_openinference_spans_land_right(conformance, expect, golden, version) -> None:

@@ -139,15 +139,41 @@ def _scores(seeded: SeededCollector) -> list[ScoreRow]:
     for minute, value in enumerate((0.5, 0.9)):
         created = EPOCH + dt.timedelta(minutes=minute)
         rows += [
-            ScoreRow(PROJECT, trace_id, "helpfulness", "llm", "helpfulness", value=value,
-                     passed=value > 0.6, created_at=created, explanation=SCRIPT),
-            ScoreRow(PROJECT, trace_id, EVIL_EVALUATOR, "code", "evil", value=1.0, passed=True,
-                     span_id=seeded.answer_span_id, created_at=created),
-        ]  # fmt: skip
+            ScoreRow(
+                PROJECT,
+                trace_id,
+                "helpfulness",
+                "llm",
+                "helpfulness",
+                value=value,
+                passed=value > 0.6,
+                created_at=created,
+                explanation=SCRIPT,
+            ),
+            ScoreRow(
+                PROJECT,
+                trace_id,
+                EVIL_EVALUATOR,
+                "code",
+                "evil",
+                value=1.0,
+                passed=True,
+                span_id=seeded.answer_span_id,
+                created_at=created,
+            ),
+        ]
     rows.append(
-        ScoreRow(PROJECT, trace_id, "helpfulness", "llm", "helpfulness", status="errored",
-                 error="judge timed out", created_at=EPOCH)
-    )  # fmt: skip
+        ScoreRow(
+            PROJECT,
+            trace_id,
+            "helpfulness",
+            "llm",
+            "helpfulness",
+            status="errored",
+            error="judge timed out",
+            created_at=EPOCH,
+        )
+    )
     return rows
 
 
@@ -313,19 +339,38 @@ def _seed_spans(url: str, spool: Path, seeded: ReviewCollector) -> None:
 def _flags(seeded: ReviewCollector) -> pa.Table:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
-        {"flag_id": f"flag-refusal-{n}", "project": REVIEW_PROJECT, "trace_id": trace_id,
-         "span_id": seeded.span_ids[trace_id], "rule": "refusal", "cause_key": f"refusal-{n}",
-         "reason": "the answer refuses: cannot help with refunds", "severity": "high",
-         "evaluator": "refusal", "value": 0.0, "status": "open",
-         "created_at": now - dt.timedelta(minutes=n)}
+        {
+            "flag_id": f"flag-refusal-{n}",
+            "project": REVIEW_PROJECT,
+            "trace_id": trace_id,
+            "span_id": seeded.span_ids[trace_id],
+            "rule": "refusal",
+            "cause_key": f"refusal-{n}",
+            "reason": "the answer refuses: cannot help with refunds",
+            "severity": "high",
+            "evaluator": "refusal",
+            "value": 0.0,
+            "status": "open",
+            "created_at": now - dt.timedelta(minutes=n),
+        }
         for n, trace_id in enumerate(seeded.refusal_traces)
-    ]  # fmt: skip
+    ]
     rows.append(
-        {"flag_id": "flag-slow", "project": REVIEW_PROJECT, "trace_id": seeded.slow_trace,
-         "span_id": seeded.span_ids[seeded.slow_trace], "rule": "latency", "cause_key": "slow",
-         "reason": "slow: 12 s latency", "severity": "low", "evaluator": None, "value": 12.0,
-         "status": "open", "created_at": now - dt.timedelta(minutes=9)}
-    )  # fmt: skip
+        {
+            "flag_id": "flag-slow",
+            "project": REVIEW_PROJECT,
+            "trace_id": seeded.slow_trace,
+            "span_id": seeded.span_ids[seeded.slow_trace],
+            "rule": "latency",
+            "cause_key": "slow",
+            "reason": "slow: 12 s latency",
+            "severity": "low",
+            "evaluator": None,
+            "value": 12.0,
+            "status": "open",
+            "created_at": now - dt.timedelta(minutes=9),
+        }
+    )
     return pa.Table.from_pylist(rows)
 
 
@@ -346,11 +391,19 @@ def review_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Rev
 def _judge_scores(seeded: ReviewCollector) -> list[ScoreRow]:
     """The refusal judge's verdicts on the four answers: fail on the three refusals."""
     return [
-        ScoreRow(REVIEW_PROJECT, trace_id, "refusal", "llm", "refusal", value=value,
-                 passed=value > 0.5, span_id=seeded.span_ids[trace_id])
+        ScoreRow(
+            REVIEW_PROJECT,
+            trace_id,
+            "refusal",
+            "llm",
+            "refusal",
+            value=value,
+            passed=value > 0.5,
+            span_id=seeded.span_ids[trace_id],
+        )
         for trace_id, value in [(t, 0.0) for t in seeded.refusal_traces]
         + [(seeded.slow_trace, 1.0)]
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture
@@ -365,12 +418,14 @@ def review_collector(
     db = tmp_path / "r.duckdb"
     shutil.copy(template, db)
     config = CollectorConfig(db_path=db, port=0)
-    extensions = [EvalsExtension(online=False), FeedbackExtension(sync_interval_s=None),
-                  SuiteRunsExtension()]  # fmt: skip
+    extensions = [
+        EvalsExtension(online=False),
+        FeedbackExtension(sync_interval_s=None),
+        SuiteRunsExtension(),
+    ]
     assert [type(e) for e in extensions] == [type(e) for e in default_extensions()]
     with CollectorServer(config, extensions=extensions) as server:
         httpx.post(f"{server.url}/api/reviews/sync").raise_for_status()
         clusters = httpx.post(f"{server.url}/api/flags/clusters", json={}, timeout=60)
         clusters.raise_for_status()
-        yield ReviewCollector(server.url, seeded.refusal_traces, seeded.slow_trace,
-                              seeded.span_ids)  # fmt: skip
+        yield ReviewCollector(server.url, seeded.refusal_traces, seeded.slow_trace, seeded.span_ids)

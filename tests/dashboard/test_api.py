@@ -152,12 +152,14 @@ def test_overview_score_trends_and_facets(
     assert overview["totals"]["traces"] == 13
     trends = api.score_trends(OverviewQuery())
     assert {e["name"] for e in trends["evaluators"]} == {
-        "helpfulness", seeded_collector.EVIL_EVALUATOR
-    }  # fmt: skip
+        "helpfulness",
+        seeded_collector.EVIL_EVALUATOR,
+    }
     facets = api.facets(OverviewQuery())
     assert [p["value"] for p in facets["project"]] == [
-        seeded_collector.PROJECT, seeded_collector.OTHER_PROJECT
-    ]  # fmt: skip
+        seeded_collector.PROJECT,
+        seeded_collector.OTHER_PROJECT,
+    ]
 
 
 def test_a_route_the_collector_lacks_is_endpoint_missing(api: CollectorAPI) -> None:

@@ -46,8 +46,9 @@ def test_traffic_figures_stack_errors_and_span_the_window() -> None:
     latency = latency_figure(series, axis)
     assert list(latency.data[0].y) == [10.0, None]
     assert list(latency.layout.xaxis.range) == [
-        dt.datetime(2026, 1, 1, 10), dt.datetime(2026, 1, 1, 12)
-    ]  # fmt: skip
+        dt.datetime(2026, 1, 1, 10),
+        dt.datetime(2026, 1, 1, 12),
+    ]
 
 
 def test_score_trend_lines_are_named_as_text() -> None:
@@ -63,15 +64,25 @@ def test_score_trend_lines_are_named_as_text() -> None:
 def test_waterfall_places_spans_by_start_and_keeps_tiny_spans_visible() -> None:
     tree = [
         {
-            "span_id": "r", "name": "root <b>", "kind": "agent", "status": "ok",
-            "start_time": "2026-01-01T00:00:00", "duration_ms": 1000.0,
+            "span_id": "r",
+            "name": "root <b>",
+            "kind": "agent",
+            "status": "ok",
+            "start_time": "2026-01-01T00:00:00",
+            "duration_ms": 1000.0,
             "children": [
-                {"span_id": "a", "name": "tool", "kind": "tool", "status": "error",
-                 "start_time": "2026-01-01T00:00:00.250000", "duration_ms": 0.01},
+                {
+                    "span_id": "a",
+                    "name": "tool",
+                    "kind": "tool",
+                    "status": "error",
+                    "start_time": "2026-01-01T00:00:00.250000",
+                    "duration_ms": 0.01,
+                },
                 {"span_id": "b", "name": "odd", "kind": "unheard-of", "start_time": None},
             ],
         }
-    ]  # fmt: skip
+    ]
     [bars] = waterfall_figure(flatten_tree(tree)).data
     assert list(bars.y) == ["1. root &lt;b&gt;", "2. └─ odd", "3. └─ tool"]
     assert list(bars.base) == [0.0, 0.0, 250.0]

@@ -19,16 +19,24 @@ PAYLOAD = "<script>alert(1)</script> **bold**"
 def make_dataset(url: str) -> None:
     """Version 1 with 30 examples, version 2 drops one and adds a payload."""
     examples = [{"input": f"question {n}", "expected": f"answer {n}"} for n in range(30)]
-    created = httpx.post(f"{url}/api/datasets", json={"name": "support", "actor": "test",
-                                                      "examples": examples})  # fmt: skip
+    created = httpx.post(
+        f"{url}/api/datasets", json={"name": "support", "actor": "test", "examples": examples}
+    )
     created.raise_for_status()
-    [first] = [e for e in httpx.get(f"{url}/api/datasets/support").json()["examples"]
-               if e["input"] == "question 0"]  # fmt: skip
+    [first] = [
+        e
+        for e in httpx.get(f"{url}/api/datasets/support").json()["examples"]
+        if e["input"] == "question 0"
+    ]
     change = httpx.post(
         f"{url}/api/datasets/support/versions",
-        json={"actor": "test", "remove": [first["example_id"]], "message": "payload",
-              "examples": [{"input": PAYLOAD, "expected": "refuse"}]},
-    )  # fmt: skip
+        json={
+            "actor": "test",
+            "remove": [first["example_id"]],
+            "message": "payload",
+            "examples": [{"input": PAYLOAD, "expected": "refuse"}],
+        },
+    )
     change.raise_for_status()
 
 

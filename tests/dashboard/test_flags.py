@@ -26,30 +26,59 @@ REASON = "score 0.1 < 0.5 <img src=x onerror=alert(1)> [x](javascript:alert(1))"
 
 def spans() -> pa.Table:
     rows: list[dict[str, Any]] = [
-        {"project": "shop", "trace_id": TRACE, "span_id": "ef" * 8, "parent_span_id": None,
-         "name": "root", "kind": "chain", "status": "ok", "start_time": T0,
-         "end_time": T0 + dt.timedelta(seconds=1), "duration_ms": 1000.0, "tags": [],
-         "ingested_at": T0},
-        {"project": "shop", "trace_id": TRACE, "span_id": SPAN, "parent_span_id": "ef" * 8,
-         "name": "answer", "kind": "llm", "status": "ok", "start_time": T0,
-         "end_time": T0 + dt.timedelta(milliseconds=500), "duration_ms": 500.0, "tags": [],
-         "ingested_at": T0},
-    ]  # fmt: skip
+        {
+            "project": "shop",
+            "trace_id": TRACE,
+            "span_id": "ef" * 8,
+            "parent_span_id": None,
+            "name": "root",
+            "kind": "chain",
+            "status": "ok",
+            "start_time": T0,
+            "end_time": T0 + dt.timedelta(seconds=1),
+            "duration_ms": 1000.0,
+            "tags": [],
+            "ingested_at": T0,
+        },
+        {
+            "project": "shop",
+            "trace_id": TRACE,
+            "span_id": SPAN,
+            "parent_span_id": "ef" * 8,
+            "name": "answer",
+            "kind": "llm",
+            "status": "ok",
+            "start_time": T0,
+            "end_time": T0 + dt.timedelta(milliseconds=500),
+            "duration_ms": 500.0,
+            "tags": [],
+            "ingested_at": T0,
+        },
+    ]
     return pa.Table.from_pylist(rows, schema=SPAN_ARROW_SCHEMA)
 
 
 def flags() -> pa.Table:
     def flag(number: int, status: str, span_id: str | None) -> dict[str, Any]:
         return {
-            "flag_id": f"flag-{number}", "project": "shop", "trace_id": TRACE,
-            "span_id": span_id, "span_name": "answer" if span_id else None,
-            "rule": "low helpfulness", "cause_key": f"cause-{number}", "reason": REASON,
-            "severity": "high", "evaluator": "helpfulness", "value": 0.1, "status": status,
+            "flag_id": f"flag-{number}",
+            "project": "shop",
+            "trace_id": TRACE,
+            "span_id": span_id,
+            "span_name": "answer" if span_id else None,
+            "rule": "low helpfulness",
+            "cause_key": f"cause-{number}",
+            "reason": REASON,
+            "severity": "high",
+            "evaluator": "helpfulness",
+            "value": 0.1,
+            "status": status,
             "created_at": T0 + dt.timedelta(minutes=number),
-        }  # fmt: skip
+        }
 
-    return pa.Table.from_pylist([flag(1, "open", SPAN), flag(2, "open", None),
-                                 flag(3, "resolved", SPAN)])  # fmt: skip
+    return pa.Table.from_pylist(
+        [flag(1, "open", SPAN), flag(2, "open", None), flag(3, "resolved", SPAN)]
+    )
 
 
 @pytest.fixture(scope="module")

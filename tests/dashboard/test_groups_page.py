@@ -48,9 +48,15 @@ def many_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("sessions")
     with CollectorServer(CollectorConfig(db_path=tmp / "s.duckdb", port=0)) as server:
         client = loopwise.Client()
-        client.init("pager", endpoint=server.url, batch=False, set_global=False,
-                    spool_dir=tmp / "spool", id_generator=SequentialIdGenerator(),
-                    clock=TickingClock())  # fmt: skip
+        client.init(
+            "pager",
+            endpoint=server.url,
+            batch=False,
+            set_global=False,
+            spool_dir=tmp / "spool",
+            id_generator=SequentialIdGenerator(),
+            clock=TickingClock(),
+        )
         for number in range(37):
             with client.span("turn", kind="chain") as span:
                 span.set_session(f"s-{number:02d}")
@@ -72,9 +78,18 @@ def test_page_count_is_pages_not_rows(open_page: OpenPage, many_sessions: str) -
 
 
 @pytest.mark.parametrize(
-    ("total", "size", "pages"), [(0, 25, 1), (1, 25, 1), (25, 25, 1), (26, 25, 2), (37, 25, 2),
-                                 (50, 25, 2), (51, 25, 3), (37, 1, 37)]
-)  # fmt: skip
+    ("total", "size", "pages"),
+    [
+        (0, 25, 1),
+        (1, 25, 1),
+        (25, 25, 1),
+        (26, 25, 2),
+        (37, 25, 2),
+        (50, 25, 2),
+        (51, 25, 3),
+        (37, 1, 37),
+    ],
+)
 def test_page_count_arithmetic(total: int, size: int, pages: int) -> None:
     assert page_count(total, size) == pages
     assert page_caption(1, size, total, "rows") == f"Page 1 of {pages} · {total} rows"

@@ -19,10 +19,14 @@ def test_otel_genai_messages_with_parts_and_system_instructions() -> None:
             [{"role": "user", "parts": [{"type": "text", "content": "<b>hi</b>"}]}]
         ),
         "gen_ai.output.messages": json.dumps(
-            [{"role": "assistant", "parts": [
-                {"type": "tool_call", "name": "lookup", "arguments": {"id": 7}}]}]
+            [
+                {
+                    "role": "assistant",
+                    "parts": [{"type": "tool_call", "name": "lookup", "arguments": {"id": 7}}],
+                }
+            ]
         ),
-    }  # fmt: skip
+    }
     assert messages({"attributes": json.dumps(attributes)}) == (
         [("system", "be brief"), ("user", "<b>hi</b>")],
         [("assistant", '→ lookup({"id": 7})')],
@@ -45,11 +49,12 @@ def test_openinference_flattened_messages() -> None:
 
 def test_messages_in_the_input_and_output_text() -> None:
     span = {
-        "input": json.dumps({"messages": [{"role": "user", "content": [{"type": "text",
-                                                                      "text": "hello"}]}]}),
+        "input": json.dumps(
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "hello"}]}]}
+        ),
         "output": json.dumps({"choices": [{"message": {"role": "assistant", "content": "hi"}}]}),
         "attributes": "not json",
-    }  # fmt: skip
+    }
     assert messages(span) == ([("user", "hello")], [("assistant", "hi")])
 
 

@@ -69,7 +69,8 @@ def test_no_datasets_names_a_command_that_exists(
     [info] = at.info
     commands = named_commands(info.value)
     assert commands == [
-        "loopwise dataset create NAME --from-corrections", "loopwise dataset import",
-    ]  # fmt: skip
+        "loopwise dataset create NAME --from-corrections",
+        "loopwise dataset import",
+    ]
     for command in commands:
         check_command(command)

@@ -52,9 +52,18 @@ def span(
 def llm(trace: int, start: dt.datetime, model: str, tokens: int, cost: float) -> dict[str, Any]:
     """An LLM call under the trace's root."""
     return span(
-        trace, 2, start, 100.0, parent=1, kind="llm", model=model,
-        input_tokens=tokens - 10, output_tokens=10, total_tokens=tokens, cost_usd=cost,
-    )  # fmt: skip
+        trace,
+        2,
+        start,
+        100.0,
+        parent=1,
+        kind="llm",
+        model=model,
+        input_tokens=tokens - 10,
+        output_tokens=10,
+        total_tokens=tokens,
+        cost_usd=cost,
+    )
 
 
 def rows() -> list[dict[str, Any]]:
@@ -64,7 +73,8 @@ def rows() -> list[dict[str, Any]]:
     is user u-1's, in session s-1, tagged vip; models gpt-a (traces 1, 2) and gpt-b (3).
     """
     return [
-        span(1, 1, T0, 100.0), llm(1, T0, "gpt-a", 110, 0.01),
+        span(1, 1, T0, 100.0),
+        llm(1, T0, "gpt-a", 110, 0.01),
         span(2, 1, T0 + 5 * MINUTE, 200.0),
         span(2, 3, T0 + 5 * MINUTE, 50.0, parent=1, status="error", kind="tool"),
         llm(2, T0 + 5 * MINUTE, "gpt-a", 210, 0.02),
@@ -73,7 +83,7 @@ def rows() -> list[dict[str, Any]]:
         span(4, 1, T0 + 50 * MINUTE, 400.0, service_name="worker"),
         span(5, 1, T0 + 2 * HOUR + MINUTE, 1000.0),
         span(6, 1, T0 + 30 * MINUTE, 5.0, project="other", service_name="batch"),
-    ]  # fmt: skip
+    ]
 
 
 def scores() -> list[ScoreRow]:
@@ -84,28 +94,104 @@ def scores() -> list[ScoreRow]:
         return T0 + minutes * MINUTE
 
     return [
-        ScoreRow("shop", f"{1:032x}", "helpfulness", "llm", "judge", value=0.2, passed=False,
-                 created_at=at(1)),
-        ScoreRow("shop", f"{2:032x}", "helpfulness", "llm", "judge", value=0.4, passed=False,
-                 created_at=at(6)),
-        ScoreRow("shop", f"{3:032x}", "helpfulness", "llm", "judge", value=0.9, passed=True,
-                 created_at=at(125)),
-        ScoreRow("shop", f"{3:032x}", "helpfulness", "llm", "judge", status="errored",
-                 error="timeout", created_at=at(11)),
-        ScoreRow("shop", f"{3:032x}", "valid_json", "code", "json", value=1.0, passed=True,
-                 created_at=at(11)),
-        ScoreRow("other", f"{6:032x}", "helpfulness", "llm", "judge", value=0.0, passed=False,
-                 created_at=at(31)),
-        ScoreRow("timing", f"{7:032x}", "latency_threshold", "code", "latency", value=80.0,
-                 passed=True, direction="lower", created_at=at(2)),
-        ScoreRow("timing", f"{8:032x}", "latency_threshold", "code", "latency", value=900.0,
-                 passed=False, direction="lower", created_at=at(3)),
-        ScoreRow("timing", f"{8:032x}", "latency_threshold", "code", "latency",
-                 status="errored", error="no duration", direction="lower", created_at=at(4)),
+        ScoreRow(
+            "shop",
+            f"{1:032x}",
+            "helpfulness",
+            "llm",
+            "judge",
+            value=0.2,
+            passed=False,
+            created_at=at(1),
+        ),
+        ScoreRow(
+            "shop",
+            f"{2:032x}",
+            "helpfulness",
+            "llm",
+            "judge",
+            value=0.4,
+            passed=False,
+            created_at=at(6),
+        ),
+        ScoreRow(
+            "shop",
+            f"{3:032x}",
+            "helpfulness",
+            "llm",
+            "judge",
+            value=0.9,
+            passed=True,
+            created_at=at(125),
+        ),
+        ScoreRow(
+            "shop",
+            f"{3:032x}",
+            "helpfulness",
+            "llm",
+            "judge",
+            status="errored",
+            error="timeout",
+            created_at=at(11),
+        ),
+        ScoreRow(
+            "shop",
+            f"{3:032x}",
+            "valid_json",
+            "code",
+            "json",
+            value=1.0,
+            passed=True,
+            created_at=at(11),
+        ),
+        ScoreRow(
+            "other",
+            f"{6:032x}",
+            "helpfulness",
+            "llm",
+            "judge",
+            value=0.0,
+            passed=False,
+            created_at=at(31),
+        ),
+        ScoreRow(
+            "timing",
+            f"{7:032x}",
+            "latency_threshold",
+            "code",
+            "latency",
+            value=80.0,
+            passed=True,
+            direction="lower",
+            created_at=at(2),
+        ),
+        ScoreRow(
+            "timing",
+            f"{8:032x}",
+            "latency_threshold",
+            "code",
+            "latency",
+            value=900.0,
+            passed=False,
+            direction="lower",
+            created_at=at(3),
+        ),
+        ScoreRow(
+            "timing",
+            f"{8:032x}",
+            "latency_threshold",
+            "code",
+            "latency",
+            status="errored",
+            error="no duration",
+            direction="lower",
+            created_at=at(4),
+        ),
         ScoreRow("timing", f"{7:032x}", "tone", "llm", "judge", label="formal", created_at=at(5)),
-        ScoreRow("timing", f"{8:032x}", "tone", "llm", "judge", value=1.0, passed=True,
-                 created_at=at(6)),
-    ]  # fmt: skip
+        ScoreRow(
+            "timing", f"{8:032x}", "tone", "llm", "judge", value=1.0, passed=True, created_at=at(6)
+        ),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +210,12 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 
 def window(**params: Any) -> dict[str, Any]:
     """Three hours from T0 in hourly buckets, plus ``params``."""
-    return {"since": T0.isoformat(), "until": (T0 + 3 * HOUR).isoformat(),
-            "bucket_seconds": 3600, **params}  # fmt: skip
+    return {
+        "since": T0.isoformat(),
+        "until": (T0 + 3 * HOUR).isoformat(),
+        "bucket_seconds": 3600,
+        **params,
+    }
 
 
 def get(client: httpx.Client, path: str, **params: Any) -> dict[str, Any]:
@@ -144,8 +234,10 @@ def test_series_has_every_bucket_with_counts_errors_and_latency(client: httpx.Cl
     }
     series = payload["series"]
     assert [b["bucket"] for b in series] == [
-        "2026-03-01T12:00:00.000000Z", "2026-03-01T13:00:00.000000Z", "2026-03-01T14:00:00.000000Z"
-    ]  # fmt: skip
+        "2026-03-01T12:00:00.000000Z",
+        "2026-03-01T13:00:00.000000Z",
+        "2026-03-01T14:00:00.000000Z",
+    ]
     assert [b["traces"] for b in series] == [4, 0, 1]
     assert [b["spans"] for b in series] == [8, 0, 1]
     first, empty, _ = series
@@ -162,8 +254,10 @@ def test_totals_cover_the_window(client: httpx.Client) -> None:
     assert totals["error_rate"] == pytest.approx(0.2)
     assert totals["trace_p50_ms"] == pytest.approx(300.0)  # of 100, 200, 300, 400, 1000
     assert (totals["input_tokens"], totals["output_tokens"], totals["total_tokens"]) == (
-        1300, 30, 1330
-    )  # fmt: skip
+        1300,
+        30,
+        1330,
+    )
     assert totals["cost_usd"] == pytest.approx(0.53)
 
 
@@ -203,8 +297,9 @@ def test_open_window_follows_the_data_and_picks_a_bucket_width(client: httpx.Cli
 
 
 def test_time_zones_are_converted_to_utc(client: httpx.Client) -> None:
-    payload = get(client, "/api/overview", since="2026-03-01T14:00:00+01:00",
-                  until="2026-03-01T13:30:00Z")  # fmt: skip
+    payload = get(
+        client, "/api/overview", since="2026-03-01T14:00:00+01:00", until="2026-03-01T13:30:00Z"
+    )
     assert payload["window"]["since"] == "2026-03-01T13:00:00.000000Z"
     assert payload["totals"]["traces"] == 0
 
@@ -278,8 +373,12 @@ def test_facets_list_values_by_frequency(client: httpx.Client) -> None:
     assert payload["tag"] == [{"value": "vip", "count": 1}]
     assert [s["value"] for s in payload["service"]] == ["api", "batch", "worker"]
     limited = get(client, "/api/overview/facets", limit=1, since=(T0 + HOUR).isoformat())
-    assert limited == {"project": [{"value": "shop", "count": 1}], "service": [
-        {"value": "api", "count": 1}], "model": [], "tag": []}  # fmt: skip
+    assert limited == {
+        "project": [{"value": "shop", "count": 1}],
+        "service": [{"value": "api", "count": 1}],
+        "model": [],
+        "tag": [],
+    }
     assert client.get("/api/overview/facets", params={"limit": 0}).status_code == 400
 
 

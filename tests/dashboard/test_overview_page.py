@@ -58,9 +58,7 @@ def test_headline_numbers_cover_all_time(
 ) -> None:
     at = all_time(open_page, seeded_collector.url)
     numbers = metrics(at)
-    assert list(numbers) == [
-        "Traces", "Error rate", "Latency p50", "Latency p95", "Tokens", "Cost"
-    ]  # fmt: skip
+    assert list(numbers) == ["Traces", "Error rate", "Latency p50", "Latency p95", "Tokens", "Cost"]
     assert numbers["Traces"] == "14"
     assert numbers["Error rate"] == "7.1 %"  # 1 of 14
     assert numbers["Tokens"] == "42"
@@ -73,8 +71,11 @@ def test_charts_show_traffic_errors_latency_tokens_and_cost(
     at = all_time(open_page, seeded_collector.url)
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
     assert titles[:4] == [
-        "Traces", "Error rate (traces with an error)", "Latency", "Tokens and cost"
-    ]  # fmt: skip
+        "Traces",
+        "Error rate (traces with an error)",
+        "Latency",
+        "Tokens and cost",
+    ]
     traces = figures(at)[0]
     clean, failed = traces["data"]
     assert sum(clean["y"]) + sum(failed["y"]) == 14
@@ -130,9 +131,14 @@ def test_a_fresh_install_opens_on_a_range_that_fits_its_traffic(
 
 @pytest.mark.parametrize(
     ("first_days_ago", "last_days_ago", "label"),
-    [(None, None, "Last 7 days"), (0.01, 0.0, "All time"), (6.9, 0.0, "All time"),
-     (30, 0.5, "Last 7 days"), (300, 200, "All time")],
-)  # fmt: skip
+    [
+        (None, None, "Last 7 days"),
+        (0.01, 0.0, "All time"),
+        (6.9, 0.0, "All time"),
+        (30, 0.5, "Last 7 days"),
+        (300, 200, "All time"),
+    ],
+)
 def test_the_opening_range_fits_the_data(
     first_days_ago: float | None, last_days_ago: float | None, label: str
 ) -> None:
@@ -149,8 +155,10 @@ def test_filters_offer_the_stored_values_and_narrow_the_numbers(
 ) -> None:
     at = all_time(open_page, seeded_collector.url)
     assert at.selectbox(key=PROJECT).options == [
-        "All projects", seeded_collector.PROJECT, seeded_collector.OTHER_PROJECT
-    ]  # fmt: skip
+        "All projects",
+        seeded_collector.PROJECT,
+        seeded_collector.OTHER_PROJECT,
+    ]
     assert at.selectbox(key=MODEL).options == ["All models", "gpt-test"]
     assert at.selectbox(key=TAG).options == ["Any tag", "vip"]
     at.selectbox(key=PROJECT).set_value(seeded_collector.OTHER_PROJECT).run()
@@ -170,8 +178,13 @@ def test_score_trends_per_evaluator(
     at = all_time(open_page, seeded_collector.url)
     table = at.dataframe[0].value
     assert list(table.columns) == [
-        "evaluator", "scores", "mean score", "better", "pass rate", "errored runs",
-    ]  # fmt: skip
+        "evaluator",
+        "scores",
+        "mean score",
+        "better",
+        "pass rate",
+        "errored runs",
+    ]
     rows = {r["evaluator"]: r for r in table.to_dict("records")}
     assert set(rows) == {"helpfulness", seeded_collector.EVIL_EVALUATOR}
     assert (rows["helpfulness"]["scores"], rows["helpfulness"]["errored runs"]) == (3, 1)

@@ -24,9 +24,15 @@ def make_prompt(url: str, item_id: str, version: int) -> str:
     ):
         body = {"template": template, "actor": "t", "labels": labels}
         httpx.post(f"{url}/api/prompts/support/versions", json=body).raise_for_status()
-    httpx.post(f"{url}/api/reviews/{item_id}/actions",
-               json={"action": "correct", "actor": "t", "expected_version": version,
-                     "corrected_output": "Refunds take 5 days."}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/api/reviews/{item_id}/actions",
+        json={
+            "action": "correct",
+            "actor": "t",
+            "expected_version": version,
+            "corrected_output": "Refunds take 5 days.",
+        },
+    ).raise_for_status()
     [correction] = httpx.get(f"{url}/api/reviews/corrections").json()["corrections"]
     body = {"actor": "t", "correction_ids": [correction["correction_id"]], "base_version": 2}
     proposal = httpx.post(f"{url}/api/prompts/support/proposals", json=body)

@@ -51,11 +51,17 @@ def test_highlighted_text_cannot_form_markdown() -> None:
 
 def test_the_tree_marks_the_item_and_the_root_cause() -> None:
     spans = [
-        {"span_id": "r", "name": "triage", "kind": "chain", "start_time": "1", "children": [
-            {"span_id": "a", "name": "retrieve", "kind": "retriever", "start_time": "2"},
-            {"span_id": "b", "name": "draft", "kind": "llm", "start_time": "3"},
-        ]},
-    ]  # fmt: skip
+        {
+            "span_id": "r",
+            "name": "triage",
+            "kind": "chain",
+            "start_time": "1",
+            "children": [
+                {"span_id": "a", "name": "retrieve", "kind": "retriever", "start_time": "2"},
+                {"span_id": "b", "name": "draft", "kind": "llm", "start_time": "3"},
+            ],
+        },
+    ]
     detail = TraceDetail("t" * 32, spans=[], tree=spans)
     frame = trace_rows(detail, "b", "a")
     assert list(frame["span"]) == ["triage", "└─ retrieve", "└─ draft"]

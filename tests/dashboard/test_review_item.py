@@ -41,10 +41,20 @@ class Seeded:
 def flag(trace_id: str, span_id: str, rule: str, severity: str, reason: str) -> dict[str, Any]:
     """A flags row as the evaluators write it."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return {"flag_id": f"flag-{rule}-{span_id}", "project": PROJECT, "trace_id": trace_id,
-            "span_id": span_id, "rule": rule, "cause_key": f"{rule}|{trace_id}|{span_id}",
-            "reason": reason, "severity": severity, "evaluator": rule, "value": 1.0,
-            "status": "open", "created_at": now}  # fmt: skip
+    return {
+        "flag_id": f"flag-{rule}-{span_id}",
+        "project": PROJECT,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "rule": rule,
+        "cause_key": f"{rule}|{trace_id}|{span_id}",
+        "reason": reason,
+        "severity": severity,
+        "evaluator": rule,
+        "value": 1.0,
+        "status": "open",
+        "created_at": now,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +66,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     rows: list[dict[str, Any]] = []
     with CollectorServer(CollectorConfig(db_path=db, port=0)) as server:
         client = loopwise.Client()
-        client.init(PROJECT, endpoint=server.url, batch=False, set_global=False,
-                    spool_dir=tmp / "spool")  # fmt: skip
+        client.init(
+            PROJECT, endpoint=server.url, batch=False, set_global=False, spool_dir=tmp / "spool"
+        )
         for name, output in (("json answer", JSON_OUTPUT), ("text answer", TEXT_OUTPUT)):
             with client.span(name, kind="llm") as span:
                 span.set_input("where is my order?")
@@ -67,17 +78,35 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         client.shutdown()
     json_span, text_span = rows
     flags = [
-        flag(json_span["trace_id"], json_span["span_id"], "latency_anomaly", "medium",
-             "duration 900 ms is 12 robust z above the median"),
-        flag(json_span["trace_id"], json_span["span_id"], "invented_identifiers", "high",
-             "ORD-9999 appears nowhere in the input"),
-        flag(text_span["trace_id"], text_span["span_id"], "language_mismatch", "low",
-             "asked in en, answered in de"),
-    ]  # fmt: skip
+        flag(
+            json_span["trace_id"],
+            json_span["span_id"],
+            "latency_anomaly",
+            "medium",
+            "duration 900 ms is 12 robust z above the median",
+        ),
+        flag(
+            json_span["trace_id"],
+            json_span["span_id"],
+            "invented_identifiers",
+            "high",
+            "ORD-9999 appears nowhere in the input",
+        ),
+        flag(
+            text_span["trace_id"],
+            text_span["span_id"],
+            "language_mismatch",
+            "low",
+            "asked in en, answered in de",
+        ),
+    ]
     with Store(db) as store:
         store.append_rows("flags", pa.Table.from_pylist(flags))
-    extensions = [EvalsExtension(online=False), FeedbackExtension(sync_interval_s=None),
-                  SuiteRunsExtension()]  # fmt: skip
+    extensions = [
+        EvalsExtension(online=False),
+        FeedbackExtension(sync_interval_s=None),
+        SuiteRunsExtension(),
+    ]
     with CollectorServer(CollectorConfig(db_path=db, port=0), extensions=extensions) as server:
         httpx.post(f"{server.url}/api/reviews/sync").raise_for_status()
         yield Seeded(server.url, {r["name"]: r["span_id"] for r in rows})
@@ -123,17 +152,37 @@ def test_the_correction_box_keeps_the_models_format(open_page: OpenPage, seeded:
 
 
 def test_flags_order_and_label_without_streamlit() -> None:
-    item = {"item_id": "i", "source": "flag", "source_id": "f-low", "trace_id": "t",
-            "span_id": "s", "span_name": "answer", "severity": "low", "reason": "slow"}  # fmt: skip
+    item = {
+        "item_id": "i",
+        "source": "flag",
+        "source_id": "f-low",
+        "trace_id": "t",
+        "span_id": "s",
+        "span_name": "answer",
+        "severity": "low",
+        "reason": "slow",
+    }
     flags = [
-        {"flag_id": "f-low", "trace_id": "t", "span_id": "s", "severity": "low", "rule": "lat",
-         "reason": "slow"},
+        {
+            "flag_id": "f-low",
+            "trace_id": "t",
+            "span_id": "s",
+            "severity": "low",
+            "rule": "lat",
+            "reason": "slow",
+        },
         {"flag_id": "f-odd", "trace_id": "t", "span_id": "s", "severity": None, "rule": "x"},
-        {"flag_id": "f-high", "trace_id": "t", "span_id": "s", "severity": "high",
-         "rule": "pii", "reason": "email leaked"},
+        {
+            "flag_id": "f-high",
+            "trace_id": "t",
+            "span_id": "s",
+            "severity": "high",
+            "rule": "pii",
+            "reason": "email leaked",
+        },
         {"flag_id": "f-med", "trace_id": "t", "span_id": "s", "severity": "medium", "rule": "b"},
         {"flag_id": "f-other", "trace_id": "t", "span_id": "other", "severity": "high"},
-    ]  # fmt: skip
+    ]
     assert [f["flag_id"] for f in flags_of(item, flags)] == ["f-high", "f-med", "f-low", "f-odd"]
     assert item_label(item, flags) == "answer · high · pii: email leaked (+3 more)"
     assert item_label(item) == "answer · low · slow"

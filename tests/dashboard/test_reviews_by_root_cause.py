@@ -87,9 +87,13 @@ def queue(tmp_path: Path) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
             for step in steps:
                 reply = httpx.post(
                     f"{server.url}/api/reviews",
-                    json={"trace_id": spans[name]["trace"], "span_id": spans[name][step],
-                          "actor": "ana", "reason": f"{step} looks wrong"},
-                )  # fmt: skip
+                    json={
+                        "trace_id": spans[name]["trace"],
+                        "span_id": spans[name][step],
+                        "actor": "ana",
+                        "reason": f"{step} looks wrong",
+                    },
+                )
                 assert reply.status_code == 201, reply.text
         yield server.url, spans
 

@@ -95,8 +95,9 @@ def test_snapshots_keep_places_and_put_arrivals_last() -> None:
     a, b, c = ({"item_id": x, "source": "flag"} for x in "abc")
     held = {"item_id": "h", "source": "held"}
     fresh = {"item_id": "n", "source": "manual"}
-    snapshot = take_snapshot([QueueGroup("cluster:1", "one", [a, b], True),
-                              QueueGroup("cluster:2", "two", [c], True)])  # fmt: skip
+    snapshot = take_snapshot(
+        [QueueGroup("cluster:1", "one", [a, b], True), QueueGroup("cluster:2", "two", [c], True)]
+    )
     groups = apply_snapshot(snapshot, [fresh, c, held, b])  # a was acted on
     assert [(g.key, [i["item_id"] for i in g.items]) for g in groups] == [
         ("held", ["h"]),  # a held output never waits at the end

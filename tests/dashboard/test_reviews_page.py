@@ -65,9 +65,13 @@ def test_a_stale_version_is_refused_with_a_clear_message(
     version = review_collector.item(item_id)["item"]["version"]
     other = httpx.post(
         f"{review_collector.url}/api/reviews/{item_id}/actions",
-        json={"action": "reject", "actor": "someone else", "expected_version": version,
-              "comment": "duplicate"},
-    )  # fmt: skip
+        json={
+            "action": "reject",
+            "actor": "someone else",
+            "expected_version": version,
+            "comment": "duplicate",
+        },
+    )
     other.raise_for_status()
     at.button(key="reviews.approve").click().run()
     assert [w.value for w in at.warning] == [CONFLICT_NOTE]
@@ -131,9 +135,12 @@ def test_grouping_orders_clusters_then_unclustered_then_other_sources() -> None:
     ]
     groups = group_items(items, flags)
     assert [g.title for g in groups] == [
-        "beta (2)", "alpha (1)", "Flagged, not in a cluster (1)", "End users' thumbs-down (1)",
+        "beta (2)",
+        "alpha (1)",
+        "Flagged, not in a cluster (1)",
+        "End users' thumbs-down (1)",
         "Picked by a person (1)",
-    ]  # fmt: skip
+    ]
     assert current_item(groups[0], "b2") == items[5]
     assert current_item(groups[0], "gone") == items[4]  # acted on: the next one shows
 

@@ -20,16 +20,35 @@ def report(run_id: str, started: str, verdicts: dict[str, bool], rate: float) ->
     """A suite run report with one evaluator, ``correct``, and one example per verdict."""
     interval = {"estimate": rate, "low": 0.0, "high": 1.0, "n": len(verdicts)}
     return {
-        "run_id": run_id, "suite": "support", "dataset": "support@1", "passed": rate > 0.5,
-        "started_at": started, "finished_at": started,
-        "examples": [{"example_id": eid, "repetition": 0, "input": f"{eid} {PAYLOAD}",
-                      "expected": "yes", "output": f"out {run_id}",
-                      "scores": {"correct": {"passed": ok, "value": float(ok)}}}
-                     for eid, ok in verdicts.items()],
-        "summaries": [{"name": "correct", "version": None, "mean": interval,
-                       "pass_rate": interval, "scored": len(verdicts), "errored": 0}],
+        "run_id": run_id,
+        "suite": "support",
+        "dataset": "support@1",
+        "passed": rate > 0.5,
+        "started_at": started,
+        "finished_at": started,
+        "examples": [
+            {
+                "example_id": eid,
+                "repetition": 0,
+                "input": f"{eid} {PAYLOAD}",
+                "expected": "yes",
+                "output": f"out {run_id}",
+                "scores": {"correct": {"passed": ok, "value": float(ok)}},
+            }
+            for eid, ok in verdicts.items()
+        ],
+        "summaries": [
+            {
+                "name": "correct",
+                "version": None,
+                "mean": interval,
+                "pass_rate": interval,
+                "scored": len(verdicts),
+                "errored": 0,
+            }
+        ],
         "thresholds": [],
-    }  # fmt: skip
+    }
 
 
 def test_two_runs_side_by_side_with_regressions(

@@ -45,16 +45,35 @@ class SpanFactory:
         start = fields.pop("start_time", EPOCH)
         duration = float(fields.pop("duration_ms", 50.0))
         row: dict[str, Any] = {
-            "project": "evals-test", "trace_id": self.trace_id(), "span_id": self.span_id(),
-            "parent_span_id": None, "name": "answer", "kind": "llm", "status": "ok",
-            "status_message": None, "start_time": start,
-            "end_time": start + dt.timedelta(milliseconds=duration), "duration_ms": duration,
-            "service_name": "tests", "model": "m", "provider": "p", "input": "question",
-            "output": "answer", "input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
-            "cost_usd": 0.0001, "session_id": None, "user_id": None, "tags": [],
-            "metadata": "{}", "attributes": "{}", "resource": "{}", "events": "[]",
+            "project": "evals-test",
+            "trace_id": self.trace_id(),
+            "span_id": self.span_id(),
+            "parent_span_id": None,
+            "name": "answer",
+            "kind": "llm",
+            "status": "ok",
+            "status_message": None,
+            "start_time": start,
+            "end_time": start + dt.timedelta(milliseconds=duration),
+            "duration_ms": duration,
+            "service_name": "tests",
+            "model": "m",
+            "provider": "p",
+            "input": "question",
+            "output": "answer",
+            "input_tokens": 10,
+            "output_tokens": 5,
+            "total_tokens": 15,
+            "cost_usd": 0.0001,
+            "session_id": None,
+            "user_id": None,
+            "tags": [],
+            "metadata": "{}",
+            "attributes": "{}",
+            "resource": "{}",
+            "events": "[]",
             "ingested_at": start,
-        }  # fmt: skip
+        }
         unknown = set(fields) - set(row)
         assert not unknown, f"unknown span fields {unknown}"
         row.update(fields)

@@ -99,18 +99,43 @@ def test_pii_does_not_flag_ordinary_numbers(spans: Any) -> None:
 def test_invented_identifiers_with_retrieved_context(spans: Any) -> None:
     trace = spans.trace_id()
     rows = [
-        spans.row(trace_id=trace, name="triage", kind="chain", input="Where is ORD-10234?",
-                  output="...", span_id="00000000000000a1"),
-        spans.row(trace_id=trace, name="retrieve", kind="retriever",
-                  parent_span_id="00000000000000a1",
-                  output='[{"id": "KB05", "text": "Claims go to ticket CLM-5521"}]'),
-        spans.row(trace_id=trace, name="reply", parent_span_id="00000000000000a1",
-                  input="Write a reply", output="Order ord-10234 is covered by CLM-5521."),
-        spans.row(trace_id=trace, name="reply", parent_span_id="00000000000000a1",
-                  input="Write a reply", output="I've checked order ORD-90347 and ticket #448812."),
-        spans.row(trace_id=trace, name="reply", parent_span_id="00000000000000a1",
-                  input="Write a reply", output="Refunds take 5-7 business days, about $25."),
-    ]  # fmt: skip
+        spans.row(
+            trace_id=trace,
+            name="triage",
+            kind="chain",
+            input="Where is ORD-10234?",
+            output="...",
+            span_id="00000000000000a1",
+        ),
+        spans.row(
+            trace_id=trace,
+            name="retrieve",
+            kind="retriever",
+            parent_span_id="00000000000000a1",
+            output='[{"id": "KB05", "text": "Claims go to ticket CLM-5521"}]',
+        ),
+        spans.row(
+            trace_id=trace,
+            name="reply",
+            parent_span_id="00000000000000a1",
+            input="Write a reply",
+            output="Order ord-10234 is covered by CLM-5521.",
+        ),
+        spans.row(
+            trace_id=trace,
+            name="reply",
+            parent_span_id="00000000000000a1",
+            input="Write a reply",
+            output="I've checked order ORD-90347 and ticket #448812.",
+        ),
+        spans.row(
+            trace_id=trace,
+            name="reply",
+            parent_span_id="00000000000000a1",
+            input="Write a reply",
+            output="Refunds take 5-7 business days, about $25.",
+        ),
+    ]
     table = with_context(None, spans.table(rows))
     records = {r["row"]: r for r in run("invented_identifiers", table)}
     assert records[2]["passed"] is True  # from the question and the retrieved context

@@ -155,11 +155,16 @@ def test_operational_thresholds_and_error_status(spans: Any) -> None:
     table = spans.table(
         [
             spans.row(duration_ms=120.0, total_tokens=900, cost_usd=0.002),
-            spans.row(duration_ms=2500.0, total_tokens=4000, cost_usd=0.05, status="error",
-                      status_message="upstream 503: service unavailable"),
+            spans.row(
+                duration_ms=2500.0,
+                total_tokens=4000,
+                cost_usd=0.05,
+                status="error",
+                status_message="upstream 503: service unavailable",
+            ),
             spans.row(total_tokens=None, cost_usd=None),
         ]
-    )  # fmt: skip
+    )
     latency = run("latency_threshold", table, max_ms=1000)
     assert passed(latency) == [True, False, True]
     assert latency[1]["explanation"] == "duration 2,500 ms exceeds 1,000 ms"

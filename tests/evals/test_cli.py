@@ -61,13 +61,32 @@ def test_score_on_the_file(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert directions["invented_identifiers:lower"] == scores["invented_identifiers"]
     assert directions["refusal:higher"] == scores["refusal"]
     # A refusal scores 0 and an answer 1: the value agrees with the verdict.
-    assert counts(demo_db, "SELECT 'n', count(*) FROM scores WHERE name = 'refusal' "
-                  "AND value IS DISTINCT FROM passed::DOUBLE")["n"] == 0  # fmt: skip
+    assert (
+        counts(
+            demo_db,
+            "SELECT 'n', count(*) FROM scores WHERE name = 'refusal' "
+            "AND value IS DISTINCT FROM passed::DOUBLE",
+        )["n"]
+        == 0
+    )
 
     again = runner.invoke(
-        app, ["eval", "score", "--db", str(demo_db), "-e", "refusal", "--kind", "llm",
-              "--name", "draft_*", "--since", "3650d"],
-    )  # fmt: skip
+        app,
+        [
+            "eval",
+            "score",
+            "--db",
+            str(demo_db),
+            "-e",
+            "refusal",
+            "--kind",
+            "llm",
+            "--name",
+            "draft_*",
+            "--since",
+            "3650d",
+        ],
+    )
     assert again.exit_code == 0, again.output
     scores_after = counts(demo_db, "SELECT name, count(*) FROM scores GROUP BY 1")
     replies = counts(
@@ -102,8 +121,16 @@ def test_file_owned_by_a_collector_points_to_the_api(demo_db: Path, tmp_path: Pa
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "loopwise", "collect", "--db", str(demo_db),
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "loopwise",
+        "collect",
+        "--db",
+        str(demo_db),
+        "--port",
+        str(port),
+    ]
     env = {**os.environ, "LOOPWISE_SPOOL_DIR": str(tmp_path / "spool")}
     env.pop("LOOPWISE_EVALS", None)
     log = (tmp_path / "collector.log").open("wb")

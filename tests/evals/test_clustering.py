@@ -53,9 +53,13 @@ def refusal_store(path: Path, spans: Any) -> Store:
         root = spans.span_id()
         rows.append(spans.row(trace_id=trace, span_id=root, kind="chain", input=question))
         rows.append(
-            spans.row(trace_id=trace, parent_span_id=root, input=f"Reply to: {question}",
-                      output="I'm sorry, but I can't help with that request.")
-        )  # fmt: skip
+            spans.row(
+                trace_id=trace,
+                parent_span_id=root,
+                input=f"Reply to: {question}",
+                output="I'm sorry, but I can't help with that request.",
+            )
+        )
     store.append_spans(spans.table(rows))
     config = config_from_mapping({"evaluators": [{"use": "refusal", "flag": "medium"}]})
     rescore(store, choose_bindings(config), SpanFilters(), rules=config.threshold_rules)
@@ -114,22 +118,46 @@ def test_flags_group_by_cause_before_content(tmp_path: Path, spans: Any) -> None
     def flag(rule: str, span: str, reason: str, evaluator: str | None, output: str) -> None:
         row = spans.row(name=span, output=output)
         rows.append(row)
-        flags.append({
-            "flag_id": f"f{len(flags)}", "project": "evals-test", "trace_id": row["trace_id"],
-            "span_id": row["span_id"], "rule": rule, "cause_key": f"c{len(flags)}",
-            "reason": reason, "severity": "high", "evaluator": evaluator, "value": 1.0,
-            "status": "open", "created_at": now,
-        })  # fmt: skip
+        flags.append(
+            {
+                "flag_id": f"f{len(flags)}",
+                "project": "evals-test",
+                "trace_id": row["trace_id"],
+                "span_id": row["span_id"],
+                "rule": rule,
+                "cause_key": f"c{len(flags)}",
+                "reason": reason,
+                "severity": "high",
+                "evaluator": evaluator,
+                "value": 1.0,
+                "status": "open",
+                "created_at": now,
+            }
+        )
 
     for n, topic in enumerate(REFUND + PASSWORD):  # seven different texts, one cause
-        flag("invented_identifiers", "draft_reply",
-             f"ORD-{9000 + n} appears nowhere in the input or retrieved context",
-             "invented_identifiers", f"Your order ORD-{9000 + n} ships. {topic}")  # fmt: skip
-    flag("invented_identifiers", "summarize", "ORD-1 appears nowhere in the input",
-         "invented_identifiers", "ORD-1")  # fmt: skip
+        flag(
+            "invented_identifiers",
+            "draft_reply",
+            f"ORD-{9000 + n} appears nowhere in the input or retrieved context",
+            "invented_identifiers",
+            f"Your order ORD-{9000 + n} ships. {topic}",
+        )
+    flag(
+        "invented_identifiers",
+        "summarize",
+        "ORD-1 appears nowhere in the input",
+        "invented_identifiers",
+        "ORD-1",
+    )
     for n, topic in enumerate(REFUND + PASSWORD):  # slow answers about anything
-        flag("duration_ms_anomaly", "draft_reply", f"duration_ms {4000 + n} is 5.{n}x the p95",
-             None, topic)  # fmt: skip
+        flag(
+            "duration_ms_anomaly",
+            "draft_reply",
+            f"duration_ms {4000 + n} is 5.{n}x the p95",
+            None,
+            topic,
+        )
     store.append_spans(spans.table(rows))
     store.append_rows("flags", pa.Table.from_pylist(flags))
     with store:

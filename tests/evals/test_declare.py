@@ -23,15 +23,28 @@ from loopwise.evals import (
 
 
 def view(output: str | None = "hello", **fields: object) -> SpanView:
-    return SpanView(project="p", trace_id="t" * 32, span_id="s" * 16, name="n", kind="llm",
-                    output=output, **fields)  # type: ignore[arg-type]  # fmt: skip
+    return SpanView(
+        project="p",
+        trace_id="t" * 32,
+        span_id="s" * 16,
+        name="n",
+        kind="llm",
+        output=output,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def two_spans(first: str, second: str) -> pa.Table:
     return pa.table(
-        {"project": ["p", "p"], "trace_id": ["a", "b"], "span_id": ["1", "2"], "name": ["n", "n"],
-         "kind": ["llm", "llm"], "output": [first, second]}
-    )  # fmt: skip
+        {
+            "project": ["p", "p"],
+            "trace_id": ["a", "b"],
+            "span_id": ["1", "2"],
+            "name": ["n", "n"],
+            "kind": ["llm", "llm"],
+            "output": [first, second],
+        }
+    )
 
 
 def test_plain_function_is_still_callable() -> None:
@@ -60,8 +73,18 @@ def test_async_and_trace_forms() -> None:
 
     assert isinstance(answered, Evaluator)
     assert answered.target == "trace" and answered.is_async and answered.kind == "llm"
-    trace = TraceView.from_rows([{"project": "p", "trace_id": "t", "span_id": "a", "name": "r",
-                                  "kind": "chain", "output": "done"}])  # fmt: skip
+    trace = TraceView.from_rows(
+        [
+            {
+                "project": "p",
+                "trace_id": "t",
+                "span_id": "a",
+                "name": "r",
+                "kind": "chain",
+                "output": "done",
+            }
+        ]
+    )
     assert asyncio.run(answered(trace)) == Score(passed=True)
 
 
@@ -76,8 +99,15 @@ def test_batch_forms_arrow_and_pandas() -> None:
 
     assert isinstance(len_arrow, Evaluator) and len_arrow.batch_format == "arrow"
     assert isinstance(len_pandas, Evaluator) and len_pandas.batch_format == "pandas"
-    table = pa.table({"project": ["p", "p"], "trace_id": ["a", "b"], "span_id": ["1", "2"],
-                      "name": ["n", "n"], "output": ["abc", None]})  # fmt: skip
+    table = pa.table(
+        {
+            "project": ["p", "p"],
+            "trace_id": ["a", "b"],
+            "span_id": ["1", "2"],
+            "name": ["n", "n"],
+            "output": ["abc", None],
+        }
+    )
     assert [r["value"] for r in evaluate(len_arrow, table).records()] == [3.0, 0.0]
     assert [r["value"] for r in evaluate(len_pandas, table).records()] == [3.0]
 
@@ -181,9 +211,13 @@ def test_factory_whose_inner_function_is_wrong() -> None:
 )
 def test_wrong_signatures_fail_at_declaration(source: str, message: str) -> None:
     namespace: dict[str, object] = {
-        "SpanView": SpanView, "Score": Score, "Evaluator": Evaluator, "TraceView": TraceView,
-        "BatchScores": BatchScores, "pa": pa,
-    }  # fmt: skip
+        "SpanView": SpanView,
+        "Score": Score,
+        "Evaluator": Evaluator,
+        "TraceView": TraceView,
+        "BatchScores": BatchScores,
+        "pa": pa,
+    }
     exec(source, namespace)
     with pytest.raises(EvaluatorDeclarationError, match=_escape(message)):
         evaluator(name="f")(namespace["f"])  # type: ignore[arg-type]

@@ -44,9 +44,14 @@ class Waits:
 
 def settings(stub: OpenAIStub, **options: Any) -> JudgeSettings:
     values: dict[str, Any] = {
-        "base_url": stub.base_url, "model": "judge-1", "api_key": "test-key",
-        "max_retries": 2, "timeout_s": 5.0, "price_input_per_m": 1.0, "price_output_per_m": 2.0,
-    }  # fmt: skip
+        "base_url": stub.base_url,
+        "model": "judge-1",
+        "api_key": "test-key",
+        "max_retries": 2,
+        "timeout_s": 5.0,
+        "price_input_per_m": 1.0,
+        "price_output_per_m": 2.0,
+    }
     values.update(options)
     return JudgeSettings(**values)
 
@@ -54,14 +59,29 @@ def settings(stub: OpenAIStub, **options: Any) -> JudgeSettings:
 def reply_span(spans: Any, output: str = "Refunds take 5-7 business days.") -> pa.Table:
     trace = spans.trace_id()
     rows = [
-        spans.row(trace_id=trace, span_id="00000000000000b1", name="triage", kind="chain",
-                  input="How long does a refund take?", output=output),
-        spans.row(trace_id=trace, name="retrieve", kind="retriever",
-                  parent_span_id="00000000000000b1",
-                  output="We refund returned items within 5-7 business days."),
-        spans.row(trace_id=trace, name="draft_reply", parent_span_id="00000000000000b1",
-                  input="(prompt)", output=output),
-    ]  # fmt: skip
+        spans.row(
+            trace_id=trace,
+            span_id="00000000000000b1",
+            name="triage",
+            kind="chain",
+            input="How long does a refund take?",
+            output=output,
+        ),
+        spans.row(
+            trace_id=trace,
+            name="retrieve",
+            kind="retriever",
+            parent_span_id="00000000000000b1",
+            output="We refund returned items within 5-7 business days.",
+        ),
+        spans.row(
+            trace_id=trace,
+            name="draft_reply",
+            parent_span_id="00000000000000b1",
+            input="(prompt)",
+            output=output,
+        ),
+    ]
     return with_context(None, spans.table(rows)).slice(2)
 
 
@@ -243,5 +263,7 @@ def test_extract_object_respects_strings_and_nesting() -> None:
     text = 'Verdict {"explanation": "uses {braces} and \\"quotes\\"", "label": "faithful", "d": {}}'
     assert extract_object(text)["explanation"] == 'uses {braces} and "quotes"'
     assert extract_object("{'label': 'faithful', 'ok': true, 'x': null,}") == {
-        "label": "faithful", "ok": True, "x": None,
-    }  # fmt: skip
+        "label": "faithful",
+        "ok": True,
+        "x": None,
+    }

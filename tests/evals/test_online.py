@@ -207,13 +207,16 @@ def test_judge_online_records_its_own_spans(
         config = config_from_mapping(
             {
                 "evaluators": [
-                    {"use": "toxicity_judge", "params": {"base_url": stub.base_url,
-                     "model": "judge-1", "api_key": "k"}, "select": {"kind": "llm"},
-                     "flag": "high"},
+                    {
+                        "use": "toxicity_judge",
+                        "params": {"base_url": stub.base_url, "model": "judge-1", "api_key": "k"},
+                        "select": {"kind": "llm"},
+                        "flag": "high",
+                    },
                     {"use": "error_status"},
                 ]
             }
-        )  # fmt: skip
+        )
         server = evals_collector(config)
         client = sdk_client(server.url, "judged")
         trace = send_reply(client, "Hi", "Go away.")
@@ -223,9 +226,11 @@ def test_judge_online_records_its_own_spans(
         for _ in range(200):  # the judge's own span arrives through the collector's writer
             judge_spans = httpx.post(
                 server.url + "/api/sql",
-                json={"sql": "select name, project, input_tokens, cost_usd from spans "
-                      "where kind = 'evaluator'"},
-            ).json()["rows"]  # fmt: skip
+                json={
+                    "sql": "select name, project, input_tokens, cost_usd from spans "
+                    "where kind = 'evaluator'"
+                },
+            ).json()["rows"]
             if judge_spans:
                 break
             wait_scored(server.url)
@@ -266,8 +271,10 @@ def test_config_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(good)
     assert config.batch_size == 500 and config.bindings[-1].evaluator.name == "mentions_order"
     assert len(config.bindings) == 7 and {r.name for r in config.threshold_rules} >= {
-        "mentions_order_failed", "mentions_order_below", "refusal_failed",
-    }  # fmt: skip
+        "mentions_order_failed",
+        "mentions_order_below",
+        "refusal_failed",
+    }
     monkeypatch.setenv("LOOPWISE_EVALS", str(good))
     assert EvalsExtension().config().source == str(good)
 
@@ -295,11 +302,16 @@ def test_evaluator_listing_and_status_without_the_worker(evals_collector: Start)
     server = evals_collector(online=False)
     listed = {e["name"]: e for e in get(server.url, "/api/evals/evaluators")["evaluators"]}
     assert listed["regex"]["options"][0] == {
-        "name": "pattern", "type": "str", "required": True, "default": None,
-    }  # fmt: skip
+        "name": "pattern",
+        "type": "str",
+        "required": True,
+        "default": None,
+    }
     assert listed["faithfulness_judge"]["kind"] == "llm"
     status = get(server.url, "/api/evals/status")
     assert status["running"] is False and len(status["evaluators"]) == 6
     assert {r["rule"] for r in status["rules"]} == {
-        "latency_anomaly", "token_anomaly", "cost_anomaly",
-    }  # fmt: skip
+        "latency_anomaly",
+        "token_anomaly",
+        "cost_anomaly",
+    }

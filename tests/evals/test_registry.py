@@ -29,12 +29,29 @@ def always_passes(span: SpanView) -> Score:
 def test_builtins_are_registered() -> None:
     names = default_registry().names()
     for expected in (
-        "valid_json", "json_schema", "regex", "contains", "exact_match", "token_f1", "rouge_l",
-        "tfidf_similarity", "length_bounds", "latency_threshold", "token_threshold",
-        "cost_threshold", "error_status", "refusal", "pii_leakage", "invented_identifiers",
-        "language_mismatch", "correctness_judge", "faithfulness_judge", "relevance_judge",
-        "helpfulness_judge", "toxicity_judge",
-    ):  # fmt: skip
+        "valid_json",
+        "json_schema",
+        "regex",
+        "contains",
+        "exact_match",
+        "token_f1",
+        "rouge_l",
+        "tfidf_similarity",
+        "length_bounds",
+        "latency_threshold",
+        "token_threshold",
+        "cost_threshold",
+        "error_status",
+        "refusal",
+        "pii_leakage",
+        "invented_identifiers",
+        "language_mismatch",
+        "correctness_judge",
+        "faithfulness_judge",
+        "relevance_judge",
+        "helpfulness_judge",
+        "toxicity_judge",
+    ):
         assert expected in names
 
 

@@ -51,10 +51,15 @@ def flags(store: Store) -> list[dict[str, Any]]:
 def timed(spans: Any, name: str, durations: list[float], **fields: Any) -> list[dict[str, Any]]:
     start = dt.datetime(2026, 1, 1)
     return [
-        spans.row(name=name, kind="tool", duration_ms=d, start_time=start + dt.timedelta(seconds=i),
-                  **fields)
+        spans.row(
+            name=name,
+            kind="tool",
+            duration_ms=d,
+            start_time=start + dt.timedelta(seconds=i),
+            **fields,
+        )
         for i, d in enumerate(durations)
-    ]  # fmt: skip
+    ]
 
 
 def latency_rule(**options: Any) -> EvalsConfig:
@@ -154,8 +159,11 @@ def test_threshold_rules_and_dedupe_across_runs(store: Store, spans: Any) -> Non
         rescore(store, bindings, SpanFilters(), rules=config.threshold_rules)
     counts = dict(store.query("SELECT rule, count(*) FROM flags GROUP BY 1").rows)
     assert counts == {
-        "politeness_failed": 2, "politeness_below": 3, "curt": 2, "politeness_above": 1,
-    }  # fmt: skip
+        "politeness_failed": 2,
+        "politeness_below": 3,
+        "curt": 2,
+        "politeness_above": 1,
+    }
     assert store.query("SELECT count(*) FROM scores").rows == [(8,)]
     reasons = {r[0] for r in store.query("SELECT reason FROM flags WHERE rule = 'curt'").rows}
     assert reasons == {"politeness label in curt: curt"}

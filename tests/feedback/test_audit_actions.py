@@ -34,15 +34,22 @@ TEMPLATE = "Answer the customer politely.\n\nQuestion: {{question}}"
 
 def correct_first_answer(store: Store, spans: Any) -> None:
     item = pick_item(store, trace_id=spans.trace1, span_id=spans.answer1, actor="ana")
-    act(store, item.item_id, "correct", actor="ana", corrected_output="It ships tomorrow.",
-        comment="Only cite order ids from the ticket.")  # fmt: skip
+    act(
+        store,
+        item.item_id,
+        "correct",
+        actor="ana",
+        corrected_output="It ships tomorrow.",
+        comment="Only cite order ids from the ticket.",
+    )
 
 
 def test_label_moves_and_proposal_decisions_are_audited(store: Store, spans: Any) -> None:
     create_version(store, "reply", TEMPLATE, actor="ana", labels=["production"])
     create_version(store, "reply", TEMPLATE + "\nBe brief.", actor="ana")
-    set_label(store, "reply", "production", 2, actor="bo", reason="v2 scores better",
-              expected_version=1)  # fmt: skip
+    set_label(
+        store, "reply", "production", 2, actor="bo", reason="v2 scores better", expected_version=1
+    )
     set_label(store, "reply", "staging", None, actor="bo")  # removing a label is a move too
     correct_first_answer(store, spans)
     first = propose(store, "reply", actor="loopwise")
@@ -57,14 +64,28 @@ def test_label_moves_and_proposal_decisions_are_audited(store: Store, spans: Any
         ("cy", "prompt.proposal.adopt", "prompt:reply"),
     ]
     moves = [e.details for e in reversed(entries) if e.action == "prompt.label.move"]
-    assert moves[0] == {"label": "production", "from_version": None, "to_version": 1,
-                        "reason": None}  # fmt: skip
-    assert moves[1] == {"label": "production", "from_version": 1, "to_version": 2,
-                        "reason": "v2 scores better"}  # fmt: skip
+    assert moves[0] == {
+        "label": "production",
+        "from_version": None,
+        "to_version": 1,
+        "reason": None,
+    }
+    assert moves[1] == {
+        "label": "production",
+        "from_version": 1,
+        "to_version": 2,
+        "reason": "v2 scores better",
+    }
     assert moves[2]["to_version"] is None and moves[3]["to_version"] == 3
     adoption = entries[0].details
-    assert adoption == {"proposal_id": first.proposal_id, "base_version": 2, "version": 3,
-                        "label": "staging", "forced": False, "message": "looks right"}  # fmt: skip
+    assert adoption == {
+        "proposal_id": first.proposal_id,
+        "base_version": 2,
+        "version": 3,
+        "label": "staging",
+        "forced": False,
+        "message": "looks right",
+    }
 
 
 def test_rejections_are_audited_and_refused_actions_leave_no_entry(
@@ -109,7 +130,7 @@ def test_the_log_over_http_and_the_cli(collector: CollectorServer, tmp_path: Pat
         "/api/prompts/reply/labels",
         body={"label": "production", "version": 2, "actor": "bo", "expected_version": 1},
     )
-    api.close()  # fmt: skip
+    api.close()
     http = httpx.Client(base_url=collector.url, timeout=30)
     entries = http.get("/api/audit").json()["entries"]
     assert [(e["actor"], e["details"]["to_version"]) for e in entries] == [("bo", 2), ("ana", 1)]
@@ -134,9 +155,10 @@ def test_the_log_over_http_and_the_cli(collector: CollectorServer, tmp_path: Pat
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout) == entries
     table = runner.invoke(
-        app, ["audit", "list", "--endpoint", collector.url, "--action", "prompt", "--since", "1h"],
+        app,
+        ["audit", "list", "--endpoint", collector.url, "--action", "prompt", "--since", "1h"],
         env={"COLUMNS": "200"},
-    )  # fmt: skip
+    )
     assert (
         table.exit_code == 0 and "prompt.label.move" in table.stdout and "2 row(s)" in table.stdout
     )
@@ -151,7 +173,9 @@ def test_the_cli_reads_a_file(db_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [entry] = json.loads(result.stdout)
     assert (entry["actor"], entry["action"], entry["target"]) == (
-        "ana", "prompt.label.move", "prompt:reply",
-    )  # fmt: skip
+        "ana",
+        "prompt.label.move",
+        "prompt:reply",
+    )
     missing = CliRunner().invoke(app, ["audit", "list", "--db", str(db_path.parent / "no.duckdb")])
     assert missing.exit_code == 1 and "no database" in missing.output

@@ -51,15 +51,27 @@ json_values = st.recursive(
     max_leaves=20,
 )
 field_names = st.sampled_from(
-    ["input", "expected", "output", "metadata", "example_id", "source_trace_id", "source_span_id",
-     "question", "a.b", ""]
-) | st.text(max_size=6)  # fmt: skip
+    [
+        "input",
+        "expected",
+        "output",
+        "metadata",
+        "example_id",
+        "source_trace_id",
+        "source_span_id",
+        "question",
+        "a.b",
+        "",
+    ]
+) | st.text(max_size=6)
 records = st.one_of(
     st.dictionaries(field_names, json_values, max_size=6),
-    st.fixed_dictionaries({"input": json_values}, optional={"expected": json_values,
-                          "metadata": json_values, "source_trace_id": json_values}),
+    st.fixed_dictionaries(
+        {"input": json_values},
+        optional={"expected": json_values, "metadata": json_values, "source_trace_id": json_values},
+    ),
     json_values,
-)  # fmt: skip
+)
 
 
 def _jsonl_line(value: Any) -> str:
@@ -70,10 +82,22 @@ def _jsonl_line(value: Any) -> str:
 jsonl_bytes = st.one_of(
     st.lists(records, max_size=5).map(lambda rs: "\n".join(map(_jsonl_line, rs)).encode()),
     st.binary(max_size=200),
-    st.lists(st.sampled_from(['{"input": 1e999}', '{"input": NaN}', "[" * 5000 + "]" * 5000,
-                              '{"input": "x"', '{"input": "\\ud800"}', "\ufeff{}", "{}", ""]),
-             max_size=4).map(lambda ls: "\n".join(ls).encode()),
-)  # fmt: skip
+    st.lists(
+        st.sampled_from(
+            [
+                '{"input": 1e999}',
+                '{"input": NaN}',
+                "[" * 5000 + "]" * 5000,
+                '{"input": "x"',
+                '{"input": "\\ud800"}',
+                "\ufeff{}",
+                "{}",
+                "",
+            ]
+        ),
+        max_size=4,
+    ).map(lambda ls: "\n".join(ls).encode()),
+)
 
 
 def _csv_text(header: list[str], rows: list[list[str]]) -> bytes:

@@ -55,13 +55,24 @@ class CollectorProcess:
 
     def start(self, timeout_s: float = 90.0) -> None:
         """Start the process and wait until /health answers (the database is open)."""
-        command = [sys.executable, "-m", "loopwise", "collect", "--db", str(self.db),
-                   "--port", str(self.port)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "loopwise",
+            "collect",
+            "--db",
+            str(self.db),
+            "--port",
+            str(self.port),
+        ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
                 preexec_fn=self.preexec_fn,
-            )  # fmt: skip
+            )
         self.starts += 1
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -23,10 +23,13 @@ KILLS = 3
 ACTIONS: list[dict[str, Any]] = [
     {"action": "comment", "comment": "looking"},
     {"action": "assign", "assignee": "sam"},
-    {"action": "correct", "corrected_output": "Your order ORD-10001 ships tomorrow.",
-     "verdicts": {"invented_identifiers": "fail"}},
+    {
+        "action": "correct",
+        "corrected_output": "Your order ORD-10001 ships tomorrow.",
+        "verdicts": {"invented_identifiers": "fail"},
+    },
     {"action": "reopen"},
-]  # fmt: skip
+]
 
 
 def seed_items(url: str, otlp_request: bytes) -> list[str]:
@@ -145,8 +148,10 @@ def otlp_body():
                 start_time_unix_nano=1_767_225_600_000_000_000 + index,
                 end_time_unix_nano=1_767_225_600_100_000_000 + index,
             )
-            for key, value in (("openinference.span.kind", "LLM"),
-                               ("output.value", f"Your order ORD-{index} ships.")):  # fmt: skip
+            for key, value in (
+                ("openinference.span.kind", "LLM"),
+                ("output.value", f"Your order ORD-{index} ships."),
+            ):
                 span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
         return bytes(request.SerializeToString())
 

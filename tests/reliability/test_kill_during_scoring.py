@@ -87,8 +87,9 @@ def test_kill_9_during_online_scoring_scores_every_span_exactly_once(
     for _ in range(KILLS):
         # Wait until the worker is part-way, past the last cut: more scored, a backlog left.
         done = cut_at[-1][0] if cut_at else 0
-        assert until(lambda d=done: progress(killed.url)[0] > d and progress(killed.url)[1] > 0,
-                     300, 0.02)  # fmt: skip
+        assert until(
+            lambda d=done: progress(killed.url)[0] > d and progress(killed.url)[1] > 0, 300, 0.02
+        )
         cut_at.append(progress(killed.url))
         killed.kill9()
         killed.start()

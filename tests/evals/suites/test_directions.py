@@ -61,47 +61,177 @@ class Case:
 
 
 CASES = [
-    Case("error_status", {}, {"status": "ok"}, {"status": "error", "status_message": "boom"},
-         1.0, 0.0, "higher"),
+    Case(
+        "error_status",
+        {},
+        {"status": "ok"},
+        {"status": "error", "status_message": "boom"},
+        1.0,
+        0.0,
+        "higher",
+    ),
     Case("valid_json", {}, {"output": '{"a": 1}'}, {"output": '{"a": 1'}, 1.0, 0.0, "higher"),
-    Case("json_schema", {"schema": {"type": "object", "required": ["a"]}},
-         {"output": '{"a": 1}'}, {"output": '{"b": 1}'}, 1.0, 0.0, "higher"),
-    Case("regex", {"pattern": r"^ORD-\d+$"}, {"output": "ORD-12"}, {"output": "none"},
-         1.0, 0.0, "higher", label="regex-must-match"),
-    Case("regex", {"pattern": "secret", "must_match": False}, {"output": "fine"},
-         {"output": "the secret"}, 1.0, 0.0, "higher", label="regex-forbidden"),
-    Case("contains", {"text": ["refund", "days"], "mode": "all"},
-         {"output": "a refund in 5 days"}, {"output": "a refund soon"}, 1.0, 0.0, "higher"),
-    Case("contains", {"text": ["password"], "negate": True}, {"output": "hello"},
-         {"output": "the password is x"}, 1.0, 0.0, "higher", label="contains-negated"),
-    Case("exact_match", {}, {"output": "Paris"}, {"output": "Lyon"}, 1.0, 0.0, "higher",
-         reference="Paris"),
-    Case("length_bounds", {"max_length": 10}, {"output": "short"}, {"output": "x" * 40},
-         5.0, 40.0, "none"),
-    Case("language_mismatch", {}, {"input": QUESTION, "output": ENGLISH},
-         {"input": QUESTION, "output": SPANISH}, 1.0, 0.0, "higher"),
-    Case("pii_leakage", {}, {"output": "Thanks, noted."},
-         {"output": "Write to bob.smith@example.com"}, 0.0, 1.0, "lower"),
-    Case("token_f1", {}, {"output": "the parcel ships on monday"},
-         {"output": "bananas are yellow"}, 1.0, 0.0, "higher",
-         reference="the parcel ships on monday"),
-    Case("rouge_l", {}, {"output": "the parcel ships on monday"},
-         {"output": "bananas are yellow"}, 1.0, 0.0, "higher",
-         reference="the parcel ships on monday"),
-    Case("tfidf_similarity", {}, {"output": "the parcel ships on monday"},
-         {"output": "bananas are yellow"}, 1.0, 0.0, "higher",
-         reference="the parcel ships on monday"),
-    Case("latency_threshold", {"max_ms": 100}, {"duration_ms": 50.0}, {"duration_ms": 500.0},
-         50.0, 500.0, "lower"),
-    Case("token_threshold", {"max_tokens": 100}, {"total_tokens": 50}, {"total_tokens": 500},
-         50.0, 500.0, "lower"),
-    Case("cost_threshold", {"max_usd": 0.01}, {"cost_usd": 0.001}, {"cost_usd": 0.5},
-         0.001, 0.5, "lower"),
-    Case("refusal", {}, {"output": "Here is the status of your order."},
-         {"output": "I'm sorry, but I can't help with that."}, 1.0, 0.0, "higher"),
-    Case("invented_identifiers", {}, {"input": QUESTION, "output": "ORD-1234 ships today."},
-         {"input": QUESTION, "output": "ORD-9876 and ORD-5555 ship today."}, 0.0, 2.0, "lower"),
-]  # fmt: skip
+    Case(
+        "json_schema",
+        {"schema": {"type": "object", "required": ["a"]}},
+        {"output": '{"a": 1}'},
+        {"output": '{"b": 1}'},
+        1.0,
+        0.0,
+        "higher",
+    ),
+    Case(
+        "regex",
+        {"pattern": r"^ORD-\d+$"},
+        {"output": "ORD-12"},
+        {"output": "none"},
+        1.0,
+        0.0,
+        "higher",
+        label="regex-must-match",
+    ),
+    Case(
+        "regex",
+        {"pattern": "secret", "must_match": False},
+        {"output": "fine"},
+        {"output": "the secret"},
+        1.0,
+        0.0,
+        "higher",
+        label="regex-forbidden",
+    ),
+    Case(
+        "contains",
+        {"text": ["refund", "days"], "mode": "all"},
+        {"output": "a refund in 5 days"},
+        {"output": "a refund soon"},
+        1.0,
+        0.0,
+        "higher",
+    ),
+    Case(
+        "contains",
+        {"text": ["password"], "negate": True},
+        {"output": "hello"},
+        {"output": "the password is x"},
+        1.0,
+        0.0,
+        "higher",
+        label="contains-negated",
+    ),
+    Case(
+        "exact_match",
+        {},
+        {"output": "Paris"},
+        {"output": "Lyon"},
+        1.0,
+        0.0,
+        "higher",
+        reference="Paris",
+    ),
+    Case(
+        "length_bounds",
+        {"max_length": 10},
+        {"output": "short"},
+        {"output": "x" * 40},
+        5.0,
+        40.0,
+        "none",
+    ),
+    Case(
+        "language_mismatch",
+        {},
+        {"input": QUESTION, "output": ENGLISH},
+        {"input": QUESTION, "output": SPANISH},
+        1.0,
+        0.0,
+        "higher",
+    ),
+    Case(
+        "pii_leakage",
+        {},
+        {"output": "Thanks, noted."},
+        {"output": "Write to bob.smith@example.com"},
+        0.0,
+        1.0,
+        "lower",
+    ),
+    Case(
+        "token_f1",
+        {},
+        {"output": "the parcel ships on monday"},
+        {"output": "bananas are yellow"},
+        1.0,
+        0.0,
+        "higher",
+        reference="the parcel ships on monday",
+    ),
+    Case(
+        "rouge_l",
+        {},
+        {"output": "the parcel ships on monday"},
+        {"output": "bananas are yellow"},
+        1.0,
+        0.0,
+        "higher",
+        reference="the parcel ships on monday",
+    ),
+    Case(
+        "tfidf_similarity",
+        {},
+        {"output": "the parcel ships on monday"},
+        {"output": "bananas are yellow"},
+        1.0,
+        0.0,
+        "higher",
+        reference="the parcel ships on monday",
+    ),
+    Case(
+        "latency_threshold",
+        {"max_ms": 100},
+        {"duration_ms": 50.0},
+        {"duration_ms": 500.0},
+        50.0,
+        500.0,
+        "lower",
+    ),
+    Case(
+        "token_threshold",
+        {"max_tokens": 100},
+        {"total_tokens": 50},
+        {"total_tokens": 500},
+        50.0,
+        500.0,
+        "lower",
+    ),
+    Case(
+        "cost_threshold",
+        {"max_usd": 0.01},
+        {"cost_usd": 0.001},
+        {"cost_usd": 0.5},
+        0.001,
+        0.5,
+        "lower",
+    ),
+    Case(
+        "refusal",
+        {},
+        {"output": "Here is the status of your order."},
+        {"output": "I'm sorry, but I can't help with that."},
+        1.0,
+        0.0,
+        "higher",
+    ),
+    Case(
+        "invented_identifiers",
+        {},
+        {"input": QUESTION, "output": "ORD-1234 ships today."},
+        {"input": QUESTION, "output": "ORD-9876 and ORD-5555 ship today."},
+        0.0,
+        2.0,
+        "lower",
+    ),
+]
 JUDGES = ("correctness", "faithfulness", "relevance", "helpfulness", "toxicity")
 GOOD_MARK = "all good"
 
@@ -112,8 +242,11 @@ def judge_reply(request: Mapping[str, Any]) -> str:
     labels = prompt.split("Labels: ", 1)[1].split(".", 1)[0].split(", ")
     output = prompt.rsplit("<output>", 1)[1]
     good = GOOD_MARK in output
-    verdict = {"explanation": "judged", "label": labels[0] if good else labels[-1],
-               "score": 0.9 if good else 0.2}  # fmt: skip
+    verdict = {
+        "explanation": "judged",
+        "label": labels[0] if good else labels[-1],
+        "score": 0.9 if good else 0.2,
+    }
     return json.dumps(verdict)
 
 
@@ -128,12 +261,20 @@ def judge_cases(stub: OpenAIStub) -> list[tuple[Evaluator, Case]]:
     return [
         (
             judge(name, settings),
-            Case(f"{name}_judge", {}, {"output": f"{GOOD_MARK}: it ships Monday."},
-                 {"output": "bad: no idea."}, 0.9, 0.2, "higher",
-                 reference="It ships Monday.", context="Orders ship on Monday."),
+            Case(
+                f"{name}_judge",
+                {},
+                {"output": f"{GOOD_MARK}: it ships Monday."},
+                {"output": "bad: no idea."},
+                0.9,
+                0.2,
+                "higher",
+                reference="It ships Monday.",
+                context="Orders ship on Monday.",
+            ),
         )
         for name in JUDGES
-    ]  # fmt: skip
+    ]
 
 
 def results(evaluator: Evaluator, case: Case, spans: Any, good: bool) -> list[ExampleResult]:
@@ -142,20 +283,36 @@ def results(evaluator: Evaluator, case: Case, spans: Any, good: bool) -> list[Ex
     for number in range(EXAMPLES):
         trace = spans.trace_id()
         root = spans.span_id()
-        rows.append(spans.row(trace_id=trace, span_id=root, name="root", kind="chain",
-                              input=case.good.get("input", QUESTION)))  # fmt: skip
+        rows.append(
+            spans.row(
+                trace_id=trace,
+                span_id=root,
+                name="root",
+                kind="chain",
+                input=case.good.get("input", QUESTION),
+            )
+        )
         if case.context:
-            rows.append(spans.row(trace_id=trace, parent_span_id=root, kind="retriever",
-                                  name="retrieve", output=case.context))  # fmt: skip
+            rows.append(
+                spans.row(
+                    trace_id=trace,
+                    parent_span_id=root,
+                    kind="retriever",
+                    name="retrieve",
+                    output=case.context,
+                )
+            )
         fields = dict(case.good if good else case.bad)
-        rows.append(spans.row(trace_id=trace, parent_span_id=root, name=f"answer-{number}",
-                              **fields))  # fmt: skip
+        rows.append(
+            spans.row(trace_id=trace, parent_span_id=root, name=f"answer-{number}", **fields)
+        )
     table = with_context(None, spans.table(rows))
     table = table.filter(pa.compute.starts_with(table["name"], "answer-"))
     table = table.append_column("reference", pa.array([case.reference] * EXAMPLES, pa.string()))
     outcome = evaluate(evaluator, table, runtime=Runtime())
-    examples = [ExampleResult(example_id=f"e{i}", repetition=0, input=None)
-                for i in range(EXAMPLES)]  # fmt: skip
+    examples = [
+        ExampleResult(example_id=f"e{i}", repetition=0, input=None) for i in range(EXAMPLES)
+    ]
     for record in outcome.table.to_pylist():
         examples[record["row"]].scores[evaluator.name] = outcome_from_record(record)
     return examples
@@ -230,9 +387,13 @@ def test_every_built_in_is_covered() -> None:
 
 def test_mean_thresholds_follow_the_direction(spans: Any) -> None:
     def suite(threshold: MeanScore) -> Suite:
-        return Suite(name="s", dataset="d.jsonl", target=lambda x: x,
-                     evaluators=[default_registry().create("latency_threshold", {"max_ms": 100})],
-                     thresholds=[threshold])  # fmt: skip
+        return Suite(
+            name="s",
+            dataset="d.jsonl",
+            target=lambda x: x,
+            evaluators=[default_registry().create("latency_threshold", {"max_ms": 100})],
+            thresholds=[threshold],
+        )
 
     with pytest.raises(SuiteError, match="lower values are better for this evaluator"):
         suite(MeanScore("latency_threshold", at_least=100)).check()

@@ -110,10 +110,13 @@ def test_passing_suite_writes_every_report(tmp_path: Path) -> None:
     write_suite(tmp_path, wrong=("q3",), raises=("q7",))
     code, output = invoke(
         tmp_path,
-        "--junit", str(tmp_path / "out/junit.xml"),
-        "--markdown", str(tmp_path / "out/report.md"),
-        "--json", str(tmp_path / "out/report.json"),
-    )  # fmt: skip
+        "--junit",
+        str(tmp_path / "out/junit.xml"),
+        "--markdown",
+        str(tmp_path / "out/report.md"),
+        "--json",
+        str(tmp_path / "out/report.json"),
+    )
     assert code == 0, output
     assert "PASSED" in output and "1 target error(s)" in output
     report = json.loads((tmp_path / "out/report.json").read_text())

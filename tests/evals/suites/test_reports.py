@@ -21,22 +21,40 @@ from loopwise.evals.suites.stats import Interval, compare_paired
 def make_report() -> RunReport:
     examples = [
         ExampleResult(
-            "t1", 0, "refund?", "yes", "yes", trace_id="a" * 32,
+            "t1",
+            0,
+            "refund?",
+            "yes",
+            "yes",
+            trace_id="a" * 32,
             scores={"exact": ScoreOutcome(value=1.0, passed=True)},
         ),
         ExampleResult(
-            "t2", 0, "where is <b>it</b>?", "soon", "never",
+            "t2",
+            0,
+            "where is <b>it</b>?",
+            "soon",
+            "never",
             scores={"exact": ScoreOutcome(value=0.0, passed=False, explanation="differs")},
         ),
         ExampleResult(
-            "t3", 0, "x", "y", None, error="ValueError: boom",
+            "t3",
+            0,
+            "x",
+            "y",
+            None,
+            error="ValueError: boom",
             scores={"exact": ScoreOutcome(errored=True, error="no output")},
         ),
         ExampleResult(
-            "t4", 0, "z", "z", "z",
+            "t4",
+            0,
+            "z",
+            "z",
+            "z",
             scores={"judge": ScoreOutcome(errored=True, error="judge unreachable")},
         ),
-    ]  # fmt: skip
+    ]
     paired = compare_paired({"t1": [1.0], "t2": [0.0]}, {"t1": [1.0], "t2": [1.0]})
     return RunReport(
         run_id="run-2",
@@ -73,8 +91,13 @@ def test_junit_has_one_case_per_example_and_evaluator_plus_thresholds() -> None:
     assert suite is not None
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [
-        "t1", "t2", "t3", "t4", "exact pass rate >= 0.9", "no significant regression in exact",
-    ]  # fmt: skip
+        "t1",
+        "t2",
+        "t3",
+        "t4",
+        "exact pass rate >= 0.9",
+        "no significant regression in exact",
+    ]
     by_name = {c.get("name"): c for c in cases}
     assert by_name["t1"].find("failure") is None and by_name["t1"].find("error") is None
     assert "a" * 32 in (by_name["t1"].findtext("system-out") or "")
