@@ -133,8 +133,13 @@ def show_context(detail: TraceDetail, item: Record, span: Record, explanations: 
             )
     output = span.get("output")
     if isinstance(output, str):
-        parts = failing_parts(output, explanations)
-        if parts:
-            st.caption("Where the output fails")
-            for part in parts:
-                st.markdown(highlighted_line(output, part))
+        show_highlights(output, explanations)
+
+
+def show_highlights(output: str, explanations: list[str]) -> None:
+    """The stretches of ``output`` the explanations point at, each in its context."""
+    parts = failing_parts(output, explanations)
+    if parts:
+        st.caption("Where the output fails")
+        for part in parts:
+            st.markdown(highlighted_line(output, part))

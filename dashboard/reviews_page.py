@@ -15,7 +15,7 @@ import streamlit as st
 from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
-from .review_context import show_context
+from .review_context import show_context, show_highlights
 from .review_queue import (
     BY_CLUSTER,
     GROUPINGS,
@@ -196,6 +196,7 @@ def _held_content(item: Record) -> str:
     st.warning("A running workflow is waiting for this decision.")
     check = item.get("held_check")
     failed = check.get("failed") if isinstance(check, dict) else None
+    explanations: list[str] = []
     if failed:
         scores = check.get("scores") if isinstance(check, dict) else None
         for name in failed:
@@ -204,9 +205,12 @@ def _held_content(item: Record) -> str:
                 score.get("explanation") or score.get("error") if isinstance(score, dict) else None
             )
             st.text(f"failed {name}: {why or ''}")
+            explanations.append(str(why or ""))
     show_content("Input", item.get("held_input"))
     show_content("Output", item.get("held_output"))
     output = item.get("held_output")
+    if isinstance(output, str):
+        show_highlights(output, explanations)
     return output if isinstance(output, str) else ""
 
 

@@ -190,6 +190,8 @@ def test_a_held_output_comes_first_and_a_correction_releases_it(
     assert shown_item(at) == item_id
     assert [w.value for w in at.warning] == ["A running workflow is waiting for this decision."]
     assert "Your order ORD-99999 ships." in [c.value for c in at.code]
+    # The invented id is highlighted in place, from the check's own explanation.
+    assert "Your order :red-background[**ORD\\-99999**] ships\\." in [m.value for m in at.markdown]
     assert at.text_area[0].value == "Your order ORD-99999 ships."
     at.text_area[0].input("Your order ORD-10001 ships.")
     at.button(key="reviews.correct").click().run()
