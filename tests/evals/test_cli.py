@@ -99,7 +99,7 @@ def test_score_on_the_file(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_errors_are_one_clear_line(demo_db: Path, tmp_path: Path) -> None:
     cases = [
         (["-e", "nope"], "no evaluator named 'nope'; known:"),
-        (["--since", "yesterday-ish"], "--since: not an ISO-8601 time"),
+        (["--since", "yesterday-ish"], "--since: not an ISO 8601 time"),
         (["--kind", "robot"], "unknown span kind 'robot'"),
         (["--endpoint", "http://127.0.0.1:9"], "give --db or --endpoint, not both"),
     ]
@@ -187,7 +187,7 @@ def test_score_api_validates_its_body(evals_collector: Callable[..., CollectorSe
         ({}, "run_id must be"),
         ({"run_id": "r1", "limit": 0}, "limit must be an integer from 1"),
         ({"run_id": "r1", "after": "x"}, "after must be an integer"),
-        ({"run_id": "r1", "filters": {"since": "later"}}, "since: not an ISO-8601 time"),
+        ({"run_id": "r1", "filters": {"since": "later"}}, "since: not an ISO 8601 time"),
         ({"run_id": "r1", "filters": {"colour": "red"}}, "unknown filter 'colour'"),
         ({"run_id": "r1", "evaluators": "refusal"}, "evaluators must be a list"),
         ({"run_id": "r1", "evaluators": ["os:system"]}, "import paths belong in the config"),
