@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from ..semconv import SPAN_KINDS
+from ..semconv.kinds import SPAN_KINDS
 
 KIND = "openinference.span.kind"
 INPUT = "input.value"

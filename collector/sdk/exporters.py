@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -95,7 +94,7 @@ class SpoolingExporter(SpanExporter):
                 self.traces_url,
                 self.spool_dir,
             )
-        self._spool(encode_spans(spans).SerializeToString())
+        self._spool(_encoded(spans))
         return SpanExportResult.SUCCESS
 
     def _exporter(self) -> SpanExporter:
@@ -214,6 +213,8 @@ class LocalStoreExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Normalize, redact and append the spans in one transaction."""
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
         from ..redact import redact_table
         from ..semconv.normalize import normalize_request
         from ..store.store import Store, StoreError
@@ -241,3 +242,10 @@ class LocalStoreExporter(SpanExporter):
 
     def shutdown(self) -> None:
         """Nothing to release: the file is closed after every export."""
+
+
+def _encoded(spans: Sequence[ReadableSpan]) -> bytes:
+    """The spans as an OTLP protobuf request (the encoder loads protobuf: first use only)."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    return bytes(encode_spans(spans).SerializeToString())

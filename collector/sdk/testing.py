@@ -9,7 +9,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -94,6 +93,8 @@ class TestingExporter(SpanExporter):
         ``ingested_at`` is the latest span end rather than the wall clock, so with a fixed
         clock and id generator the rows are the same on every run.
         """
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
         from ..semconv.normalize import normalize_request
 
         spans = self.spans

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .fields import SPAN_KINDS, Resolved
+    from .fields import Resolved
+    from .kinds import SPAN_KINDS
     from .logs import LogBatch, normalize_logs
     from .messages import Message, messages_in, render_text
     from .normalize import CONVENTIONS, NormalizedBatch, normalize_request, resolve_attributes
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    ".fields": (
-        "SPAN_KINDS",
-        "Resolved",
-    ),
+    ".fields": ("Resolved",),
+    ".kinds": ("SPAN_KINDS",),
     ".logs": (
         "LogBatch",
         "normalize_logs",

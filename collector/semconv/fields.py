@@ -10,18 +10,6 @@ from .messages import Message, messages_in, read_messages, render_text
 from .serialized import framework_messages
 from .values import loads
 
-SPAN_KINDS = (
-    "llm",
-    "chain",
-    "tool",
-    "agent",
-    "retriever",
-    "embedding",
-    "evaluator",
-    "guardrail",
-    "other",
-)
-
 INT64_MAX = 2**63 - 1
 MAX_WARNINGS = 20
 

@@ -10,7 +10,6 @@ here raises into the application: an unreachable collector is retried until the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -120,6 +119,8 @@ class Ticket:
 
     async def wait_async(self, timeout: float = DEFAULT_WAIT_S) -> Decision:
         """``wait`` for asyncio applications (does not block the event loop)."""
+        import asyncio
+
         import httpx
 
         loop = asyncio.get_running_loop()
