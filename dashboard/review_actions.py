@@ -70,7 +70,7 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
     st.button(
         "Submit correction",
         key=f"{KEY}.correct",
-        shortcut="Ctrl+Enter",
+        shortcut="Alt+Enter",  # Ctrl+Enter is the text box's own "apply"
         on_click=_act,
         args=(settings, item_id, version, "correct", output),
     )

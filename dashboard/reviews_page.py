@@ -38,7 +38,10 @@ from .widgets import collector_status, show_api_error, show_content
 
 SNAPSHOT_KEY = f"{KEY}.snapshot"
 SKIPPED_KEY = f"{KEY}.skipped"
-SHORTCUTS = "A approve · X reject · Ctrl+Enter submit the correction · S skip · J next · K previous"
+SHORTCUTS = (
+    "A approve · X reject · Alt+Enter submit the correction (Ctrl+Enter applies the box) · "
+    "S skip · J next · K previous"
+)
 MAX_ITEMS = 500
 MAX_FLAGS = 1000
 FLAG_COLUMNS = {

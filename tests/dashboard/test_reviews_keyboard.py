@@ -39,7 +39,7 @@ def test_every_decision_and_move_has_a_key(
     assert keys == {
         "reviews.approve": "a",
         "reviews.reject": "x",
-        "reviews.correct": "ctrl+enter",
+        "reviews.correct": "alt+enter",
         "reviews.skip": "s",
         "reviews.next": "j",
         "reviews.previous": "k",
