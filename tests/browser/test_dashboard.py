@@ -7,7 +7,6 @@ Screenshots of every page go to tests/artifacts/screenshots/ for a person to loo
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -184,24 +183,3 @@ def test_review_queue_completes_one_review_with_a_correction(
     ]
     assert corrected["trace_id"] == seeded.xss_trace_id
     assert page.dialogs == []
-
-
-def test_the_review_queue_walks_by_keyboard(
-    page: Page, dashboard: Dashboard, seeded: Seeded, screenshots: Path
-) -> None:
-    """J and K move through the group in real Chromium (Streamlit's own key handling)."""
-    open_page(page, dashboard, "reviews")
-    progress = page.locator(MAIN).get_by_text(re.compile(r"^Item \d+ of \d+ in this group"))
-    total = int(re.search(r"of (\d+)", progress.inner_text()).group(1))  # type: ignore[union-attr]
-    assert progress.inner_text().startswith("Item 1 of")
-    if total < 2:
-        pytest.skip("the seeded group holds one item")
-    page.locator(f"{MAIN} h1").first.click()  # focus on the page, not a text box
-    page.keyboard.press("j")
-    settle(page)
-    assert progress.inner_text().startswith("Item 2 of")
-    screenshot(page, screenshots, "review-queue-by-keyboard")
-    page.locator(f"{MAIN} h1").first.click()
-    page.keyboard.press("k")
-    settle(page)
-    assert progress.inner_text().startswith("Item 1 of")
