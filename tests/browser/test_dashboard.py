@@ -159,7 +159,9 @@ def test_review_queue_completes_one_review_with_a_correction(
     API that the correction landed."""
     open_page(page, dashboard, "reviews")
     main = page.locator(MAIN)
-    assert main.get_by_text(seeded.LINK, exact=True).filter(visible=True).count()  # as text
+    shown = main.get_by_text(seeded.LINK, exact=True).filter(visible=True)
+    shown.first.wait_for(timeout=30_000)  # code blocks render after the rest of the page
+    assert shown.count()  # as text
     assert_nothing_injected(page)
     screenshot(page, screenshots, "review-queue-item")
     box = page.get_by_label("Corrected output")
