@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from loopwise.collector.server.decode import BadRequest
+from loopwise.collector.server.params import int_param
 from loopwise.collector.server.responses import json_error, json_response, loads_body
 from loopwise.collector.times import parse_utc
 
@@ -125,16 +127,10 @@ def _hex(request: Request, name: str, length: int) -> str | None:
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise BadParam(f"{name} must be an integer, got {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadParam(f"{name} must be between {low} and {high}, got {value}")
-    return value
+        return int_param(request, name, default, low, high)
+    except BadRequest as exc:
+        raise BadParam(exc.message) from None
 
 
 async def _flags(extension: EvalsExtension, request: Request) -> Response:

@@ -70,16 +70,18 @@ class Example:
     def example_id(self) -> str:
         """``ex_`` and 24 hex characters of a hash of the whole example (the scheme every
         loader uses: loopwise.collector.example_ids)."""
-        canonical_json(
-            [self.input, self.expected, dict(self.metadata)]
-        )  # FeedbackError if not JSON
-        return example_id(
-            self.input,
-            self.expected,
-            self.metadata,
-            self.source_trace_id,
-            self.source_span_id,
-        )
+        try:
+            return example_id(
+                self.input,
+                self.expected,
+                self.metadata,
+                self.source_trace_id,
+                self.source_span_id,
+            )
+        except (TypeError, ValueError, RecursionError):
+            # Serialized again only to raise the FeedbackError that names the problem.
+            canonical_json([self.input, self.expected, dict(self.metadata)])
+            raise
 
     @functools.cached_property
     def input_key(self) -> str:
