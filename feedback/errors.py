@@ -1,23 +1,20 @@
-"""The errors of the feedback loop, each with the HTTP status the API answers it with."""
+"""The errors of the feedback loop: the API's error family (each carries the HTTP status it
+is answered with) under names of their own."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from loopwise.collector.api_errors import ApiError
 
-class FeedbackError(ValueError):
+
+class FeedbackError(ApiError, ValueError):
     """Bad input to a feedback operation (HTTP 400); nothing was changed."""
 
     status = 400
 
     def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"error": message, **details}``, the API's error body."""
-        return {"error": self.message, **self.details}
+        super().__init__(message, details=details)
 
 
 class NotFound(FeedbackError):
@@ -35,4 +32,6 @@ class Conflict(FeedbackError):
 def error_for_status(status: int, message: str, details: dict[str, Any]) -> FeedbackError:
     """The FeedbackError subclass an API status code stands for."""
     cls = {404: NotFound, 409: Conflict}.get(status, FeedbackError)
-    return cls(message, **details)
+    error = cls(message, **details)
+    error.status = status
+    return error

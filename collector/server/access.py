@@ -10,7 +10,8 @@ Three kinds of caller:
   its SQL sees its project's rows only, and data shared by every project (datasets, prompts,
   eval runs) stays with the instance admin;
 - anonymous: only while no admin key is configured and no project key exists (the loopback
-  default). Once either exists, every route but /health needs a key, loopback included.
+  default). Once either exists, every route but /health and the API description (/docs,
+  /openapi.json) needs a key, loopback included.
 
 The table is the single place a route's access is decided. A route missing from it is open to
 the instance admin only, so a new route never leaks a project's data by default.
@@ -45,7 +46,9 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"ingest", "read", "admin"}),
 }
 MAX_SCOPED_BODY_BYTES = 1024 * 1024
-OPEN_PATHS = ("/health",)
+# The API description holds no data and is the same in every install: open, so a browser
+# can show /docs and a generator can read /openapi.json without a key.
+OPEN_PATHS = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
 
 
 @dataclass(frozen=True)

@@ -18,36 +18,46 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Route
 
+from ..api_errors import Unavailable
 from ..store.export import export_store
 from ..store.retention import RetentionError, Selection, delete_data
 from .access import principal_of
-from .decode import BadRequest
-from .feedback_api import read_limited as _read_limited
-from .responses import json_error, json_response
+from .decode import BadRequest, read_limited
+from .errors import ApiRoute
+from .responses import json_response
+from .schemas import DeleteRequest, DeletionReportModel
 
 if TYPE_CHECKING:
     from .app import Collector
 
-log = logging.getLogger(__name__)
-
 MAX_ADMIN_BODY_BYTES = 16 * 1024
 EXPORT_MEDIA_TYPE = "application/x-tar"
+log = logging.getLogger(__name__)
+_DELETE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": DeleteRequest.model_json_schema()}},
+    }
+}
 
 
-def admin_routes(collector: Collector) -> list[BaseRoute]:
+def admin_routes(collector: Collector) -> APIRouter:
     """The admin routes, bound to ``collector``'s store."""
+    router = APIRouter(route_class=ApiRoute, tags=["admin"])
 
-    async def delete(request: Request) -> Response:
-        try:
-            body = await _read_limited(request, MAX_ADMIN_BODY_BYTES)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.message)
+    # The body is read here, not by a model: it is capped at 16 KiB before it is parsed,
+    # and Selection names what is wrong with it in the words the CLI uses too.
+    @router.post(
+        "/api/admin/delete", response_model=DeletionReportModel, openapi_extra=_DELETE_BODY
+    )
+    async def post_delete(request: Request) -> Response:
+        """Delete data by age, project or end user (AND); bad input deletes nothing."""
+        body = await read_limited(request, MAX_ADMIN_BODY_BYTES)
         try:
             payload = json.loads(body)
             selection = Selection.from_json(payload)
@@ -56,25 +66,33 @@ def admin_routes(collector: Collector) -> list[BaseRoute]:
                 raise RetentionError("dry_run must be true or false")
         except (ValueError, UnicodeDecodeError) as exc:
             message = str(exc) if isinstance(exc, RetentionError) else "body must be JSON"
-            return json_error(400, message)
+            raise BadRequest(400, message) from None
+        actor = principal_of(request.scope).name or "admin"
         try:
-            actor = principal_of(request.scope).name or "admin"
             report = await run_in_threadpool(
                 lambda: delete_data(collector.store, selection, dry_run=dry_run, actor=actor)
             )
-        except Exception as exc:  # the collector answers every request; it never dies on one
+        except Exception as exc:
             log.exception("deletion failed")
-            return json_error(503, f"deletion failed, nothing was deleted: {type(exc).__name__}")
+            raise Unavailable(
+                f"deletion failed, nothing was deleted: {type(exc).__name__}"
+            ) from exc
         return json_response(report.to_dict())
 
-    async def export(_: Request) -> Response:
+    @router.post(
+        "/api/admin/export",
+        response_class=FileResponse,
+        responses={200: {"content": {EXPORT_MEDIA_TYPE: {}}}},
+    )
+    async def post_export() -> Response:
+        """A tar of Parquet files and manifest.json: the whole store, while it runs."""
         folder = Path(tempfile.mkdtemp(prefix="loopwise-export-"))
         try:
             archive = await run_in_threadpool(_export_archive, collector, folder)
         except Exception as exc:
             shutil.rmtree(folder, ignore_errors=True)
             log.exception("export failed")
-            return json_error(503, f"export failed: {type(exc).__name__}: {exc}")
+            raise Unavailable(f"export failed: {type(exc).__name__}: {exc}") from exc
         return FileResponse(
             archive,
             media_type=EXPORT_MEDIA_TYPE,
@@ -82,10 +100,7 @@ def admin_routes(collector: Collector) -> list[BaseRoute]:
             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
         )
 
-    return [
-        Route("/api/admin/delete", delete, methods=["POST"]),
-        Route("/api/admin/export", export, methods=["POST"]),
-    ]
+    return router
 
 
 def _export_archive(collector: Collector, folder: Path) -> Path:

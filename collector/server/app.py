@@ -8,15 +8,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pyarrow as pa
+from fastapi import APIRouter, FastAPI, Request
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ... import __version__
+from ..api_errors import ApiError
 from ..pricing import PriceTable
 from ..redact import redact_table
 from ..semconv import NormalizedBatch, normalize_request
@@ -34,22 +34,17 @@ from .admission import Admission, Overloaded
 from .audit_api import audit_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type, read_body
+from .errors import ApiRoute
 from .extensions import Extension
-from .feedback_api import feedback_routes
 from .keys_api import key_routes
 from .langfuse_api import langfuse_routes
 from .logs_api import logs_routes
 from .overview_api import overview_routes
-from .responses import (
-    http_error,
-    json_error,
-    json_response,
-    loads_body,
-    otlp_error,
-    otlp_success,
-)
+from .responses import http_error, json_response, otlp_error, otlp_success
 from .retention_task import RetentionTask
+from .schemas import HealthReply, SqlRequest, SqlResult
 from .traces_api import trace_routes
+from .user_feedback_api import user_feedback_routes
 
 log = logging.getLogger(__name__)
 
@@ -109,39 +104,48 @@ class Collector:
 
 def create_app(
     config: CollectorConfig, store: Store | None = None, extensions: Sequence[Extension] = ()
-) -> Starlette:
+) -> FastAPI:
     """Build the collector application; the database opens now and closes on shutdown.
 
     ``extensions`` add routes and background work (online evaluation, review queue, ...).
+    The JSON API is described at ``/openapi.json`` and browsable at ``/docs``.
     """
     collector = Collector(config, store, extensions)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         collector.start()
         try:
             yield
         finally:
             await run_in_threadpool(collector.stop)
 
-    receive = _receive_traces(collector)
-    routes: list[BaseRoute] = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
-    routes += [
-        Route("/health", _health(collector), methods=["GET"]),
-        *trace_routes(collector),
-        *feedback_routes(collector),
-        *key_routes(collector),
-        *admin_routes(collector),
-        Route("/api/sql", _run_sql(collector), methods=["POST"]),
-    ]
-    routes += overview_routes(collector)
-    routes += logs_routes(collector) + langfuse_routes(collector)
-    routes += audit_routes(collector)
-    for extension in collector.extensions:
-        routes += extension.routes(collector)
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    app = FastAPI(
+        title="loopwise collector",
+        version=__version__,
+        summary="OTLP receiver and JSON API of a loopwise store.",
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+        redoc_url=None,
     )
+    receive = _receive_traces(collector)
+    # The OTLP receiver stays a raw route: its body is protobuf or OTLP JSON, decoded by
+    # decode.py at full speed, and it answers in OTLP's own error shape.
+    otlp: list[BaseRoute] = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
+    app.router.routes.extend(otlp)
+    for router in (
+        _core_routes(collector),
+        trace_routes(collector),
+        user_feedback_routes(collector),
+        key_routes(collector),
+        admin_routes(collector),
+        overview_routes(collector),
+        audit_routes(collector),
+    ):
+        app.router.routes.extend(router.routes)  # flat: one route table, as access.py reads it
+    app.router.routes.extend(logs_routes(collector) + langfuse_routes(collector))
+    for extension in collector.extensions:
+        app.router.routes.extend(extension.routes(collector))
     app.state.collector = collector
     app.add_middleware(
         AccessMiddleware, store=collector.store, keys=collector.keys, admin_key=config.api_key
@@ -204,51 +208,31 @@ def _decode_and_normalize(body: bytes, encoding: str, collector: Collector) -> N
     return batch
 
 
-def _health(collector: Collector) -> Handler:
-    async def health(_: Request) -> Response:
-        return json_response(
-            {
-                "status": "ok",
-                "version": __version__,
-                "db_path": str(collector.config.db_path),
-                "pending_rows": collector.writer.pending_rows,
-                "inflight_requests": collector.admission.inflight_requests,
-                "inflight_bytes": collector.admission.inflight_bytes,
-                "inflight_budget_bytes": collector.admission.budget_bytes,
-                "refused_overloaded": collector.admission.refused,
-                "commits": collector.writer.commits,
-                "rows_written": collector.writer.rows_written,
-                "rejected_spans": collector.rejected_spans,
-                "warned_spans": collector.warned_spans,
-                "retention": collector.retention.status() if collector.retention else None,
-            }
-        )
+def _core_routes(collector: Collector) -> APIRouter:
+    router = APIRouter(route_class=ApiRoute)
 
-    return health
+    @router.get("/health", response_model=HealthReply, tags=["health"])
+    async def health() -> Response:
+        """The collector's state; needs no key."""
+        return json_response(_health_payload(collector))
 
-
-def _run_sql(collector: Collector) -> Handler:
-    async def run_sql(request: Request) -> Response:
-        try:
-            payload = loads_body(await request.body())
-        except ValueError:
-            return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
-        sql = payload.get("sql") if isinstance(payload, dict) else None
-        if not isinstance(sql, str) or not sql.strip():
-            return json_error(400, 'body must be JSON: {"sql": "SELECT ..."}')
+    @router.post("/api/sql", response_model=SqlResult, tags=["sql"])
+    async def post_sql(request: Request, body: SqlRequest) -> Response:
+        """One read-only statement on a read-only connection (a project key sees its rows)."""
+        if not body.sql.strip():
+            raise BadRequest(400, 'body must be JSON: {"sql": "SELECT ..."}')
+        project = principal_of(request.scope).project
         try:
             result = await run_in_threadpool(
                 lambda: collector.store.select(
-                    sql,
-                    timeout_s=collector.config.sql_timeout_s,
-                    project=principal_of(request.scope).project,
+                    body.sql, timeout_s=collector.config.sql_timeout_s, project=project
                 )
             )
-        except (QueryRejected, StoreError) as exc:
-            return json_error(400, str(exc))
+        except (ApiError, QueryRejected, StoreError):
+            raise  # the one mapping: a timeout is a 503, a refused or too large query a 400
         except Exception as exc:  # DuckDB binder/catalog/conversion errors: the query's fault
             text = str(exc).strip()
-            return json_error(400, text.splitlines()[0] if text else repr(exc))
+            raise BadRequest(400, text.splitlines()[0] if text else repr(exc)) from None
         return json_response(
             {
                 "columns": result.columns,
@@ -257,4 +241,22 @@ def _run_sql(collector: Collector) -> Handler:
             }
         )
 
-    return run_sql
+    return router
+
+
+def _health_payload(collector: Collector) -> dict[str, object]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "db_path": str(collector.config.db_path),
+        "pending_rows": collector.writer.pending_rows,
+        "inflight_requests": collector.admission.inflight_requests,
+        "inflight_bytes": collector.admission.inflight_bytes,
+        "inflight_budget_bytes": collector.admission.budget_bytes,
+        "refused_overloaded": collector.admission.refused,
+        "commits": collector.writer.commits,
+        "rows_written": collector.writer.rows_written,
+        "rejected_spans": collector.rejected_spans,
+        "warned_spans": collector.warned_spans,
+        "retention": collector.retention.status() if collector.retention else None,
+    }

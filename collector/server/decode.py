@@ -14,6 +14,8 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.requests import Request
 
+from ..api_errors import ApiError
+
 if TYPE_CHECKING:
     from .admission import Ticket
 
@@ -21,13 +23,11 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
 
-class BadRequest(Exception):
+class BadRequest(ApiError):
     """The request cannot be accepted; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)
 
 
 def media_type(content_type: str | None) -> str:
@@ -214,3 +214,18 @@ def json_list(obj: Any, *keys: str) -> list[Any]:
         if isinstance(value, list):
             return value
     return []
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with a 413 (BadRequest) as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

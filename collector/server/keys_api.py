@@ -11,29 +11,35 @@ Access is decided in access.py: the instance admin manages every project's keys,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
+from ..api_errors import Forbidden, NotFound
 from ..store.api_keys import ApiKeyError, create_key, list_keys, revoke_key
 from .access import principal_of
-from .responses import json_error, json_response, loads_body
+from .decode import BadRequest
+from .errors import ApiRoute
+from .responses import json_response
+from .schemas import CreatedKey, KeyCreateRequest, KeyModel, WhoamiReply
+from .traces_api import Text
 
 if TYPE_CHECKING:
     from .app import Collector
 
 
-def key_routes(collector: Collector) -> list[BaseRoute]:
+def key_routes(collector: Collector) -> APIRouter:
     """The key routes, bound to ``collector``'s store and key ring."""
+    router = APIRouter(route_class=ApiRoute, tags=["keys"])
 
+    @router.get("/api/whoami", response_model=WhoamiReply)
     async def whoami(request: Request) -> Response:
-        principal = principal_of(request.scope)
-        if principal.key is None:
+        """The caller: project, role and name of its key (or the instance admin)."""
+        key = principal_of(request.scope).key
+        if key is None:
             return json_response({"admin": True, "project": None, "role": "admin", "name": None})
-        key = principal.key
         return json_response(
             {
                 "admin": False,
@@ -44,38 +50,39 @@ def key_routes(collector: Collector) -> list[BaseRoute]:
             }
         )
 
-    async def list_all(request: Request) -> Response:
-        project = principal_of(request.scope).project or request.query_params.get("project")
-        keys = await run_in_threadpool(list_keys, collector.store, project=project)
+    @router.get("/api/keys", response_model=list[KeyModel])
+    async def get_keys(request: Request, project: Text = None) -> Response:
+        """Keys without their secrets (a project's admin key sees its project's)."""
+        scope = principal_of(request.scope).project or project
+        keys = await run_in_threadpool(list_keys, collector.store, project=scope)
         return json_response([k.to_dict() for k in keys])
 
-    async def create(request: Request) -> Response:
+    @router.post("/api/keys", response_model=CreatedKey, status_code=201)
+    async def post_key(request: Request, body: KeyCreateRequest) -> Response:
+        """A new key; its token is in this reply and nowhere else, ever."""
         principal = principal_of(request.scope)
-        body = await _json_object(request)
-        if body is None:
-            return json_error(400, 'body must be JSON: {"project": ..., "role": ...}')
-        project = principal.project or body.get("project")
-        if principal.project and body.get("project") not in (None, principal.project):
-            return json_error(403, f"a key of project {principal.project} manages only its keys")
-        creator = principal.name or "admin"
+        if principal.project and body.project not in (None, principal.project):
+            raise Forbidden(f"a key of project {principal.project} manages only its keys")
+        project = principal.project or body.project
         try:
             made = await run_in_threadpool(
                 lambda: create_key(
                     collector.store,
                     project=project,  # type: ignore[arg-type]
-                    role=str(body.get("role") or "ingest"),
-                    name=str(body.get("name") or ""),
-                    created_by=creator,
+                    role=body.role or "ingest",
+                    name=body.name or "",
+                    created_by=principal.name or "admin",
                 )
             )
         except ApiKeyError as exc:
-            return json_error(400, str(exc))
+            raise BadRequest(400, str(exc)) from None
         collector.keys.reload()
         return json_response({**made.key.to_dict(), "token": made.token}, status=201)
 
-    async def revoke(request: Request) -> Response:
+    @router.post("/api/keys/{key_id}/revoke", response_model=KeyModel)
+    async def post_revoke(request: Request, key_id: str) -> Response:
+        """Revoke a key (idempotent)."""
         principal = principal_of(request.scope)
-        key_id = request.path_params["key_id"]
         try:
             key = await run_in_threadpool(
                 lambda: revoke_key(
@@ -86,21 +93,8 @@ def key_routes(collector: Collector) -> list[BaseRoute]:
                 )
             )
         except ApiKeyError as exc:
-            return json_error(404, str(exc))
+            raise NotFound(str(exc)) from None
         collector.keys.reload()
         return json_response(key.to_dict())
 
-    return [
-        Route("/api/whoami", whoami, methods=["GET"]),
-        Route("/api/keys", list_all, methods=["GET"]),
-        Route("/api/keys", create, methods=["POST"]),
-        Route("/api/keys/{key_id}/revoke", revoke, methods=["POST"]),
-    ]
-
-
-async def _json_object(request: Request) -> dict[str, Any] | None:
-    try:
-        body = loads_body(await request.body())
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+    return router

@@ -17,130 +17,136 @@ and ``bucket_seconds`` (chosen for about 60 buckets when left out). Bad paramete
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ..store.overview import BUCKET_LADDER_S, OverviewFilter, data_extent, traffic
 from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
 from ..store.root_cause import root_cause_counts
-from ..store.store import QueryTimeout
 from .decode import BadRequest
-from .params import int_param
-from .responses import json_error, json_response
-from .traces_api import iso_utc, parse_time
+from .errors import ApiRoute
+from .responses import json_response
+from .schemas import Reply
+from .traces_api import Since, Text, Until, iso_utc, parse_time
 
 if TYPE_CHECKING:
     from .app import Collector
 
-log = logging.getLogger(__name__)
-
-MAX_VALUE_CHARS = 1000
 MAX_BUCKET_SECONDS = BUCKET_LADDER_S[-1]
-FILTER_PARAMS = ("project", "service", "model", "session_id", "user_id", "tag")
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def overview_routes(collector: Collector) -> list[BaseRoute]:
-    """The Overview's routes, bound to ``collector``'s store."""
-    return [
-        Route("/api/overview", _handler(collector, _traffic), methods=["GET"]),
-        Route("/api/overview/scores", _handler(collector, _scores), methods=["GET"]),
-        Route("/api/overview/facets", _handler(collector, _facets), methods=["GET"]),
-        Route("/api/overview/root_causes", _handler(collector, _root_causes), methods=["GET"]),
-        Route("/api/overview/extent", _handler(collector, _extent), methods=["GET"]),
-    ]
+BucketSeconds = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_BUCKET_SECONDS, description="Left out: chosen for about 60 buckets."),
+]
+FacetLimit = Annotated[int, Query(ge=1, le=500)]
+T = TypeVar("T")
 
 
-Work = Callable[["Collector", Request], Callable[[], dict[str, Any]]]
+def values_filter(
+    since: Since = None,
+    until: Until = None,
+    project: Text = None,
+    service: Text = None,
+    model: Text = None,
+    session_id: Text = None,
+    user_id: Text = None,
+    tag: Text = None,
+) -> OverviewFilter:
+    """The Overview filter the query parameters name; BadRequest (400) naming a bad one."""
+    return _filter(
+        parse_time(since, "since"),
+        parse_time(until, "until"),
+        project=project,
+        service=service,
+        model=model,
+        session_id=session_id,
+        user_id=user_id,
+        tag=tag,
+    )
 
 
-def _handler(collector: Collector, work: Work) -> Handler:
-    async def handle(request: Request) -> Response:
-        try:
-            job = work(collector, request)
-            payload = _utc_times(await run_in_threadpool(job))
-        except BadRequest as exc:
-            return json_error(exc.status, exc.message)
-        except ValueError as exc:  # a window the store refuses (too many buckets, ...)
-            return json_error(400, str(exc))
-        except QueryTimeout as exc:
-            return json_error(503, str(exc))
-        except Exception as exc:  # the collector answers every request; it never dies on one
-            log.exception("overview query failed")
-            return json_error(500, f"overview query failed: {type(exc).__name__}")
-        return json_response(payload)
-
-    return handle
+def window_filter(since: Since = None, until: Until = None) -> OverviewFilter:
+    """A time window alone (the routes that take no value filters)."""
+    return _filter(parse_time(since, "since"), parse_time(until, "until"))
 
 
-def _traffic(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
-    overview_filter = parse_filter(request)
-    bucket_seconds = _bucket_seconds(request)
-    store = collector.store
-    return lambda: {
-        "filters": overview_filter.applied(),
-        **traffic(store, overview_filter, bucket_seconds),
-    }
-
-
-def _scores(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
-    overview_filter = parse_filter(request)
-    bucket_seconds = _bucket_seconds(request)
-    store = collector.store
-    return lambda: {
-        "filters": overview_filter.applied(),
-        **score_trends(store, overview_filter, bucket_seconds),
-    }
-
-
-def _root_causes(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
-    window = parse_filter(request, values=False)
-    limit = int_param(request, "limit", 20, 1, 500)
-    project = request.query_params.get("project") or None
-    store = collector.store
-    return lambda: {
-        "steps": root_cause_counts(
-            store, since=window.since, until=window.until, project=project, limit=limit
-        )
-    }
-
-
-def _facets(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
-    window = parse_filter(request, values=False)
-    limit = int_param(request, "limit", DEFAULT_FACET_LIMIT, 1, 500)
-    store = collector.store
-    project = request.query_params.get("project") or None
-    return lambda: facets(store, window.since, window.until, limit, project=project)
-
-
-def _extent(collector: Collector, request: Request) -> Callable[[], dict[str, Any]]:
-    store = collector.store
-    return lambda: data_extent(store)
-
-
-def parse_filter(request: Request, *, values: bool = True) -> OverviewFilter:
-    """The filter named by the query string; ``BadRequest`` (400) naming a bad parameter."""
-    params = request.query_params
-    since = parse_time(params.get("since"), "since")
-    until = parse_time(params.get("until"), "until")
-    chosen: dict[str, str] = {}
-    if values:
-        for name in FILTER_PARAMS:
-            raw = params.get(name)
-            if raw is None or raw == "":
-                continue
-            if len(raw) > MAX_VALUE_CHARS:
-                raise BadRequest(400, f"{name} is longer than {MAX_VALUE_CHARS} characters")
-            chosen[name] = raw
+def _filter(since: dt.datetime | None, until: dt.datetime | None, **values: Any) -> OverviewFilter:
     try:
-        return OverviewFilter(since=since, until=until, **chosen)
+        return OverviewFilter(since=since, until=until, **values)
+    except ValueError as exc:
+        raise BadRequest(400, str(exc)) from None
+
+
+Values = Annotated[OverviewFilter, Depends(values_filter)]
+Window = Annotated[OverviewFilter, Depends(window_filter)]
+
+
+class OverviewReply(Reply):
+    """Traffic per bucket (``/api/overview``) or score trends (``/api/overview/scores``)."""
+
+    filters: dict[str, Any]
+
+
+class RootCauseReply(Reply):
+    """Failing traces counted by the step that went wrong first."""
+
+    steps: list[dict[str, Any]]
+
+
+def overview_routes(collector: Collector) -> APIRouter:
+    """The Overview's routes, bound to ``collector``'s store."""
+    router = APIRouter(route_class=ApiRoute, tags=["overview"])
+    store = collector.store
+
+    @router.get("/api/overview", response_model=OverviewReply)
+    async def get_traffic(where: Values, bucket_seconds: BucketSeconds = None) -> Response:
+        """Volume, errors, latency p50/p95, tokens and cost per bucket."""
+        found = await _answer(lambda: traffic(store, where, bucket_seconds))
+        return json_response({"filters": _utc_times(where.applied()), **found})
+
+    @router.get("/api/overview/scores", response_model=OverviewReply)
+    async def get_scores(where: Values, bucket_seconds: BucketSeconds = None) -> Response:
+        """Per evaluator: scores, mean and pass rate per bucket."""
+        found = await _answer(lambda: score_trends(store, where, bucket_seconds))
+        return json_response({"filters": _utc_times(where.applied()), **found})
+
+    @router.get("/api/overview/facets", response_model=Reply)
+    async def get_facets(
+        window: Window, project: Text = None, limit: FacetLimit = DEFAULT_FACET_LIMIT
+    ) -> Response:
+        """The most frequent projects, services, tags (trace counts) and models (calls)."""
+        return json_response(
+            await _answer(lambda: facets(store, window.since, window.until, limit, project=project))
+        )
+
+    @router.get("/api/overview/root_causes", response_model=RootCauseReply)
+    async def get_root_causes(
+        window: Window, project: Text = None, limit: Annotated[int, Query(ge=1, le=500)] = 20
+    ) -> Response:
+        """Failing traces counted by the step that went wrong first."""
+        steps = await _answer(
+            lambda: root_cause_counts(
+                store, since=window.since, until=window.until, project=project, limit=limit
+            )
+        )
+        return json_response({"steps": steps})
+
+    @router.get("/api/overview/extent", response_model=Reply)
+    async def get_extent() -> Response:
+        """The earliest and latest trace start and the trace count."""
+        return json_response(await _answer(lambda: data_extent(store)))
+
+    return router
+
+
+async def _answer(work: Callable[[], T]) -> Any:
+    """``work`` run off the event loop, its times in UTC; a window the store refuses (too
+    many buckets) is the caller's 400."""
+    try:
+        return _utc_times(await run_in_threadpool(work))
     except ValueError as exc:
         raise BadRequest(400, str(exc)) from None
 
@@ -155,9 +161,3 @@ def _utc_times(value: Any) -> Any:
     if isinstance(value, list):
         return [_utc_times(v) for v in value]
     return value
-
-
-def _bucket_seconds(request: Request) -> int | None:
-    if request.query_params.get("bucket_seconds") in (None, ""):
-        return None
-    return int_param(request, "bucket_seconds", 0, 1, MAX_BUCKET_SECONDS)

@@ -17,18 +17,15 @@ parameter.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
+from ..api_errors import NotFound
 from ..store import (
     Page,
-    QueryTimeout,
     TraceFilter,
     list_sessions,
     list_traces,
@@ -42,16 +39,12 @@ from ..store import (
 from ..store.root_cause import trace_root_cause
 from ..times import maybe_utc
 from .decode import BadRequest
-from .params import int_param
-from .responses import json_error, json_response
+from .errors import ApiRoute
+from .responses import json_response
+from .schemas import SessionPage, SessionTraces, TraceDetail, TracePage, UserPage
 
 if TYPE_CHECKING:
     from .app import Collector
-
-log = logging.getLogger(__name__)
-
-Handler = Callable[[Request], Awaitable[Response]]
-Work = Callable[[], dict[str, Any]]
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000_000
@@ -59,126 +52,121 @@ MAX_VALUE_CHARS = 1000
 TIME_KEYS = ("start_time", "end_time", "first_seen", "last_seen", "created_at")
 _HEX = frozenset("0123456789abcdef")
 
+Text = Annotated[str | None, Query(max_length=MAX_VALUE_CHARS)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Since = Annotated[str | None, Query(description="ISO 8601; naive means UTC; inclusive")]
+Until = Annotated[str | None, Query(description="ISO 8601; naive means UTC; exclusive")]
 
-def trace_routes(collector: Collector) -> list[BaseRoute]:
+
+def trace_routes(collector: Collector) -> APIRouter:
     """The trace, session and user routes, bound to ``collector``'s store."""
-    return [
-        Route("/api/traces", _handler(collector, _list_traces), methods=["GET"]),
-        Route("/api/traces/{trace_id}", _handler(collector, _get_trace), methods=["GET"]),
-        Route("/api/sessions", _handler(collector, _list_sessions), methods=["GET"]),
-        Route(
-            "/api/sessions/{session_id:path}", _handler(collector, _get_session), methods=["GET"]
-        ),
-        Route("/api/users", _handler(collector, _list_users), methods=["GET"]),
-    ]
-
-
-class NotFound(Exception):
-    """The thing asked for does not exist (answered 404)."""
-
-
-def _handler(collector: Collector, plan: Callable[[Collector, Request], Work]) -> Handler:
-    async def handle(request: Request) -> Response:
-        try:
-            work = plan(collector, request)  # checks the parameters
-            payload = await run_in_threadpool(work)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.message)
-        except NotFound as exc:
-            return json_error(404, str(exc))
-        except QueryTimeout as exc:
-            return json_error(503, str(exc))
-        except Exception as exc:  # the collector answers every request; it never dies on one
-            log.exception("%s failed", request.url.path)
-            return json_error(500, f"query failed: {type(exc).__name__}")
-        return json_response(payload)
-
-    return handle
-
-
-def _list_traces(collector: Collector, request: Request) -> Work:
-    where = parse_trace_filter(request)
-    limit, offset = _page_params(request, 50)
-    store = collector.store
-    return lambda: _page_json(list_traces(store, where, limit=limit, offset=offset), "traces")
-
-
-def _get_trace(collector: Collector, request: Request) -> Work:
-    trace_id = request.path_params["trace_id"].lower()
-    if len(trace_id) != 32 or not set(trace_id) <= _HEX:
-        raise BadRequest(400, "trace id must be 32 hex characters")
+    router = APIRouter(route_class=ApiRoute, tags=["traces"])
     store = collector.store
 
-    def work() -> dict[str, Any]:
-        spans = trace_spans(store, trace_id)
-        if not spans:
-            raise NotFound(f"no trace {trace_id}")
-        summary = trace_summary(store, trace_id)
-        return {
-            "trace_id": trace_id,
-            "summary": with_iso_times(summary) if summary else None,
-            "spans": spans,
-            "tree": span_tree(spans),
-            "scores": [with_iso_times(score) for score in trace_scores(store, trace_id)],
-            "root_cause": trace_root_cause(store, trace_id),
-        }
+    @router.get("/api/traces", response_model=TracePage)
+    async def get_traces(
+        project: Text = None,
+        session_id: Text = None,
+        user_id: Text = None,
+        status: Literal["error", "ok"] | None = None,
+        name: Text = None,
+        since: Since = None,
+        until: Until = None,
+        tag: Text = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Response:
+        """Trace summaries, newest first."""
+        where = trace_filter(project, session_id, user_id, status, name, since, until, tag)
+        page = await run_in_threadpool(
+            lambda: list_traces(store, where, limit=limit, offset=offset)
+        )
+        return json_response(_page_json(page, "traces"))
 
-    return work
+    @router.get("/api/traces/{trace_id}", response_model=TraceDetail)
+    async def get_trace(trace_id: str) -> Response:
+        """Every span of the trace, its tree, summary, scores and root cause."""
+        trace_id = trace_id.lower()
+        if len(trace_id) != 32 or not set(trace_id) <= _HEX:
+            raise BadRequest(400, "trace id must be 32 hex characters")
+        return json_response(await run_in_threadpool(_trace_detail, collector, trace_id))
 
+    @router.get("/api/sessions", response_model=SessionPage)
+    async def get_sessions(project: Text = None, limit: Limit = 50, offset: Offset = 0) -> Response:
+        """Sessions, most recently active first."""
+        page = await run_in_threadpool(
+            lambda: list_sessions(store, project=project, limit=limit, offset=offset)
+        )
+        return json_response(_page_json(page, "sessions"))
 
-def _list_sessions(collector: Collector, request: Request) -> Work:
-    project = _text_param(request, "project")
-    limit, offset = _page_params(request, 50)
-    store = collector.store
-    return lambda: _page_json(
-        list_sessions(store, project=project, limit=limit, offset=offset), "sessions"
-    )
-
-
-def _get_session(collector: Collector, request: Request) -> Work:
-    session_id = request.path_params["session_id"]
-    if len(session_id) > MAX_VALUE_CHARS:
-        raise BadRequest(400, f"session id is longer than {MAX_VALUE_CHARS} characters")
-    project = _text_param(request, "project")
-    limit, offset = _page_params(request, 200)
-    store = collector.store
-
-    def work() -> dict[str, Any]:
-        page = session_traces(store, session_id, project=project, limit=limit, offset=offset)
+    @router.get("/api/sessions/{session_id:path}", response_model=SessionTraces)
+    async def get_session(
+        session_id: str, project: Text = None, limit: Limit = 200, offset: Offset = 0
+    ) -> Response:
+        """The session's traces in the order they started."""
+        if len(session_id) > MAX_VALUE_CHARS:
+            raise BadRequest(400, f"session id is longer than {MAX_VALUE_CHARS} characters")
+        page = await run_in_threadpool(
+            lambda: session_traces(store, session_id, project=project, limit=limit, offset=offset)
+        )
         if page.total == 0:
             raise NotFound(f"no session {session_id}")
-        return {"session_id": session_id, **_page_json(page, "traces")}
+        return json_response({"session_id": session_id, **_page_json(page, "traces")})
 
-    return work
+    @router.get("/api/users", response_model=UserPage)
+    async def get_users(project: Text = None, limit: Limit = 50, offset: Offset = 0) -> Response:
+        """End users, most recently active first."""
+        page = await run_in_threadpool(
+            lambda: list_users(store, project=project, limit=limit, offset=offset)
+        )
+        return json_response(_page_json(page, "users"))
+
+    return router
 
 
-def _list_users(collector: Collector, request: Request) -> Work:
-    project = _text_param(request, "project")
-    limit, offset = _page_params(request, 50)
+def _trace_detail(collector: Collector, trace_id: str) -> dict[str, Any]:
     store = collector.store
-    return lambda: _page_json(
-        list_users(store, project=project, limit=limit, offset=offset), "users"
-    )
+    spans = trace_spans(store, trace_id)
+    if not spans:
+        raise NotFound(f"no trace {trace_id}")
+    summary = trace_summary(store, trace_id)
+    return {
+        "trace_id": trace_id,
+        "summary": with_iso_times(summary) if summary else None,
+        "spans": spans,
+        "tree": span_tree(spans),
+        "scores": [with_iso_times(score) for score in trace_scores(store, trace_id)],
+        "root_cause": trace_root_cause(store, trace_id),
+    }
 
 
-def parse_trace_filter(request: Request) -> TraceFilter:
-    """The trace filter named by the query string; BadRequest (400) naming a bad parameter."""
-    status = _text_param(request, "status")
+def trace_filter(
+    project: str | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    status: str | None = None,
+    name: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    tag: str | None = None,
+) -> TraceFilter:
+    """The trace filter the query parameters name; BadRequest (400) naming a bad one."""
     if status not in (None, "error", "ok"):
         raise BadRequest(400, f"status must be 'error' or 'ok', got {status[:40]!r}")
-    since = parse_time(request.query_params.get("since"), "since")
-    until = parse_time(request.query_params.get("until"), "until")
-    if since is not None and until is not None and until <= since:
+    start = parse_time(since, "since")
+    end = parse_time(until, "until")
+    if start is not None and end is not None and end <= start:
         raise BadRequest(400, "until must be later than since")
     return TraceFilter(
-        project=_text_param(request, "project"),
-        session_id=_text_param(request, "session_id"),
-        user_id=_text_param(request, "user_id"),
+        project=project,
+        session_id=session_id,
+        user_id=user_id,
         has_errors=None if status is None else status == "error",
-        name=_text_param(request, "name"),
-        since=since,
-        until=until,
-        tag=_text_param(request, "tag"),
+        name=name,
+        since=start,
+        until=end,
+        tag=tag,
     )
 
 
@@ -218,19 +206,3 @@ def _page_json(page: Page, key: str) -> dict[str, Any]:
         "total": page.total,
         "has_more": page.has_more,
     }
-
-
-def _page_params(request: Request, default_limit: int) -> tuple[int, int]:
-    return (
-        int_param(request, "limit", default_limit, 1, MAX_LIMIT),
-        int_param(request, "offset", 0, 0, MAX_OFFSET),
-    )
-
-
-def _text_param(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if len(raw) > MAX_VALUE_CHARS:
-        raise BadRequest(400, f"{name} is longer than {MAX_VALUE_CHARS} characters")
-    return raw
