@@ -27,7 +27,7 @@ from ..api_errors import Unavailable
 from ..store.export import export_store
 from ..store.retention import RetentionError, Selection, delete_data
 from .access import principal_of
-from .decode import BadRequest, read_limited
+from .decode import BadRequest, read_body
 from .errors import ApiRoute
 from .responses import json_response
 from .schemas import DeleteRequest, DeletionReportModel
@@ -57,7 +57,7 @@ def admin_routes(collector: Collector) -> APIRouter:
     )
     async def post_delete(request: Request) -> Response:
         """Delete data by age, project or end user (AND); bad input deletes nothing."""
-        body = await read_limited(request, MAX_ADMIN_BODY_BYTES)
+        body = await read_body(request, MAX_ADMIN_BODY_BYTES)
         try:
             payload = json.loads(body)
             selection = Selection.from_json(payload)

@@ -214,18 +214,3 @@ def json_list(obj: Any, *keys: str) -> list[Any]:
         if isinstance(value, list):
             return value
     return []
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused with a 413 (BadRequest) as soon as it passes ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BadRequest(413, f"body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ..api_errors import Unavailable
 from ..store import UserFeedbackError, parse_feedback, record_feedback
-from .decode import BadRequest, read_limited
+from .decode import BadRequest, read_body
 from .errors import ApiRoute
 from .responses import json_response, loads_body
 from .schemas import Reply
@@ -70,7 +70,7 @@ def user_feedback_routes(collector: Collector) -> APIRouter:
     )
     async def post_feedback(request: Request) -> Response:
         """Store end-user feedback on a trace as a human score."""
-        body = await read_limited(request, MAX_FEEDBACK_BYTES)
+        body = await read_body(request, MAX_FEEDBACK_BYTES)
         try:
             feedback = parse_feedback(_json_object(body))
         except UserFeedbackError as exc:
