@@ -34,7 +34,7 @@ from .admission import Admission, Overloaded
 from .audit_api import audit_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type, read_body
-from .errors import ApiRoute
+from .errors import ApiRoute, body_schema, model_body
 from .extensions import Extension
 from .keys_api import key_routes
 from .langfuse_api import langfuse_routes
@@ -127,6 +127,9 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
         redoc_url=None,
+        # A path that matches nothing is a 404, never a redirect to a guessed neighbour
+        # (``/api/datasets/%2F`` was redirected to ``/api/datasets/``).
+        redirect_slashes=False,
     )
     receive = _receive_traces(collector)
     # The OTLP receiver stays a raw route: its body is protobuf or OTLP JSON, decoded by
@@ -216,9 +219,12 @@ def _core_routes(collector: Collector) -> APIRouter:
         """The collector's state; needs no key."""
         return json_response(_health_payload(collector))
 
-    @router.post("/api/sql", response_model=SqlResult, tags=["sql"])
-    async def post_sql(request: Request, body: SqlRequest) -> Response:
+    @router.post(
+        "/api/sql", response_model=SqlResult, tags=["sql"], openapi_extra=body_schema(SqlRequest)
+    )
+    async def post_sql(request: Request) -> Response:
         """One read-only statement on a read-only connection (a project key sees its rows)."""
+        body = await model_body(request, SqlRequest)
         if not body.sql.strip():
             raise BadRequest(400, 'body must be JSON: {"sql": "SELECT ..."}')
         project = principal_of(request.scope).project

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from annotated_types import Ge, Le
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..api_errors import ApiError
 from ..store import QueryRejected, QueryTimeout, QueryTooLarge, StoreError
+from .decode import BadRequest, read_body
 from .responses import json_error, json_response
 
 log = logging.getLogger("loopwise.api")
+
+M = TypeVar("M", bound=BaseModel)
+MAX_JSON_BODY_BYTES = 1024 * 1024
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -72,6 +77,29 @@ class ApiRoute(APIRoute):
                 return error_response(request, exc)
 
         return handle
+
+
+async def model_body(request: Request, model: type[M], limit: int = MAX_JSON_BODY_BYTES) -> M:
+    """The request body as ``model``, whatever its Content-Type says (``curl -d`` sends JSON
+    labelled as a form); capped at ``limit`` bytes; a 400 naming the field otherwise."""
+    raw = await read_body(request, limit)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if errors and errors[0].get("type") in (
+            "json_invalid",
+            "model_type",
+            "model_attributes_type",
+        ):
+            raise BadRequest(400, f"body must be JSON: {_shape_of(model)}") from None
+        raise BadRequest(400, validation_message(request, errors)) from None
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The ``openapi_extra`` that documents ``model`` as a route's JSON body."""
+    content = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def without_empty_params(query_string: bytes) -> bytes:
@@ -130,7 +158,10 @@ def _shown(value: Any) -> Any:
 def _body_shape(request: Request) -> str:
     """``an object with "sql"``: the fields the route's body model requires."""
     field = getattr(request.scope.get("route"), "body_field", None)
-    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    return _shape_of(getattr(getattr(field, "field_info", None), "annotation", None))
+
+
+def _shape_of(model: Any) -> str:
     fields = getattr(model, "model_fields", None) or {}
     required = [f'"{name}"' for name, info in fields.items() if info.is_required()]
     return f"an object with {', '.join(required)}" if required else "an object"

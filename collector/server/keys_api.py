@@ -21,7 +21,7 @@ from ..api_errors import Forbidden, NotFound
 from ..store.api_keys import ApiKeyError, create_key, list_keys, revoke_key
 from .access import principal_of
 from .decode import BadRequest
-from .errors import ApiRoute
+from .errors import ApiRoute, body_schema, model_body
 from .responses import json_response
 from .schemas import CreatedKey, KeyCreateRequest, KeyModel, WhoamiReply
 from .traces_api import Text
@@ -57,9 +57,15 @@ def key_routes(collector: Collector) -> APIRouter:
         keys = await run_in_threadpool(list_keys, collector.store, project=scope)
         return json_response([k.to_dict() for k in keys])
 
-    @router.post("/api/keys", response_model=CreatedKey, status_code=201)
-    async def post_key(request: Request, body: KeyCreateRequest) -> Response:
+    @router.post(
+        "/api/keys",
+        response_model=CreatedKey,
+        status_code=201,
+        openapi_extra=body_schema(KeyCreateRequest),
+    )
+    async def post_key(request: Request) -> Response:
         """A new key; its token is in this reply and nowhere else, ever."""
+        body = await model_body(request, KeyCreateRequest)
         principal = principal_of(request.scope)
         if principal.project and body.project not in (None, principal.project):
             raise Forbidden(f"a key of project {principal.project} manages only its keys")

@@ -95,3 +95,18 @@ def test_an_unknown_trace_and_a_bad_sql_body_answer_in_the_one_shape(api) -> Non
     )
     assert bad.status_code == 400
     assert bad.json()["error"] == 'body must be JSON: an object with "sql"'
+
+
+def test_a_json_body_labelled_as_a_form_is_still_read(api) -> None:
+    """``curl -d '{"sql": ...}'`` labels its JSON body application/x-www-form-urlencoded."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    reply = httpx.post(f"{api.base_url}/api/sql", content=b'{"sql": "SELECT 2"}', headers=headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["rows"] == [[2]]
+
+
+@pytest.mark.parametrize("path", ["/api/datasets/%2F", "/api/traces/", "/api/overview/"])
+def test_a_path_that_matches_nothing_is_a_404_not_a_redirect(api, path: str) -> None:
+    reply = httpx.get(f"{api.base_url}{path}")
+    assert reply.status_code == 404, (reply.status_code, reply.headers)
+    assert "error" in reply.json()
