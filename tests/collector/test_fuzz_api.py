@@ -395,6 +395,24 @@ def test_every_route_is_fuzzed(collector_server) -> None:
         assert expected in paths
 
 
+def test_the_description_covers_the_extensions_routes(collector_server) -> None:
+    """Feedback and suite-run routes are in /openapi.json, with their path parameters, so a
+    generated client reaches them too."""
+    described = httpx.get(f"{collector_server.url}/openapi.json").json()["paths"]
+    for path, method in (
+        ("/api/reviews/{item_id}/actions", "post"),
+        ("/api/datasets/{name}/versions", "get"),
+        ("/api/prompts/{name}/labels", "post"),
+        ("/api/eval-runs", "post"),
+        ("/api/eval-runs/{run_id}", "get"),
+    ):
+        assert method in described[path], path
+    actions = described["/api/reviews/{item_id}/actions"]["post"]
+    assert [p["name"] for p in actions["parameters"]] == ["item_id"]
+    runs = described["/api/eval-runs"]["get"]["parameters"]
+    assert {p["name"]: p["schema"].get("maximum") for p in runs}["limit"] == 500
+
+
 @pytest.mark.parametrize("credential", ["admin", "project"])
 def test_bodies_nested_too_deeply_are_a_400_on_every_post_route(
     collector_server, fuzz_client, seeded, credential: str
