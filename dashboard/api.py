@@ -1,11 +1,10 @@
-"""HTTP client for the collector's JSON API, the dashboard's only source of data.
+"""The dashboard's typed view of the collector's JSON API, its only source of data.
 
-Every failure becomes one of two exceptions with a message fit to show a person:
-``CollectorUnavailable`` when nothing answers at the URL (refused, timed out, broken
-connection), ``CollectorError`` when the collector answers 4xx/5xx or with a body that is
-not the JSON it promises. Both derive from ``CollectorAPIError``. ``EndpointMissing`` (a
-``CollectorError``) says the collector has no such route at all, as an older collector or
-one without the evaluation extension answers: pages show a plain note and carry on.
+Requests go through the one collector client (``collector.client``), so every failure is one
+of the API's errors with a message fit to show a person: ``CollectorUnreachable`` when
+nothing answers at the URL, ``RouteMissing`` when the collector has no such route at all (an
+older collector, or one without the evaluation extension: pages show a plain note and carry
+on), and otherwise the ``ApiError`` of the status the collector answered (``.status``).
 """
 
 from __future__ import annotations
@@ -14,19 +13,19 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+from loopwise.collector.api_errors import ApiError
+from loopwise.collector.client import BadReply, CollectorClient, CollectorUnreachable, RouteMissing
 
 from .api_types import GroupPage, Record, SqlResult, TraceDetail, TracePage
 from .filters import OverviewQuery, TraceQuery
 
 __all__ = [
+    "ApiError",
     "CollectorAPI",
-    "CollectorAPIError",
-    "CollectorError",
-    "CollectorUnavailable",
-    "EndpointMissing",
+    "CollectorUnreachable",
     "GroupPage",
     "Record",
+    "RouteMissing",
     "SqlResult",
     "TraceDetail",
     "TracePage",
@@ -34,36 +33,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT_S = 5.0
 MAX_SCORES_PER_TRACE = 1000
-
-
-class CollectorAPIError(Exception):
-    """Base class of every error the dashboard's API client raises."""
-
-
-class CollectorUnavailable(CollectorAPIError):
-    """Nothing answered at the collector's URL (connection refused, timeout, reset)."""
-
-    def __init__(self, base_url: str, reason: str) -> None:
-        super().__init__(f"Collector at {base_url} is not reachable: {reason}")
-        self.base_url = base_url
-        self.reason = reason
-
-
-class CollectorError(CollectorAPIError):
-    """The collector answered with an error status or an unreadable body."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(f"Collector answered {status_code}: {message}")
-        self.status_code = status_code
-        self.message = message
-
-
-class EndpointMissing(CollectorError):
-    """The collector has no route at this path (a plain 404, not a JSON "no such item")."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(404, f"this collector has no {path} endpoint")
-        self.path = path
 
 
 class CollectorAPI:
@@ -76,12 +45,8 @@ class CollectorAPI:
     def __init__(
         self, base_url: str, api_key: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        headers = {"Accept": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout_s = timeout_s
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self._client = CollectorClient(base_url, api_key, timeout_s=timeout_s, retries=1)
+        self.base_url = self._client.endpoint
 
     def whoami(self) -> Record:
         """Who the API key is: ``admin``, ``project``, ``role`` and ``name`` (401 without one
@@ -122,7 +87,7 @@ class CollectorAPI:
         self, kind: str, *, project: str | None = None, limit: int = 50, offset: int = 0
     ) -> GroupPage:
         """One page of ``sessions`` or ``users`` (/api/sessions, /api/users) with their trace
-        counts, activity, errors, tokens and cost; ``EndpointMissing`` on older collectors."""
+        counts, activity, errors, tokens and cost; ``RouteMissing`` on older collectors."""
         if kind not in ("sessions", "users"):
             raise ValueError(f"kind must be 'sessions' or 'users', got {kind!r}")
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
@@ -137,7 +102,7 @@ class CollectorAPI:
         )
 
     def trace(self, trace_id: str) -> TraceDetail:
-        """All spans of one trace; ``CollectorError`` with status 404 when it is unknown."""
+        """All spans of one trace; ``NotFound`` (status 404) when it is unknown."""
         path = f"/api/traces/{quote(trace_id, safe='')}"
         payload = _expect_object(self._request("GET", path))
         scores = payload.get("scores")
@@ -161,7 +126,7 @@ class CollectorAPI:
         payload = _expect_object(self._request("GET", "/api/overview", params=query.params()))
         _expect_records(payload.get("series"), "series")
         if not isinstance(payload.get("totals"), dict):
-            raise CollectorError(200, "expected 'totals' to be an object")
+            raise BadReply("expected 'totals' to be an object")
         return payload
 
     def score_trends(self, query: OverviewQuery) -> Record:
@@ -194,7 +159,7 @@ class CollectorAPI:
         trace_id: str | None = None,
         limit: int = 50,
     ) -> list[Record]:
-        """Flags (/api/flags), newest first; ``EndpointMissing`` on a collector without them."""
+        """Flags (/api/flags), newest first; ``RouteMissing`` on a collector without them."""
         params: dict[str, str | int] = {"limit": limit}
         for name, value in (("status", status), ("project", project), ("trace_id", trace_id)):
             if value:
@@ -202,7 +167,7 @@ class CollectorAPI:
         return _records_in(self._request("GET", "/api/flags", params=params), "flags")
 
     def trace_scores(self, trace_id: str) -> list[Record]:
-        """Every score of one trace and its spans (/api/scores); ``EndpointMissing`` on a
+        """Every score of one trace and its spans (/api/scores); ``RouteMissing`` on a
         collector that does not serve scores."""
         params = {"trace_id": trace_id, "limit": MAX_SCORES_PER_TRACE}
         payload = self._request("GET", "/api/scores", params=params)
@@ -216,7 +181,7 @@ class CollectorAPI:
     def review_items(
         self, *, state: str | None = "open", project: str | None = None, limit: int = 500
     ) -> list[Record]:
-        """Review items (/api/reviews), newest first; ``EndpointMissing`` without feedback."""
+        """Review items (/api/reviews), newest first; ``RouteMissing`` without feedback."""
         params: dict[str, str | int] = {"limit": limit}
         for name, value in (("state", state), ("project", project)):
             if value:
@@ -230,7 +195,7 @@ class CollectorAPI:
 
     def review_action(self, item_id: str, action: str, **fields: Any) -> Record:
         """Apply ``action`` (approve, correct, reject…) with ``actor``, ``expected_version``,
-        ``comment``, ``corrected_output``; ``CollectorError`` 409 when the item moved on."""
+        ``comment``, ``corrected_output``; ``Conflict`` (status 409) when the item moved on."""
         path = f"/api/reviews/{quote(item_id, safe='')}/actions"
         body = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
         return _expect_object(self._request("POST", path, json=body))
@@ -292,7 +257,7 @@ class CollectorAPI:
         return _records_in(self._request("GET", "/api/calibration", params=params), "evaluators")
 
     def eval_runs(self, suite: str | None = None, limit: int = 50) -> list[Record]:
-        """Recorded suite runs, newest first (/api/eval-runs); ``EndpointMissing`` without."""
+        """Recorded suite runs, newest first (/api/eval-runs); ``RouteMissing`` without."""
         params: dict[str, str | int] = {"limit": limit, **({"suite": suite} if suite else {})}
         return _records_in(self._request("GET", "/api/eval-runs", params=params), "runs")
 
@@ -307,7 +272,7 @@ class CollectorAPI:
         columns = payload.get("columns")
         rows = payload.get("rows")
         if not isinstance(columns, list) or not isinstance(rows, list):
-            raise CollectorError(200, "the SQL answer lacks its columns or rows")
+            raise BadReply("the SQL answer lacks its columns or rows")
         return SqlResult(
             columns=[str(c) for c in columns],
             rows=[list(r) for r in rows],
@@ -316,7 +281,7 @@ class CollectorAPI:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._client.close()
 
     def __enter__(self) -> CollectorAPI:
         return self
@@ -330,55 +295,12 @@ class CollectorAPI:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise CollectorUnavailable(
-                self.base_url, f"no answer within {self._timeout_s:g} s"
-            ) from None
-        except httpx.ConnectError as exc:
-            raise CollectorUnavailable(self.base_url, _connect_reason(exc)) from None
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
-            raise CollectorUnavailable(self.base_url, str(exc) or type(exc).__name__) from None
-        return _decode(response)
-
-
-def _connect_reason(exc: httpx.ConnectError) -> str:
-    text = str(exc)
-    if "refused" in text.lower():
-        return "connection refused (is `loopwise collect` running?)"
-    return text or "could not connect"
-
-
-def _decode(response: httpx.Response) -> Any:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if response.status_code == 404 and _route_missing(payload):
-        raise EndpointMissing(response.request.url.path)
-    if response.is_error:
-        message = payload.get("error") if isinstance(payload, dict) else None
-        if not isinstance(message, str) or not message:
-            message = response.reason_phrase or "error"
-        raise CollectorError(response.status_code, message)
-    if payload is None:
-        raise CollectorError(response.status_code, "the answer is not JSON")
-    return payload
-
-
-def _route_missing(payload: Any) -> bool:
-    """A 404 about the path itself: a plain-text body (older collectors) or the collector's
-    ``no such endpoint`` error, as opposed to a JSON 404 about one missing item."""
-    if not isinstance(payload, dict):
-        return True
-    message = payload.get("error")
-    return isinstance(message, str) and message.startswith("no such endpoint")
+        return self._client.call(method, path, **kwargs)
 
 
 def _expect_object(payload: Any) -> Record:
     if not isinstance(payload, dict):
-        raise CollectorError(200, "expected a JSON object")
+        raise BadReply("expected a JSON object")
     return payload
 
 
@@ -391,5 +313,5 @@ def _records_in(payload: Any, name: str) -> list[Record]:
 
 def _expect_records(value: Any, name: str) -> list[Record]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise CollectorError(200, f"expected {name!r} to be a list of objects")
+        raise BadReply(f"expected {name!r} to be a list of objects")
     return value

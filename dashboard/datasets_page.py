@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .render import page_count
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
@@ -89,10 +89,10 @@ def render_datasets(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             datasets = api.datasets()
-        except EndpointMissing:
+        except RouteMissing:
             st.info("Datasets are not available: this collector has no /api/datasets.")
             return
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         if not datasets:
@@ -121,7 +121,7 @@ def _listing(datasets: list[Record]) -> pd.DataFrame:
 def _dataset(api: CollectorAPI, name: str) -> None:
     try:
         versions = api.dataset_versions(name)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     numbers = [int(v["version"]) for v in versions if isinstance(v.get("version"), int)]
@@ -146,7 +146,7 @@ def _examples(api: CollectorAPI, name: str, numbers: list[int]) -> None:
     version = st.selectbox("Version", numbers[::-1], key=f"{KEY}.version.{name}")
     try:
         found = api.dataset_version(name, int(version or numbers[-1]))
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     examples: list[Record] = found["examples"]
@@ -167,7 +167,7 @@ def _diff(api: CollectorAPI, name: str, numbers: list[int]) -> None:
     new = right.selectbox("To version", numbers, index=len(numbers) - 1, key=f"{KEY}.to.{name}")
     try:
         diff = api.dataset_diff(name, int(old or numbers[0]), int(new or numbers[-1]))
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     added, removed = diff.get("added") or [], diff.get("removed") or []

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .charts import plotly_text
 from .render import better_text, escape_markdown
 from .settings import DashboardSettings
@@ -105,10 +105,10 @@ def _distributions(api: CollectorAPI, project: str | None) -> None:
     st.subheader("Score distributions")
     try:
         scores = api.scores(project, limit=MAX_SCORES)
-    except EndpointMissing:
+    except RouteMissing:
         st.info("Scores are not available: this collector has no /api/scores.")
         return
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     if not scores:
@@ -128,10 +128,10 @@ def _calibration(api: CollectorAPI, project: str | None) -> None:
     st.subheader("Judge calibration")
     try:
         reports = api.calibration(project)
-    except EndpointMissing:
+    except RouteMissing:
         st.info("Calibration is not available: this collector has no /api/calibration.")
         return
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     if not reports:

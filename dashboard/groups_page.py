@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from .api import CollectorAPIError, EndpointMissing, GroupPage, Record
+from .api import ApiError, GroupPage, Record, RouteMissing
 from .render import page_caption
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
@@ -133,10 +133,10 @@ def _render(settings: DashboardSettings, kind: GroupKind) -> None:
                 limit=int(size),
                 offset=(page - 1) * int(size),
             )
-        except EndpointMissing:
+        except RouteMissing:
             st.info(f"{kind.title} are not available: this collector has no endpoint for them.")
             return
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
     _pager(kind, page, int(size), listing)

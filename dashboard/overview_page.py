@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .charts import (
     TimeAxis,
     error_rate_figure,
@@ -79,7 +79,7 @@ def render(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             overview = api.overview(query)
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         _headline(overview["totals"])
@@ -99,7 +99,7 @@ def _opening_range(settings: DashboardSettings) -> str:
     try:
         with settings.connect() as api:
             extent = api.extent()
-    except CollectorAPIError:  # an older collector, or a failure shown by the queries below
+    except ApiError:  # an older collector, or a failure shown by the queries below
         return DEFAULT_TIME_RANGE
     return fitting_time_range(
         parse_utc(extent.get("first")), parse_utc(extent.get("last")), utc_now()
@@ -114,7 +114,7 @@ def _filters(settings: DashboardSettings) -> OverviewQuery | None:
     time_range = range_column.selectbox("Time range", list(TIME_RANGES), key=RANGE_KEY)
     try:
         facets = _cached_facets(settings.endpoint, settings.api_key, settings.timeout_s, time_range)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return None
     project = _facet_picker(
@@ -180,7 +180,7 @@ def _score_trends(api: CollectorAPI, query: OverviewQuery, axis: TimeAxis | None
     st.subheader("Scores")
     try:
         trends = api.score_trends(query)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     evaluators = trends["evaluators"]
@@ -214,9 +214,9 @@ def _root_causes(api: CollectorAPI, query: OverviewQuery) -> None:
     st.subheader("Failures by root-cause step")
     try:
         steps = api.root_causes(query)
-    except EndpointMissing:
+    except RouteMissing:
         return
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     if not steps:
@@ -235,10 +235,10 @@ def _open_flags(api: CollectorAPI, query: OverviewQuery) -> None:
     st.subheader("Open flags")
     try:
         flags = api.flags(status="open", project=query.project, limit=OPEN_FLAGS_SHOWN)
-    except EndpointMissing:
+    except RouteMissing:
         st.info("Flags are not available: this collector has no flags endpoint yet.")
         return
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     if not flags:

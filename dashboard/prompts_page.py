@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, CollectorError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, CollectorUnreachable, Record, RouteMissing
 from .settings import DashboardSettings
 from .widgets import collector_status, show_api_error
 
@@ -33,10 +33,10 @@ def render_prompts(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             prompts = api.prompts()
-        except EndpointMissing:
+        except RouteMissing:
             st.info("Prompts are not available: this collector has no /api/prompts.")
             return
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         if not prompts:
@@ -67,7 +67,7 @@ def _prompt(api: CollectorAPI, settings: DashboardSettings, name: str) -> None:
     try:
         found = api.prompt_versions(name)
         proposals = api.prompt_proposals(name)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     versions: list[Record] = [v for v in found.get("versions") or [] if isinstance(v, dict)]
@@ -111,7 +111,7 @@ def _diff(api: CollectorAPI, name: str, numbers: list[int]) -> None:
     new = right.selectbox("To version", numbers, index=len(numbers) - 1, key=f"{KEY}.to")
     try:
         diff = api.prompt_diff(name, int(old or numbers[0]), int(new or numbers[-1]))
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     st.code(str(diff.get("diff") or "(the templates are the same)"), language="diff")
@@ -158,15 +158,15 @@ def _adopt(settings: DashboardSettings, name: str, proposal_id: str) -> None:
     try:
         with settings.connect() as api:
             version = api.adopt_proposal(name, proposal_id, ACTOR)
-    except CollectorError as exc:
+    except CollectorUnreachable:
+        st.session_state[OUTCOME_KEY] = ("warning", "Not adopted: the collector did not answer.")
+        return
+    except ApiError as exc:
         reason = (
             "it was decided or the prompt changed meanwhile"
-            if exc.status_code == 409
-            else (f"the collector answered HTTP {exc.status_code}")
+            if exc.status == 409
+            else (f"the collector answered HTTP {exc.status}")
         )
         st.session_state[OUTCOME_KEY] = ("warning", f"Not adopted: {reason}.")
-        return
-    except CollectorAPIError:
-        st.session_state[OUTCOME_KEY] = ("warning", "Not adopted: the collector did not answer.")
         return
     st.session_state[OUTCOME_KEY] = ("success", f"Adopted as version {version.get('version')}.")

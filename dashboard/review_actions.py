@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from .api import CollectorAPIError, CollectorError, Record
+from .api import ApiError, CollectorUnreachable, Record
 from .review_queue import QueueGroup
 from .settings import DashboardSettings
 
@@ -136,15 +136,15 @@ def _act(
     try:
         with settings.connect() as api:
             api.review_action(item_id, action, actor=_actor(), expected_version=version, **fields)
-    except CollectorError as exc:
-        if exc.status_code == 409:
+    except CollectorUnreachable:
+        _say("error", f"The collector at {settings.endpoint} did not answer: nothing changed.")
+        return
+    except ApiError as exc:
+        if exc.status == 409:
             st.session_state[f"{KEY}.item"] = item_id
             _say("warning", CONFLICT_NOTE)
         else:
-            _say("error", f"The collector refused the action (HTTP {exc.status_code}).")
-        return
-    except CollectorAPIError:
-        _say("error", f"The collector at {settings.endpoint} did not answer: nothing changed.")
+            _say("error", f"The collector refused the action (HTTP {exc.status}).")
         return
     st.session_state.pop(f"{KEY}.item", None)
     _say("success", f"{DONE[action]} Showing the next item.")
@@ -167,11 +167,11 @@ def _bulk(settings: DashboardSettings, seen: list[tuple[str, int]], action: str)
                     comment=reason or None,
                 )
                 done += 1
-            except CollectorError as exc:
-                stale += exc.status_code == 409
-                failed += exc.status_code != 409
-            except CollectorAPIError:
+            except CollectorUnreachable:
                 failed += 1
+            except ApiError as exc:
+                stale += exc.status == 409
+                failed += exc.status != 409
     verb = "Approved" if action == "approve" else "Rejected"
     text = f"{verb} {done} of {len(seen)} items."
     if stale:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
 from .review_context import show_context, show_highlights
@@ -72,10 +72,10 @@ def render_reviews(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             items = api.review_items(project=project.strip() or None, limit=MAX_ITEMS)
-        except EndpointMissing:
+        except RouteMissing:
             st.info("The review queue is not available: this collector has no /api/reviews.")
             return
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         flags = _flags(api, project.strip() or None)
@@ -127,7 +127,7 @@ def _regroup() -> None:
 def _flags(api: CollectorAPI, project: str | None) -> list[Record]:
     try:
         return api.flags(status="open", project=project, limit=MAX_FLAGS)
-    except CollectorAPIError:  # no evaluation API: items still show, just without clusters
+    except ApiError:  # no evaluation API: items still show, just without clusters
         st.caption("Flags are not available from this collector: items are not clustered.")
         return []
 
@@ -267,7 +267,7 @@ def _pick(ids: list[str]) -> None:
 def _span_content(api: CollectorAPI, item: Record, explanations: list[str]) -> str:
     try:
         detail = api.trace(str(item.get("trace_id")))
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return ""
     span = reviewed_span(detail.spans, item.get("span_id"))

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from .api import CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, Record, RouteMissing
 from .datasets_page import cell
 from .render import better_text
 from .settings import DashboardSettings
@@ -110,10 +110,10 @@ def render_runs(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             runs = api.eval_runs(suite.strip() or None, limit=MAX_RUNS)
-        except EndpointMissing:
+        except RouteMissing:
             st.info("Runs are not available: this collector has no /api/eval-runs.")
             return
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         if not runs:
@@ -134,7 +134,7 @@ def render_runs(settings: DashboardSettings) -> None:
         new = right.selectbox("Run B (after)", ids, index=0, key=f"{KEY}.b")
         try:
             before, after = api.eval_run(str(old)), api.eval_run(str(new))
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
     st.subheader("Evaluators side by side")

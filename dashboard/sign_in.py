@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from .api import CollectorAPIError, CollectorError, EndpointMissing
+from .api import ApiError, CollectorUnreachable, RouteMissing
 from .settings import DashboardSettings
 
 KEY_STATE = "sign_in.api_key"
@@ -43,15 +43,15 @@ def signed_in_settings() -> tuple[DashboardSettings, Identity] | None:
     try:
         with settings.connect() as api:
             who = api.whoami()
-    except EndpointMissing:
+    except RouteMissing:
         return settings, Identity(admin=True)  # a collector from before API keys
-    except CollectorError as exc:
-        if exc.status_code == 401:
+    except CollectorUnreachable:
+        return settings, Identity(admin=True)  # the page says so itself
+    except ApiError as exc:
+        if exc.status == 401:
             _sign_in_form(settings.api_key is not None)
             return None
         return settings, Identity(admin=True)
-    except CollectorAPIError:
-        return settings, Identity(admin=True)  # unreachable: the page says so itself
     identity = Identity(
         admin=bool(who.get("admin")),
         project=_text(who.get("project")),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, EndpointMissing, Record
+from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .charts import waterfall_figure
 from .messages import ChatMessage, span_messages
 from .navigation import link
@@ -42,7 +42,7 @@ def render_trace(api: CollectorAPI, trace_id: str) -> None:
     """Fetch one trace (and its scores and flags) and draw it; API failures are shown."""
     try:
         detail = api.trace(trace_id)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return
     rows = flatten_tree(detail.tree)
@@ -89,9 +89,9 @@ def _attached(
     shown; a collector without the endpoint adds ``what`` to ``missing``)."""
     try:
         return fetch()
-    except EndpointMissing:
+    except RouteMissing:
         missing.append(what)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .api import CollectorAPIError, Record, TracePage
+from .api import ApiError, Record, TracePage
 from .filters import TIME_RANGES, TRACE_STATUSES, TraceQuery, utc_now
 from .render import escape_markdown, page_caption, trace_label, traces_frame
 from .settings import DashboardSettings
@@ -56,7 +56,7 @@ def render(settings: DashboardSettings) -> None:
     with settings.connect() as api:
         try:
             listing = api.traces(query)
-        except CollectorAPIError as exc:
+        except ApiError as exc:
             show_api_error(exc)
             return
         page = query.offset // query.limit + 1

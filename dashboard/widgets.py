@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .api import CollectorAPI, CollectorAPIError, CollectorError, Record
+from .api import ApiError, CollectorAPI, CollectorUnreachable, Record
 from .render import content_block, escape_markdown
 from .settings import DashboardSettings
 
@@ -31,7 +31,7 @@ def collector_status(settings: DashboardSettings) -> Record | None:
     the error) when it does not answer."""
     try:
         health = _cached_health(settings.endpoint, settings.api_key, settings.timeout_s)
-    except CollectorAPIError as exc:
+    except ApiError as exc:
         show_api_error(exc)
         return None
     line = (
@@ -43,10 +43,13 @@ def collector_status(settings: DashboardSettings) -> Record | None:
     return health
 
 
-def show_api_error(exc: CollectorAPIError) -> None:
+def show_api_error(exc: ApiError) -> None:
     """Show an API failure as one clear error box (escaped: the message may echo input)."""
-    message = str(exc)
-    if isinstance(exc, CollectorError) and exc.status_code == 401:
+    if isinstance(exc, CollectorUnreachable):
+        message = str(exc)[:1].upper() + str(exc)[1:]
+    else:
+        message = f"Collector answered {exc.status}: {exc}"
+    if exc.status == 401:
         message += ". Set LOOPWISE_API_KEY to the collector's API key."
     st.error(escape_markdown(message), icon=":material/error:")
 

@@ -7,7 +7,7 @@ The collector hosts it as ``FeedbackExtension`` (routes under /api/reviews, /api
 operations from other processes.
 """
 
-from .backend import Backend, BackendUnavailable, HttpBackend, LocalBackend
+from .backend import Backend, HttpBackend, LocalBackend
 from .calibration import Calibration, calibrate
 from .corrections import Correction, list_corrections
 from .dataset_files import (
@@ -55,7 +55,6 @@ __all__ = [
     "ACTIONS",
     "STATES",
     "Backend",
-    "BackendUnavailable",
     "Calibration",
     "Call",
     "Conflict",

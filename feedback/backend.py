@@ -11,19 +11,12 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
-
+from loopwise.collector.client import CollectorClient
 from loopwise.collector.server.responses import json_response
 from loopwise.collector.store import Store
 
-from .errors import FeedbackError, NotFound, error_for_status
+from .errors import NotFound, error_for_status
 from .operations import Call, all_operations, match
-
-
-class BackendUnavailable(FeedbackError):
-    """The collector could not be reached."""
-
-    status = 503
 
 
 class Backend:
@@ -93,12 +86,15 @@ class LocalBackend(Backend):
 
 
 class HttpBackend(Backend):
-    """The operations through a collector's HTTP API."""
+    """The operations through a collector's HTTP API (the one collector client: auth, safe
+    retries; an error answer raises the FeedbackError of its status, ``CollectorUnreachable``
+    when nothing answers)."""
 
     def __init__(self, endpoint: str, api_key: str | None = None, timeout_s: float = 60.0) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.endpoint, headers=headers, timeout=timeout_s)
+        self._client = CollectorClient(
+            endpoint, api_key, timeout_s=timeout_s, errors=error_for_status
+        )
+        self.endpoint = self._client.endpoint
 
     def call(
         self,
@@ -109,30 +105,9 @@ class HttpBackend(Backend):
         body: Any = None,
     ) -> Any:
         """Send the request; a non-2xx answer raises the matching FeedbackError."""
-        try:
-            response = self._http.request(
-                method, path, params=_clean_query(query), json=body if method == "POST" else None
-            )
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(
-                f"collector at {self.endpoint} is not reachable: {exc}"
-            ) from None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if response.status_code >= 400:
-            if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-                details = {k: v for k, v in payload.items() if k != "error"}
-                raise error_for_status(response.status_code, payload["error"], details)
-            hint = " (is the feedback extension loaded?)" if response.status_code == 404 else ""
-            raise error_for_status(
-                response.status_code, f"collector answered {response.status_code}{hint}", {}
-            )
-        if payload is None:
-            raise FeedbackError(f"collector answered {response.status_code} without JSON")
-        return payload
+        json_body = body if method.upper() == "POST" else None
+        return self._client.call(method, path, params=query, json=json_body)
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._client.close()

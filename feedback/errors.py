@@ -3,6 +3,7 @@ is answered with) under names of their own."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from loopwise.collector.api_errors import ApiError
@@ -29,7 +30,7 @@ class Conflict(FeedbackError):
     status = 409
 
 
-def error_for_status(status: int, message: str, details: dict[str, Any]) -> FeedbackError:
+def error_for_status(status: int, message: str, details: Mapping[str, Any]) -> FeedbackError:
     """The FeedbackError subclass an API status code stands for."""
     cls = {404: NotFound, 409: Conflict}.get(status, FeedbackError)
     error = cls(message, **details)

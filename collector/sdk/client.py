@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
+from ..credentials import auth_headers
 from . import attributes as keys
 from .exporters import LocalStoreExporter, SpoolingExporter
 from .feedback import FeedbackSender, feedback_sender
@@ -165,9 +166,8 @@ class Client:
             raise ValueError(f"mode must be 'otlp' or 'local', got {mode!r}")
         url = endpoint or os.environ.get("LOOPWISE_ENDPOINT") or DEFAULT_ENDPOINT
         key = api_key or os.environ.get("LOOPWISE_API_KEY")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
         spool = Path(spool_dir) if spool_dir else _default_spool_dir(project)
-        return SpoolingExporter(url, spool, headers=headers)
+        return SpoolingExporter(url, spool, headers=auth_headers(key))
 
     @staticmethod
     def _make_feedback_sender(

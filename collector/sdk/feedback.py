@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..credentials import auth_headers
 from ..store.feedback import UserFeedbackError, parse_feedback, record_feedback
 
 log = logging.getLogger("loopwise.sdk")
@@ -333,8 +334,7 @@ def feedback_sender(
     if local_db is not None:
         sink: FeedbackSink | None = LocalFeedbackSink(local_db, project=project)
     elif endpoint is not None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        sink = HttpFeedbackSink(endpoint, headers=headers)
+        sink = HttpFeedbackSink(endpoint, headers=auth_headers(api_key))
     else:
         export_feedback = getattr(exporter, "export_feedback", None)
         sink = CallbackFeedbackSink(export_feedback) if callable(export_feedback) else None

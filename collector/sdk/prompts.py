@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    import httpx
+    from ..client import CollectorClient
 
 from .prompt_template import Prompt, PromptSource, check_prompt_name
 
@@ -58,7 +58,7 @@ class PromptFetcher:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.db = db
         self.cache_dir = cache_dir
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._api_key = api_key
         self._timeout_s = timeout_s
         self._retry_after_s = retry_after_s
         self._capture = capture_content
@@ -66,7 +66,7 @@ class PromptFetcher:
         self._missing: dict[tuple[str, str | None, int | None], float] = {}
         self._away_until = 0.0
         self._lock = threading.Lock()
-        self._http: httpx.Client | None = None
+        self._http: CollectorClient | None = None
 
     def get(
         self,
@@ -148,19 +148,27 @@ class PromptFetcher:
             return None, False
 
     def _from_api(self, name: str, label: str | None, version: int | None) -> dict[str, Any] | None:
-        import httpx
+        # Loaded on the first fetch, so an application that never asks for a prompt never
+        # imports an HTTP client.
+        from ..api_errors import NotFound
+        from ..client import CollectorClient, RouteMissing
 
+        assert self.endpoint is not None
         params = {"version": str(version)} if version is not None else {"label": label or ""}
-        url = f"{self.endpoint}/api/prompts/{quote(name, safe='')}"
         with self._lock:  # one pooled client: a new one per call costs tens of milliseconds
             if self._http is None:
-                self._http = httpx.Client(headers=self._headers, timeout=self._timeout_s)
+                # No retries: the host application is waiting, and a collector that is away
+                # is remembered (``retry_after_s``) and answered from the cache meanwhile.
+                self._http = CollectorClient(
+                    self.endpoint, self._api_key, timeout_s=self._timeout_s, retries=0
+                )
             http = self._http
-        response = http.get(url, params=params)
-        if response.status_code == 404:
+        try:
+            payload = http.call("GET", f"/api/prompts/{quote(name, safe='')}", params=params)
+        except RouteMissing:
+            raise
+        except NotFound:
             return None  # the registry answered: no such prompt or label
-        response.raise_for_status()
-        payload = response.json()
         if not isinstance(payload, dict):
             raise ValueError("the registry answered something other than a JSON object")
         return payload

@@ -7,16 +7,19 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
-import httpx
 import pyarrow as pa
 
+from loopwise.collector.api_errors import NotFound
+from loopwise.collector.client import CollectorClient, RouteMissing
 from loopwise.collector.store import Store
 from loopwise.collector.times import parse_utc
 
 from .results import RunReport
 
 DEFAULT_RESULTS_DIR = Path(".loopwise") / "runs"
+RUNS_PATH = "/api/eval-runs"
 
 
 class RunStore(Protocol):
@@ -100,36 +103,45 @@ class DatabaseRunStore:
 
 
 class CollectorRunStore:
-    """The collector's ``/api/eval-runs`` endpoints."""
+    """The collector's ``/api/eval-runs`` endpoints, through the one collector client (a
+    refusal raises the API's error of its status, ``CollectorUnreachable`` when nothing
+    answers)."""
 
     def __init__(self, endpoint: str, api_key: str | None = None) -> None:
-        self.base = endpoint.rstrip("/") + "/api/eval-runs"
         self.where = endpoint
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._endpoint = endpoint
+        self._api_key = api_key
 
     def save(self, report: RunReport) -> None:
         """POST the report."""
-        response = httpx.post(self.base, json=report.to_dict(), headers=self._headers, timeout=60)
-        response.raise_for_status()
+        with self._client(timeout_s=60.0) as client:
+            client.call("POST", RUNS_PATH, json=report.to_dict())
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        """GET one run's report."""
-        response = httpx.get(f"{self.base}/{run_id}", headers=self._headers, timeout=30)
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        return dict(response.json())
+        """GET one run's report (None when the collector has no such run)."""
+        with self._client() as client:
+            return self._report(client, run_id)
 
     def last(self, suite: str, *, before_run: str | None = None) -> dict[str, Any] | None:
         """The newest run of the suite, through the list endpoint."""
-        response = httpx.get(
-            self.base, params={"suite": suite, "limit": 2}, headers=self._headers, timeout=30
-        )
-        response.raise_for_status()
-        for run in response.json()["runs"]:
-            if run["run_id"] != before_run:
-                return self.get(run["run_id"])
+        with self._client() as client:
+            listed = client.call("GET", RUNS_PATH, params={"suite": suite, "limit": 2})
+            for run in listed["runs"]:
+                if run["run_id"] != before_run:
+                    return self._report(client, run["run_id"])
         return None
+
+    def _client(self, timeout_s: float = 30.0) -> CollectorClient:
+        return CollectorClient(self._endpoint, self._api_key, timeout_s=timeout_s)
+
+    @staticmethod
+    def _report(client: CollectorClient, run_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(client.call("GET", f"{RUNS_PATH}/{quote(run_id, safe='')}"))
+        except RouteMissing:
+            raise
+        except NotFound:
+            return None
 
 
 def run_row(report: RunReport | dict[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def save_pytest_run(
 ) -> str:
     """Save the results as a run of the suite ``pytest`` in ``folder`` and, with ``endpoint``,
     in that collector too (its Runs page); returns the run id. A collector that cannot take
-    the run raises httpx.HTTPError after the folder copy is saved."""
+    the run raises its ApiError after the folder copy is saved."""
     names = sorted({name for r in results for name in r.scores})
     registry = default_registry()
     evaluators = [registry.create(n) for n in names if n in registry]

@@ -7,11 +7,13 @@ with neither, the collector at http://127.0.0.1:4318 when one runs, else
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from loopwise.collector.api_errors import ApiError
+from loopwise.collector.client import CollectorClient
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH
 
@@ -39,17 +41,14 @@ def resolve_target(endpoint: str | None, db: Path | None) -> Target:
     return Target(db=DEFAULT_DB_PATH)
 
 
-def auth_headers(api_key: str | None) -> dict[str, str]:
-    """The Authorization header for ``api_key`` (none without one)."""
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
-
-def error_text(response: httpx.Response) -> str:
-    """The message of a collector's error answer."""
+@contextlib.contextmanager
+def collector_client(
+    endpoint: str, api_key: str | None, *, timeout_s: float = 60.0
+) -> Iterator[CollectorClient]:
+    """The collector client one command talks through; an API error (a refusal, or nothing
+    answering) ends the command with the collector's message."""
     try:
-        payload = response.json()
-    except ValueError:
-        return f"collector answered {response.status_code}"
-    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-        return str(payload["error"])
-    return f"collector answered {response.status_code}"
+        with CollectorClient(endpoint, api_key, timeout_s=timeout_s) as client:
+            yield client
+    except ApiError as exc:
+        fail(exc.message)

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,12 +17,7 @@ from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 from loopwise.collector.store.export import MANIFEST, ExportError, export_store
 from loopwise.collector.store.import_store import import_store
 
-from .admin_target import (
-    Target,
-    auth_headers,
-    error_text,
-    resolve_target,
-)
+from .admin_target import Target, collector_client, resolve_target
 from .common import fail
 from .feedback_target import ApiKeyOption, DbOption, EndpointOption
 
@@ -92,21 +86,14 @@ def import_(
 def _export_over_http(target: Target, directory: Path, api_key: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="loopwise-export-") as scratch:
         archive = Path(scratch) / "export.tar"
-        try:
-            with httpx.stream(
-                "POST",
-                f"{target.endpoint}/api/admin/export",
-                headers=auth_headers(api_key),
-                timeout=3600.0,
-            ) as response:
-                if response.status_code != 200:
-                    response.read()
-                    fail(error_text(response))
-                with archive.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-        except httpx.HTTPError as exc:
-            fail(f"collector at {target.endpoint} is not reachable: {exc}")
+        assert target.endpoint is not None
+        with (
+            collector_client(target.endpoint, api_key, timeout_s=3600.0) as client,
+            client.stream("POST", "/api/admin/export") as response,
+            archive.open("wb") as out,
+        ):
+            for chunk in response.iter_bytes():
+                out.write(chunk)
         directory.mkdir(parents=True, exist_ok=True)
         with tarfile.open(archive) as tar:
             tar.extractall(directory, filter="data")

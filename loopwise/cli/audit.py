@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, AuditError, Store, StoreError, audit_entries
 
+from .admin_target import collector_client
 from .common import collector_running, fail
 from .feedback_target import (
     ApiKeyOption,
@@ -74,22 +74,9 @@ def list_entries(
 
 
 def _over_http(endpoint: str, api_key: str | None, query: dict[str, Any]) -> list[Any]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    params = {k: str(v) for k, v in query.items() if v is not None}
-    try:
-        response = httpx.get(
-            endpoint.rstrip("/") + "/api/audit", params=params, headers=headers, timeout=60
-        )
-    except httpx.HTTPError as exc:
-        fail(f"collector at {endpoint} is not reachable: {exc}")
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if response.status_code != 200 or not isinstance(payload, dict):
-        message = payload.get("error") if isinstance(payload, dict) else None
-        fail(str(message or f"collector answered {response.status_code}"))
-    entries = payload.get("entries")
+    with collector_client(endpoint, api_key) as client:
+        payload = client.call("GET", "/api/audit", params=query)
+    entries = payload.get("entries") if isinstance(payload, dict) else None
     return entries if isinstance(entries, list) else []
 
 

@@ -65,12 +65,15 @@ DEFAULTS = {"db": DEFAULT_DB_PATH, "host": DEFAULT_HOST, "port": DEFAULT_PORT}
 
 def collector_running(endpoint: str) -> bool:
     """True when a collector answers /health at ``endpoint`` within a second."""
-    import httpx
+    from loopwise.collector.api_errors import ApiError
+    from loopwise.collector.client import CollectorClient
 
     try:
-        return httpx.get(endpoint.rstrip("/") + "/health", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
+        with CollectorClient(endpoint, timeout_s=1.0, retries=0) as client:
+            client.call("GET", "/health")
+    except ApiError:
         return False
+    return True
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -10,7 +10,6 @@ import json
 import sys
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,12 +17,7 @@ from rich.table import Table
 from loopwise.collector.store import Store, StoreError
 from loopwise.collector.store.retention import RetentionError, Selection, delete_data, parse_age
 
-from .admin_target import (
-    Target,
-    auth_headers,
-    error_text,
-    resolve_target,
-)
+from .admin_target import Target, collector_client, resolve_target
 from .common import fail
 from .feedback_target import (
     ApiKeyOption,
@@ -84,18 +78,11 @@ def delete(
 def _over_http(
     target: Target, payload: dict[str, Any], dry_run: bool, api_key: str | None
 ) -> dict[str, Any]:
-    try:
-        response = httpx.post(
-            f"{target.endpoint}/api/admin/delete",
-            json={**payload, "dry_run": dry_run},
-            headers=auth_headers(api_key),
-            timeout=600.0,
+    assert target.endpoint is not None
+    with collector_client(target.endpoint, api_key, timeout_s=600.0) as client:
+        report: dict[str, Any] = client.call(
+            "POST", "/api/admin/delete", json={**payload, "dry_run": dry_run}
         )
-    except httpx.HTTPError as exc:
-        fail(f"collector at {target.endpoint} is not reachable: {exc}")
-    if response.status_code != 200:
-        fail(error_text(response))
-    report: dict[str, Any] = response.json()
     return report
 
 

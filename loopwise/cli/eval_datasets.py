@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from loopwise.collector.api_errors import ApiError
 from loopwise.collector.store import DEFAULT_DB_PATH
 from loopwise.evals.suites import DatasetNotFound, LoadedDataset, SuiteExample
 from loopwise.evals.suites.examples import split_spec
-from loopwise.feedback import FeedbackError, HttpBackend, LocalBackend
+from loopwise.feedback import HttpBackend, LocalBackend
 
 
 def load_stored_dataset(spec: str, *, endpoint: str | None, db: Path | None) -> LoadedDataset:
@@ -30,7 +31,7 @@ def load_stored_dataset(spec: str, *, endpoint: str | None, db: Path | None) -> 
         )
         with backend:
             answer = backend.call("GET", f"/api/datasets/{name}", query={"version": version})
-    except FeedbackError as exc:
+    except ApiError as exc:
         raise DatasetNotFound(f"dataset {spec}: {exc}") from None
     examples = [
         SuiteExample(

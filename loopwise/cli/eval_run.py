@@ -16,6 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 import loopwise
+from loopwise.collector.api_errors import ApiError
+from loopwise.collector.credentials import auth_headers
 from loopwise.collector.sdk import LocalStoreExporter, SpoolingExporter, TestingExporter
 from loopwise.evals.suites import (
     CollectorRunStore,
@@ -134,6 +136,8 @@ def run(
         )
     except SuiteError as exc:
         fail(str(exc), code=USAGE_ERROR)
+    except ApiError as exc:  # the collector refused or lost the run (or its baseline)
+        fail(f"{run_store.where}: {exc.message}", code=USAGE_ERROR)
     finally:
         cache.close()
         client.shutdown()
@@ -167,8 +171,8 @@ def _load_dataset(
 
 def _exporter(endpoint: str | None, db: Path | None, api_key: str | None) -> SpanExporter | None:
     if endpoint:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-        return SpoolingExporter(endpoint, Path(".loopwise") / "spool" / "evals", headers=headers)
+        spool = Path(".loopwise") / "spool" / "evals"
+        return SpoolingExporter(endpoint, spool, headers=auth_headers(api_key))
     if db:
         return LocalStoreExporter(db, project="evals")
     return None

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +21,7 @@ from rich.table import Table
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 
+from .admin_target import collector_client
 from .common import collector_running, fail
 
 console = Console()
@@ -179,12 +179,13 @@ def _through_api(
     from loopwise.evals import new_run_id
     from loopwise.evals.offline import EvaluatorTally, merge_tallies
 
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    url = endpoint.rstrip("/") + "/api/evals/score"
     run_id = new_run_id()
     totals: dict[str, EvaluatorTally] = {}
     after = -1
-    with httpx.Client(headers=headers, timeout=300.0) as http, _progress() as progress:
+    with (
+        collector_client(endpoint, api_key, timeout_s=300.0) as client,
+        _progress() as progress,
+    ):
         task = progress.add_task("score", total=None)
         while True:
             body = {
@@ -194,11 +195,9 @@ def _through_api(
                 "limit": PAGE,
                 "run_id": run_id,
             }
-            try:
-                response = http.post(url, json=body)
-            except httpx.HTTPError as exc:
-                fail(f"collector at {endpoint} is not reachable: {exc}")
-            payload = _payload(response, endpoint)
+            payload = client.call("POST", "/api/evals/score", json=body)
+            if not isinstance(payload, dict):
+                fail(f"collector at {endpoint} answered with unexpected JSON")
             if payload.get("total") is not None:
                 progress.update(task, total=payload["total"])
             progress.advance(task, int(payload["spans"]))
@@ -208,21 +207,6 @@ def _through_api(
                 break
             after = int(payload["next_after"])
     return [vars(t) for t in totals.values()]
-
-
-def _payload(response: httpx.Response, endpoint: str) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except ValueError:
-        fail(f"collector at {endpoint} answered {response.status_code} without JSON")
-    if response.status_code == 404:
-        fail(f"collector at {endpoint} has no evaluation API (started without the evals extension)")
-    if response.status_code != 200:
-        message = payload.get("error") if isinstance(payload, dict) else payload
-        fail(str(message))
-    if not isinstance(payload, dict):
-        fail(f"collector at {endpoint} answered with unexpected JSON")
-    return payload
 
 
 def _print(tallies: list[dict[str, Any]]) -> None:

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from loopwise.collector.api_errors import ApiError
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, StoreError
-from loopwise.feedback import Backend, Conflict, FeedbackError, HttpBackend, LocalBackend
+from loopwise.feedback import Backend, Conflict, HttpBackend, LocalBackend
 
 from .common import collector_running, fail
 
@@ -95,7 +96,7 @@ def open_backend(endpoint: str | None, db: Path | None, api_key: str | None) -> 
         yield backend
     except Conflict as exc:
         fail(f"conflict: {exc.message}", code=CONFLICT_EXIT_CODE)
-    except FeedbackError as exc:
+    except ApiError as exc:  # the feedback family, or the collector client's
         fail(exc.message)
     except StoreError as exc:
         fail(str(exc))

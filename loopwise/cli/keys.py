@@ -10,9 +10,10 @@ from urllib.parse import quote
 
 import typer
 
+from loopwise.collector.api_errors import ApiError
 from loopwise.collector.store import Store, StoreError
 from loopwise.collector.store.api_keys import ROLES, ApiKeyError, create_key, list_keys, revoke_key
-from loopwise.feedback import FeedbackError, HttpBackend
+from loopwise.feedback import HttpBackend
 
 from .common import fail
 from .feedback_target import (
@@ -49,7 +50,7 @@ def _target(endpoint: str | None, db: Path | None, api_key: str | None) -> Itera
         yield target
     except (ApiKeyError, StoreError) as exc:
         fail(str(exc))
-    except FeedbackError as exc:
+    except ApiError as exc:
         fail(exc.message)
     finally:
         target.close()

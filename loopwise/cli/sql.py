@@ -9,7 +9,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +17,7 @@ from rich.text import Text
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, QueryRejected, Store, StoreError
 
+from .admin_target import collector_client
 from .common import collector_running, err_console, fail
 
 console = Console()
@@ -74,18 +74,8 @@ def sql(
 
 
 def _from_api(query: str, endpoint: str, api_key: str | None) -> tuple[list[str], list[list[Any]]]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    url = endpoint.rstrip("/") + "/api/sql"
-    try:
-        response = httpx.post(url, json={"sql": query}, headers=headers, timeout=60.0)
-    except httpx.HTTPError as exc:
-        fail(f"collector at {endpoint} is not reachable: {exc}")
-    try:
-        payload = response.json()
-    except ValueError:
-        fail(f"collector at {endpoint} answered {response.status_code} without JSON")
-    if response.status_code != 200:
-        fail(str(payload.get("error") if isinstance(payload, dict) else payload))
+    with collector_client(endpoint, api_key) as client:
+        payload = client.call("POST", "/api/sql", json={"sql": query})
     if payload.get("truncated"):
         _warn_truncated(len(payload["rows"]))
     return list(payload["columns"]), [list(r) for r in payload["rows"]]

@@ -169,8 +169,9 @@ def demo_client(
 
 
 def _register_prompts(endpoint: str | None, db: str | Path | None, api_key: str | None) -> None:
+    from loopwise.collector.api_errors import ApiError
     from loopwise.collector.store import StoreError
-    from loopwise.feedback import Backend, FeedbackError, HttpBackend, LocalBackend
+    from loopwise.feedback import Backend, HttpBackend, LocalBackend
 
     try:
         backend: Backend
@@ -182,5 +183,5 @@ def _register_prompts(endpoint: str | None, db: str | Path | None, api_key: str 
             backend = HttpBackend(url, key, timeout_s=5.0)
         with backend:
             register_demo_prompts(backend)
-    except (FeedbackError, StoreError, OSError) as exc:
+    except (ApiError, StoreError, OSError) as exc:
         log.info("demo prompts not registered (%s); using the built-in templates", exc)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import trace
 
+from loopwise.collector.credentials import auth_headers
+
 if TYPE_CHECKING:
     import httpx
 
@@ -56,7 +58,7 @@ class Ticket:
 
     def __init__(self, endpoint: str | None, api_key: str | None, payload: dict[str, Any]) -> None:
         self._endpoint = endpoint.rstrip("/") if endpoint else None
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._headers = auth_headers(api_key)
         self._payload = payload
         self.item_id: str | None = None
 

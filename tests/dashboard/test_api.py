@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from loopwise.dashboard import (
+    ApiError,
     CollectorAPI,
-    CollectorAPIError,
-    CollectorError,
-    CollectorUnavailable,
+    CollectorUnreachable,
 )
 
 SeededCollector = Any  # tests/dashboard/conftest.py; conftest modules are not importable
@@ -75,29 +74,29 @@ def test_trace_returns_flat_spans_and_nested_tree(
 
 
 def test_unknown_trace_is_a_404_collector_error(api: CollectorAPI) -> None:
-    with pytest.raises(CollectorError) as caught:
+    with pytest.raises(ApiError) as caught:
         api.trace("f" * 32)
-    assert caught.value.status_code == 404
+    assert caught.value.status == 404
     assert "no trace" in caught.value.message
 
 
 def test_malformed_trace_id_is_a_400_collector_error(api: CollectorAPI) -> None:
-    with pytest.raises(CollectorError) as caught:
+    with pytest.raises(ApiError) as caught:
         api.trace("not-a-trace-id")
-    assert caught.value.status_code == 400
+    assert caught.value.status == 400
     assert "32 hex" in caught.value.message
 
 
 def test_trace_id_cannot_reach_another_path(api: CollectorAPI) -> None:
-    with pytest.raises(CollectorError) as caught:
+    with pytest.raises(ApiError) as caught:
         api.trace("../../health")
-    assert caught.value.status_code != 200
+    assert caught.value.status != 200
 
 
 def test_bad_pagination_is_a_400_with_the_servers_message(api: CollectorAPI) -> None:
-    with pytest.raises(CollectorError) as caught:
+    with pytest.raises(ApiError) as caught:
         api.recent_traces(limit=0)
-    assert caught.value.status_code == 400
+    assert caught.value.status == 400
     assert "limit" in caught.value.message
 
 
@@ -113,16 +112,16 @@ def test_sql_returns_columns_rows_and_records(
 
 
 def test_sql_that_writes_is_refused(api: CollectorAPI) -> None:
-    with pytest.raises(CollectorError) as caught:
+    with pytest.raises(ApiError) as caught:
         api.sql("DELETE FROM spans")
-    assert caught.value.status_code == 400
+    assert caught.value.status == 400
 
 
 def test_closed_port_is_unavailable_naming_the_url(closed_port_url: str) -> None:
-    with CollectorAPI(closed_port_url) as client, pytest.raises(CollectorUnavailable) as caught:
+    with CollectorAPI(closed_port_url) as client, pytest.raises(CollectorUnreachable) as caught:
         client.health()
-    assert str(caught.value).startswith(f"Collector at {closed_port_url} is not reachable: ")
-    assert isinstance(caught.value, CollectorAPIError)
+    assert str(caught.value).startswith(f"collector at {closed_port_url} is not reachable: ")
+    assert isinstance(caught.value, ApiError)
 
 
 def test_silent_server_is_unavailable_after_the_timeout() -> None:
@@ -130,15 +129,15 @@ def test_silent_server_is_unavailable_after_the_timeout() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)  # accepts connections in the kernel, never answers
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with CollectorAPI(url, timeout_s=0.2) as client, pytest.raises(CollectorUnavailable) as e:
+        with CollectorAPI(url, timeout_s=0.2) as client, pytest.raises(CollectorUnreachable) as e:
             client.recent_traces()
     assert "no answer within 0.2 s" in str(e.value)
 
 
 def test_api_key_is_sent_as_bearer(keyed_collector: KeyedCollector) -> None:
-    with CollectorAPI(keyed_collector.url) as anonymous, pytest.raises(CollectorError) as caught:
+    with CollectorAPI(keyed_collector.url) as anonymous, pytest.raises(ApiError) as caught:
         anonymous.recent_traces()
-    assert caught.value.status_code == 401
+    assert caught.value.status == 401
     with CollectorAPI(keyed_collector.url, api_key=keyed_collector.api_key) as client:
         assert client.recent_traces() == []
 
@@ -163,16 +162,16 @@ def test_overview_score_trends_and_facets(
 
 
 def test_a_route_the_collector_lacks_is_endpoint_missing(api: CollectorAPI) -> None:
-    from loopwise.dashboard import EndpointMissing
+    from loopwise.dashboard import RouteMissing
 
-    with pytest.raises(EndpointMissing) as caught:
+    with pytest.raises(RouteMissing) as caught:
         api.flags(status="open")
-    assert caught.value.status_code == 404
+    assert caught.value.status == 404
     assert caught.value.path == "/api/flags"
-    assert str(caught.value) == "Collector answered 404: this collector has no /api/flags endpoint"
-    with pytest.raises(CollectorError) as unknown:  # a JSON 404 is about the item, not the route
+    assert str(caught.value) == "this collector has no /api/flags endpoint"
+    with pytest.raises(ApiError) as unknown:  # a JSON 404 is about the item, not the route
         api.trace("f" * 32)
-    assert not isinstance(unknown.value, EndpointMissing)
+    assert not isinstance(unknown.value, RouteMissing)
 
 
 def test_traces_page_reports_an_older_page(
