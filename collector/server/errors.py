@@ -9,6 +9,7 @@ FastAPI's default 422; an unexpected failure is a logged 500; the collector keep
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
@@ -93,13 +94,13 @@ async def model_body(request: Request, model: type[M], limit: int = MAX_JSON_BOD
             "model_attributes_type",
         ):
             raise BadRequest(400, f"body must be JSON: {_shape_of(model)}") from None
-        raise BadRequest(400, validation_message(request, errors)) from None
+        raise BadRequest(400, validation_message(request, errors, model)) from None
 
 
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
     """The ``openapi_extra`` that documents ``model`` as a route's JSON body."""
     content = {"application/json": {"schema": model.model_json_schema()}}
-    return {"requestBody": {"required": True, "content": content}}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def without_empty_params(query_string: bytes) -> bytes:
@@ -114,7 +115,9 @@ def without_empty_params(query_string: bytes) -> bytes:
     return urlencode(kept).encode("latin-1")
 
 
-def validation_message(request: Request, errors: Sequence[Any]) -> str:
+def validation_message(
+    request: Request, errors: Sequence[Any], model: type[BaseModel] | None = None
+) -> str:
     """The first validation error as one sentence naming the parameter, in the words every
     route used before: ``limit must be between 1 and 1000, got 0``."""
     if not errors:
@@ -126,13 +129,27 @@ def validation_message(request: Request, errors: Sequence[Any]) -> str:
     kind = str(error.get("type", ""))
     given = _shown(error.get("input"))
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        low, high = _bounds(request, name)
+        low, high = _bounds(request, name) if model is None else _field_bounds(model, location)
         if low is not None and high is not None:
             return f"{name} must be between {low} and {high}, got {given}"
+        if low is not None:
+            return f"{name} must be at least {low}, got {given}"
+        if high is not None:
+            return f"{name} must be at most {high}, got {given}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"{name} must be an integer, got {given!r}"
     if kind in ("float_parsing", "float_type"):
         return f"{name} must be a number, got {given!r}"
+    if kind == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        hex_id = re.fullmatch(r"\^\[0-9a-fA-F\]\{(\d+)\}\$", pattern)
+        if hex_id:
+            return f"{name} must be {hex_id.group(1)} hex characters, got {given!r}"
+        return f"{name} must match {pattern}, got {given!r}"
+    if kind in ("list_type", "dict_type") and name:
+        return f"{name} must be {'a list' if kind == 'list_type' else 'an object'}"
+    if kind in ("string_type", "bool_type") and name:
+        return f"{name} must be a {'string' if kind == 'string_type' else 'boolean'}"
     if kind == "string_too_long":
         limit = (error.get("ctx") or {}).get("max_length")
         return f"{name} is longer than {limit} characters"
@@ -149,6 +166,18 @@ def validation_message(request: Request, errors: Sequence[Any]) -> str:
         return f"{name} is not a field this route takes"
     message = str(error.get("msg", "is not valid"))
     return f"{name}: {message}" if name else message
+
+
+def _field_bounds(model: type[BaseModel], location: Sequence[str]) -> tuple[Any, Any]:
+    """The bounds declared on the body field at ``location`` (a top-level field of ``model``)."""
+    info = model.model_fields.get(location[0]) if len(location) == 1 else None
+    low = high = None
+    for rule in info.metadata if info is not None else ():
+        if isinstance(rule, Ge):
+            low = rule.ge
+        elif isinstance(rule, Le):
+            high = rule.le
+    return low, high
 
 
 def _shown(value: Any) -> Any:

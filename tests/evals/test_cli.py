@@ -184,11 +184,13 @@ def test_score_api_validates_its_body(evals_collector: Callable[..., CollectorSe
     server = evals_collector(online=False)
     url = server.url + "/api/evals/score"
     for body, message in (
-        ({}, "run_id must be"),
-        ({"run_id": "r1", "limit": 0}, "limit must be an integer from 1"),
+        ({}, "run_id is required"),
+        ({"run_id": "r1", "limit": 0}, "limit must be between 1 and 5000, got 0"),
+        ({"run_id": "bad id!"}, "run_id must match"),
         ({"run_id": "r1", "after": "x"}, "after must be an integer"),
         ({"run_id": "r1", "filters": {"since": "later"}}, "since: not an ISO 8601 time"),
-        ({"run_id": "r1", "filters": {"colour": "red"}}, "unknown filter 'colour'"),
+        ({"run_id": "r1", "filters": {"colour": "red"}}, "filters.colour is not a field"),
+        ({"run_id": "r1", "after": -2}, "after must be at least -1, got -2"),
         ({"run_id": "r1", "evaluators": "refusal"}, "evaluators must be a list"),
         ({"run_id": "r1", "evaluators": ["os:system"]}, "import paths belong in the config"),
     ):

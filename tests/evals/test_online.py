@@ -103,7 +103,7 @@ def test_scores_flags_and_status(
 @pytest.mark.parametrize(
     ("path", "params", "message"),
     [
-        ("/api/flags", {"severity": "urgent"}, "severity must be one of"),
+        ("/api/flags", {"severity": "urgent"}, "severity must be 'low', 'medium' or 'high'"),
         ("/api/flags", {"limit": "0"}, "limit must be between 1 and 1000"),
         ("/api/flags", {"offset": "x"}, "offset must be an integer"),
         ("/api/scores", {"trace_id": "not-hex"}, "trace_id must be 32 hex characters"),
