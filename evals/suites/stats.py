@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 4000
@@ -43,7 +44,8 @@ def bootstrap_mean(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> Interval:
-    """Mean over examples with a percentile bootstrap interval (examples resampled).
+    """Mean over examples with a percentile bootstrap interval (examples resampled, by
+    ``scipy.stats.bootstrap``).
 
     Pass-rates are the same computation on 0/1 values. With fewer than two examples the
     interval is the point itself (nothing to resample) — the caller should say so.
@@ -54,11 +56,16 @@ def bootstrap_mean(
     estimate = float(means.mean())
     if means.size < 2 or np.all(means == means[0]):
         return Interval(estimate, estimate, estimate, int(means.size), confidence)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, means.size, size=(resamples, means.size))
-    samples = means[picks].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(samples, [tail, 1.0 - tail])
+    result = stats.bootstrap(
+        (means,),
+        np.mean,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
     return Interval(estimate, float(low), float(high), int(means.size), confidence)
 
 
@@ -140,19 +147,24 @@ def sign_flip_p_value(
     """Two-sided p-value of "the mean paired difference is zero".
 
     Under the null each difference is as likely positive as negative, so flipping signs at
-    random gives the null distribution of the mean. Exact for up to 16 non-zero pairs,
-    Monte Carlo (with the +1 correction) beyond.
+    random gives the null distribution of the mean (``scipy.stats.permutation_test``): exact
+    while 2**n sign patterns are at most ``resamples``, Monte Carlo (with the +1 correction)
+    beyond.
     """
     nonzero = diffs[diffs != 0]
-    n = int(nonzero.size)
-    if n == 0:
+    if nonzero.size < 2:  # one difference: its flip is as large, so nothing is rejected
         return 1.0
-    observed = abs(float(nonzero.mean()))
-    if n <= 16:
-        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
-        null = np.abs((signs * nonzero).mean(axis=1))
-        return float(np.mean(null >= observed - 1e-12))
-    rng = np.random.default_rng(seed)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(resamples, n))
-    null = np.abs((signs * nonzero).mean(axis=1))
-    return float((np.sum(null >= observed - 1e-12) + 1) / (resamples + 1))
+    result = stats.permutation_test(
+        (nonzero,),
+        _mean_along,
+        permutation_type="samples",  # one sample: the signs are what is permuted
+        alternative="two-sided",
+        vectorized=True,
+        n_resamples=resamples,  # all 2**n sign patterns when that is fewer: exact
+        rng=np.random.default_rng(seed),
+    )
+    return float(min(result.pvalue, 1.0))
+
+
+def _mean_along(values: np.ndarray, axis: int) -> np.ndarray:
+    return np.asarray(np.mean(values, axis=axis))
