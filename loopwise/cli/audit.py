@@ -3,8 +3,6 @@ adoptions and rejections; key and deletion commands add theirs)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +10,10 @@ import typer
 
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, AuditError, Store, StoreError, audit_entries
+from loopwise.collector.times import parse_utc
 
 from .admin_target import collector_client
-from .common import collector_running, fail
+from .common import collector_running, fail, time_option
 from .feedback_target import (
     ApiKeyOption,
     DbOption,
@@ -27,8 +26,6 @@ from .feedback_target import (
 
 app = typer.Typer(help="Who did which administrative action, and when.", no_args_is_help=True)
 
-_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 COLUMNS = ("seq", "created_at", "actor", "action", "target", "project", "details")
 
 
@@ -59,8 +56,8 @@ def list_entries(
         "actor": actor,
         "target": target,
         "project": project,
-        "since": _time(since, "--since"),
-        "until": _time(until, "--until"),
+        "since": time_option(since, "--since"),
+        "until": time_option(until, "--until"),
         "limit": limit,
     }
     if db is None and (endpoint is not None or collector_running(DEFAULT_ENDPOINT)):
@@ -88,27 +85,10 @@ def _on_file(path: Path, query: dict[str, Any]) -> list[Any]:
         with Store(path, read_only=True) as store:
             entries = audit_entries(
                 store,
-                since=dt.datetime.fromisoformat(since) if since else None,
-                until=dt.datetime.fromisoformat(until) if until else None,
+                since=parse_utc(since) if since else None,
+                until=parse_utc(until) if until else None,
                 **query,
             )
     except (StoreError, AuditError) as exc:
         fail(str(exc))
     return [entry.to_dict() for entry in entries]
-
-
-def _time(text: str | None, option: str) -> str | None:
-    if not text:
-        return None
-    match = _RELATIVE.fullmatch(text.strip())
-    if match:
-        amount, unit = float(match.group(1)), match.group(2)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        return (now - dt.timedelta(**{_UNITS[unit]: amount})).isoformat()
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"{option}: {text!r} is not an ISO 8601 time or a duration such as 2h or 7d", code=2)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.isoformat()

@@ -91,3 +91,16 @@ def clean_errors() -> Iterator[None]:
         yield
     except (ValueError, OSError, StoreError) as exc:
         fail(str(exc))
+
+
+def time_option(text: str | None, option: str) -> str | None:
+    """A --since/--until value (ISO 8601 or a duration ago such as 2h) as naive-UTC ISO text;
+    a usage error (exit 2) naming the option otherwise."""
+    if not text:
+        return None
+    from loopwise.collector.times import time_or_ago
+
+    try:
+        return time_or_ago(text).isoformat()
+    except ValueError as exc:
+        fail(f"{option}: {exc}", code=2)

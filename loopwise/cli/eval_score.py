@@ -8,8 +8,6 @@ any registered evaluator over every span.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,12 +20,10 @@ from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 
 from .admin_target import collector_client
-from .common import collector_running, fail
+from .common import collector_running, fail, time_option
 
 console = Console()
 PAGE = 2000
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def score(
@@ -77,8 +73,8 @@ def score(
     if db is not None and endpoint is not None:
         fail("give --db or --endpoint, not both", code=2)
     filters = {
-        "since": _time(since, "--since"),
-        "until": _time(until, "--until"),
+        "since": time_option(since, "--since"),
+        "until": time_option(until, "--until"),
         "projects": project or [],
         "kinds": kind or [],
         "names": name or [],
@@ -93,22 +89,6 @@ def score(
     else:
         tallies = _on_file(db or DEFAULT_DB_PATH, config, names, filters)
     _print(tallies)
-
-
-def _time(text: str | None, option: str) -> str | None:
-    if not text:
-        return None
-    match = _RELATIVE.match(text.strip())
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    if match:
-        amount, unit = float(match.group(1)), match.group(2)
-        return (now - dt.timedelta(**{_UNITS[unit]: amount})).isoformat()
-    from loopwise.evals.api import parse_time
-
-    try:
-        return parse_time(text).isoformat()
-    except ValueError as exc:
-        fail(f"{option}: {exc} (or give a duration such as 2h or 7d)", code=2)
 
 
 def _progress() -> Progress:
@@ -133,12 +113,12 @@ def _on_file(
         load_config,
         rescore,
     )
-    from loopwise.evals.api import BadParam, filters_from_json
+    from loopwise.evals.api import BadParam, ScoreFilters, filters_from_model
 
     if not db.exists():
         fail(f"no database at {db}")
     try:
-        filters = filters_from_json(raw_filters)
+        filters = filters_from_model(ScoreFilters.model_validate(raw_filters))
         config = load_config(config_path) if config_path else config_from_env()
         bindings = choose_bindings(config, names)
     except (ConfigError, RescoreError, BadParam) as exc:
