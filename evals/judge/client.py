@@ -5,7 +5,8 @@ whose body is not a completion) are retried up to ``max_retries`` times with exp
 backoff and full jitter; a ``Retry-After`` header (seconds or an HTTP date) sets the wait
 instead, capped at ``max_retry_after_s``. Other 4xx answers fail at once, except a 400
 that rejects ``response_format``: the call is repeated once without it (the tolerant
-parser reads what comes back). ``sleep`` is injectable so tests can see the waits.
+parser reads what comes back). The retry loop is tenacity's; ``sleep`` is injectable so
+tests can see the waits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from .settings import JudgeSettings
 
@@ -91,55 +98,88 @@ class JudgeClient:
         }
         if response_format is not None and self.schema_supported:
             body["response_format"] = response_format
-        attempt = 0
-        last_problem = ""
-        while True:
-            attempt += 1
-            wait: float | None = None
-            try:
-                async with limit:
-                    response = await http.post(settings.chat_url, json=body)
-            except httpx.TimeoutException:
-                last_problem = f"timed out after {settings.timeout_s:g}s"
-            except httpx.TransportError as exc:
-                last_problem = f"connection failed: {type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 200:
-                    completion = _completion(response, settings.model, attempt)
-                    if completion is not None:
-                        return completion
-                    last_problem = f"200 without a completion: {response.text[:120]!r}"
-                elif (
-                    response.status_code == 400
-                    and "response_format" in body
-                    and ("response_format" in response.text or "json_schema" in response.text)
-                ):
-                    self.schema_supported = False
-                    body.pop("response_format")
-                    continue
-                elif response.status_code in RETRY_STATUS:
-                    last_problem = f"HTTP {response.status_code}: {_error_text(response)}"
-                    wait = retry_after(response.headers.get("retry-after"))
-                else:
-                    raise JudgeCallError(
-                        f"judge endpoint answered HTTP {response.status_code}: "
-                        f"{_error_text(response)}"
-                    )
-            if attempt > settings.max_retries:
-                raise JudgeCallError(
-                    f"judge call failed after {attempt} attempt(s): {last_problem}"
-                )
-            await self._pause(attempt, wait)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(settings.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            sleep=self._pause,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    return await self._attempt(http, limit, body, number)
+        except _Transient as failed:
+            tries = retrying.statistics.get("attempt_number", settings.max_retries + 1)
+            raise JudgeCallError(
+                f"judge call failed after {tries} attempt(s): {failed.problem}"
+            ) from None
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
-    async def _pause(self, attempt: int, retry_after_s: float | None) -> None:
+    async def _attempt(
+        self,
+        http: httpx.AsyncClient,
+        limit: asyncio.Semaphore,
+        body: dict[str, Any],
+        number: int,
+    ) -> Completion:
+        """One request; ``_Transient`` when it is worth repeating, ``JudgeCallError`` when not."""
         settings = self.settings
-        if retry_after_s is not None:
-            delay = min(max(retry_after_s, 0.0), settings.max_retry_after_s)
-        else:
-            ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
-            delay = self._random.uniform(0, ceiling)
+        try:
+            async with limit:
+                response = await http.post(settings.chat_url, json=body)
+        except httpx.TimeoutException:
+            raise _Transient(f"timed out after {settings.timeout_s:g}s") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"connection failed: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 200:
+            completion = _completion(response, settings.model, number)
+            if completion is None:
+                raise _Transient(f"200 without a completion: {response.text[:120]!r}")
+            return completion
+        if (
+            response.status_code == 400
+            and "response_format" in body
+            and ("response_format" in response.text or "json_schema" in response.text)
+        ):
+            # The endpoint cannot constrain the reply: ask again at once without the schema
+            # (the tolerant parser reads what comes back); later calls skip it.
+            self.schema_supported = False
+            body.pop("response_format")
+            return await self._attempt(http, limit, body, number)
+        if response.status_code in RETRY_STATUS:
+            raise _Transient(
+                f"HTTP {response.status_code}: {_error_text(response)}",
+                retry_after(response.headers.get("retry-after")),
+            )
+        raise JudgeCallError(
+            f"judge endpoint answered HTTP {response.status_code}: {_error_text(response)}"
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The server's ``Retry-After`` (capped), else exponential backoff with full jitter."""
+        settings = self.settings
+        failure = state.outcome.exception() if state.outcome is not None else None
+        asked = failure.retry_after_s if isinstance(failure, _Transient) else None
+        if asked is not None:
+            return min(max(asked, 0.0), settings.max_retry_after_s)
+        attempt = state.attempt_number
+        ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
+        return self._random.uniform(0, ceiling)
+
+    async def _pause(self, delay: float) -> None:
         self.waits.append(delay)
         await self._sleep(delay)
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; ``retry_after_s`` is the wait the server asked for."""
+
+    def __init__(self, problem: str, retry_after_s: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after_s = retry_after_s
 
 
 def retry_after(header: str | None, now: float | None = None) -> float | None:
