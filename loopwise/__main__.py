@@ -1,5 +1,5 @@
 """``python -m loopwise``: the same as the ``loopwise`` command."""
 
-from loopwise.cli import main
+from loopwise.console import main
 
 main()

@@ -13,6 +13,8 @@ from pathlib import Path
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ..extras import install_hint
+
 log = logging.getLogger("loopwise.sdk")
 
 _quiet = threading.local()
@@ -200,7 +202,14 @@ class LocalStoreExporter(SpanExporter):
     """
 
     def __init__(self, db_path: Path, *, project: str = "default", attempts: int = 20) -> None:
-        from ..redact import RedactionConfig, RedactionConfigError, redaction_from_env
+        try:
+            from ..redact import RedactionConfig, RedactionConfigError, redaction_from_env
+            from ..store.store import Store  # noqa: F401  (here, to say now what is missing)
+        except ModuleNotFoundError as error:
+            hint = install_hint(error, "the SDK's local mode (a DuckDB file)")
+            if hint is None:
+                raise
+            raise ModuleNotFoundError(hint, name=error.name) from None
 
         self.db_path = db_path
         self._project = project

@@ -139,3 +139,76 @@ def test_the_version_is_the_installed_distributions(api) -> None:
     version = metadata.version("loopwise")
     assert loopwise.__version__ == version
     assert api.http.get("/health").json()["version"] == version
+
+
+# Blocks every module of the optional parts, as a `pip install loopwise` without extras has
+# none of them; the SDK must still trace, and the command line must say what to install.
+WITHOUT_EXTRAS = """
+import sys
+from loopwise.collector.extras import DASHBOARD_MODULES, SERVER_MODULES
+
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in SERVER_MODULES | DASHBOARD_MODULES:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+"""
+
+
+def test_the_sdk_needs_no_extra_and_the_cli_names_the_missing_one(
+    collector_server, api, unique_project: str, tmp_path: Path
+) -> None:
+    code = WITHOUT_EXTRAS + (
+        f"""
+import loopwise
+
+loopwise.init({unique_project!r}, endpoint={collector_server.url!r}, spool_dir={str(tmp_path)!r})
+
+
+@loopwise.observe()
+def step() -> int:
+    return 1
+
+
+step()
+loopwise.flush()
+try:
+    loopwise.init("local", db={str(tmp_path / "x.duckdb")!r})
+    local = "started"
+except ModuleNotFoundError as error:
+    local = str(error)
+sys.argv = ["loopwise", "--help"]
+try:
+    from loopwise.console import main
+    main()
+    exit_code = 0
+except SystemExit as stop:
+    exit_code = stop.code
+import json
+print(json.dumps({{"local": local, "exit": exit_code}}))
+"""
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "pip install 'loopwise[server]'" in result["local"]
+    assert result["exit"] == 1
+    assert "the loopwise command line needs loopwise's server part" in done.stderr
+    assert api.sql(f"SELECT name FROM spans WHERE project = '{unique_project}'") == [
+        {"name": "step"}
+    ]
+
+
+def test_the_base_install_declares_none_of_the_analysis_stack() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    base = {
+        r.split(">")[0].split("[")[0].strip().lower() for r in project["project"]["dependencies"]
+    }
+    assert not base & {"duckdb", "pandas", "pyarrow", "streamlit", "scikit-learn", "plotly"}
+    assert "loopwise[all]" in project["project"]["optional-dependencies"]["test"]
