@@ -33,6 +33,7 @@ __all__ = [
     "CollectorUnreachable",
     "RouteMissing",
     "auth_headers",
+    "query_text",
 ]
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -114,8 +115,6 @@ class CollectorClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
         timeout_s: float | None = None,
     ) -> httpx.Response:
         """Send one request, retried where that is safe; the raw answer, whatever its status.
@@ -124,10 +123,8 @@ class CollectorClient:
         request = self._http.build_request(
             method,
             path,
-            params=_query(params),
+            params=query_text(params),
             json=json,
-            content=content,
-            headers=headers,
             timeout=self.timeout_s if timeout_s is None else timeout_s,
         )
         return self._send(request, stream=False)
@@ -137,7 +134,7 @@ class CollectorClient:
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None
     ) -> Iterator[httpx.Response]:
         """The answer to one request as a stream (for exports); an error answer raises."""
-        request = self._http.build_request(method.upper(), path, params=_query(params))
+        request = self._http.build_request(method.upper(), path, params=query_text(params))
         response = self._send(request, stream=True)
         try:
             if response.is_error:
@@ -217,11 +214,10 @@ def decode(response: httpx.Response, errors: ErrorFactory = error_for_status) ->
     return payload
 
 
-def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """Query parameters as text, without the ones that are None (the route's default)."""
-    if params is None:
-        return None
-    return {k: str(v) for k, v in params.items() if v is not None}
+def query_text(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query parameters as the text a request carries, without the ones that are None (the
+    route's default); ``LocalBackend`` hands its operations the same."""
+    return {k: str(v) for k, v in (params or {}).items() if v is not None}
 
 
 def _route_missing(payload: Any) -> bool:

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from loopwise.collector.client import CollectorClient
+from loopwise.collector.client import CollectorClient, query_text
 from loopwise.collector.server.responses import json_response
 from loopwise.collector.store import Store
 
@@ -48,10 +48,6 @@ class Backend:
         self.close()
 
 
-def _clean_query(query: Mapping[str, Any] | None) -> dict[str, str]:
-    return {k: str(v) for k, v in (query or {}).items() if v is not None}
-
-
 class LocalBackend(Backend):
     """The operations run in this process on a DuckDB file (opened read-write, so only while
     no collector owns it)."""
@@ -75,7 +71,7 @@ class LocalBackend(Backend):
         if found is None:
             raise NotFound(f"no operation {method} {path}")
         operation, params = found
-        call = Call({k: unquote(v) for k, v in params.items()}, _clean_query(query), body)
+        call = Call({k: unquote(v) for k, v in params.items()}, query_text(query), body)
         result = operation.handler(self.store, call)
         return json.loads(bytes(json_response(result).body))
 

@@ -171,8 +171,13 @@ def validation_message(
 def _field_bounds(model: type[BaseModel], location: Sequence[str]) -> tuple[Any, Any]:
     """The bounds declared on the body field at ``location`` (a top-level field of ``model``)."""
     info = model.model_fields.get(location[0]) if len(location) == 1 else None
+    return _declared_bounds(info.metadata if info is not None else ())
+
+
+def _declared_bounds(metadata: Sequence[Any]) -> tuple[Any, Any]:
+    """The ``ge`` and ``le`` among a field's constraints (None where it declares none)."""
     low = high = None
-    for rule in info.metadata if info is not None else ():
+    for rule in metadata:
         if isinstance(rule, Ge):
             low = rule.ge
         elif isinstance(rule, Le):
@@ -204,13 +209,6 @@ def _bounds(request: Request, name: str) -> tuple[Any, Any]:
     if dependant is None:
         return None, None
     for param in [*dependant.query_params, *dependant.path_params]:
-        if name not in (param.name, param.alias):
-            continue
-        low = high = None
-        for rule in param.field_info.metadata:
-            if isinstance(rule, Ge):
-                low = rule.ge
-            elif isinstance(rule, Le):
-                high = rule.le
-        return low, high
+        if name in (param.name, param.alias):
+            return _declared_bounds(param.field_info.metadata)
     return None, None

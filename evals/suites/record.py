@@ -109,7 +109,6 @@ class CollectorRunStore:
 
     def __init__(self, endpoint: str, api_key: str | None = None) -> None:
         self.where = endpoint
-        self._endpoint = endpoint
         self._api_key = api_key
 
     def save(self, report: RunReport) -> None:
@@ -132,7 +131,7 @@ class CollectorRunStore:
         return None
 
     def _client(self, timeout_s: float = 30.0) -> CollectorClient:
-        return CollectorClient(self._endpoint, self._api_key, timeout_s=timeout_s)
+        return CollectorClient(self.where, self._api_key, timeout_s=timeout_s)
 
     @staticmethod
     def _report(client: CollectorClient, run_id: str) -> dict[str, Any] | None:
