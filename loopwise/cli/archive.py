@@ -17,9 +17,9 @@ from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 from loopwise.collector.store.export import MANIFEST, ExportError, export_store
 from loopwise.collector.store.import_store import import_store
 
-from .admin_target import Target, collector_client, resolve_target
+from .admin_target import collector_client
 from .common import fail
-from .feedback_target import ApiKeyOption, DbOption, EndpointOption
+from .target import Target, current_target, targeted
 
 console = Console()
 
@@ -28,12 +28,8 @@ DirArgument = Annotated[
 ]
 
 
-def export(
-    directory: DirArgument,
-    db: DbOption = None,
-    endpoint: EndpointOption = None,
-    api_key: ApiKeyOption = None,
-) -> None:
+@targeted
+def export(directory: DirArgument) -> None:
     """Write every table to DIR as Parquet, one file per table, plus manifest.json.
 
     Works on the file (--db) or through a running collector (--endpoint); with neither, the
@@ -41,9 +37,9 @@ def export(
     """
     if (directory / MANIFEST).exists():
         fail(f"{directory} already holds an export ({MANIFEST}); choose a new folder")
-    target = resolve_target(endpoint, db)
+    target = current_target()
     if target.endpoint:
-        _export_over_http(target, directory, api_key)
+        _export_over_http(target, directory)
     else:
         assert target.db is not None
         if not target.db.exists():
@@ -83,12 +79,12 @@ def import_(
     )
 
 
-def _export_over_http(target: Target, directory: Path, api_key: str | None) -> None:
+def _export_over_http(target: Target, directory: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="loopwise-export-") as scratch:
         archive = Path(scratch) / "export.tar"
         assert target.endpoint is not None
         with (
-            collector_client(target.endpoint, api_key, timeout_s=3600.0) as client,
+            collector_client(target.endpoint, target.api_key, timeout_s=3600.0) as client,
             client.stream("POST", "/api/admin/export") as response,
             archive.open("wb") as out,
         ):

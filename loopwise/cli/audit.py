@@ -8,23 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from loopwise.collector.sdk import DEFAULT_ENDPOINT
-from loopwise.collector.store import DEFAULT_DB_PATH, AuditError, Store, StoreError, audit_entries
+from loopwise.collector.store import AuditError, Store, StoreError, audit_entries
 from loopwise.collector.times import parse_utc
 
 from .admin_target import collector_client
-from .common import collector_running, fail, time_option
+from .common import fail, time_option
 from .feedback_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     FormatOption,
     OutputFormat,
     print_json,
     print_table,
 )
+from .target import TargetTyper, current_target
 
-app = typer.Typer(help="Who did which administrative action, and when.", no_args_is_help=True)
+app = TargetTyper(help="Who did which administrative action, and when.", no_args_is_help=True)
 
 COLUMNS = ("seq", "created_at", "actor", "action", "target", "project", "details")
 
@@ -42,15 +39,10 @@ def list_entries(
     since: Annotated[str | None, typer.Option("--since", help="ISO time (UTC) or 2h, 7d.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="ISO time (UTC) or 2h, 7d.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Entries newest first, through --endpoint, the file --db, else the local collector
     when one runs, else ./.loopwise/loopwise.duckdb."""
-    if endpoint and db:
-        fail("give --endpoint or --db, not both", code=2)
     query: dict[str, Any] = {
         "action": action,
         "actor": actor,
@@ -60,10 +52,12 @@ def list_entries(
         "until": time_option(until, "--until"),
         "limit": limit,
     }
-    if db is None and (endpoint is not None or collector_running(DEFAULT_ENDPOINT)):
-        rows = _over_http(endpoint or DEFAULT_ENDPOINT, api_key, query)
+    where = current_target()
+    if where.endpoint is not None:
+        rows = _over_http(where.endpoint, where.api_key, query)
     else:
-        rows = _on_file(db or DEFAULT_DB_PATH, query)
+        assert where.db is not None
+        rows = _on_file(where.db, query)
     if output is OutputFormat.json:
         print_json(rows)
     else:

@@ -8,9 +8,6 @@ import typer
 from rich.table import Table
 
 from .feedback_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     FormatOption,
     OutputFormat,
     cell,
@@ -19,6 +16,7 @@ from .feedback_target import (
     print_json,
     print_text,
 )
+from .target import targeted
 
 app = typer.Typer(
     help="Judge calibration: agreement of each evaluator version with human verdicts.",
@@ -27,21 +25,19 @@ app = typer.Typer(
 
 
 @app.callback()
+@targeted
 def calibrate(
     project: Annotated[str | None, typer.Option("--project")] = None,
     evaluator: Annotated[str | None, typer.Option("--evaluator", help="Only this one.")] = None,
     min_labels: Annotated[
         int, typer.Option("--min-labels", min=1, help="Warn below this many labels.")
     ] = 20,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Accuracy, Cohen's kappa, precision/recall/F1 (positive class: fail) and the confusion
     matrix per evaluator version, with the number of labels and warnings."""
     query = {"project": project, "evaluator": evaluator, "min_labels": min_labels}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         reports = backend.call("GET", "/api/calibration", query=query)["evaluators"]
     if output is OutputFormat.json:
         print_json(reports)

@@ -23,9 +23,6 @@ from loopwise.feedback import (
 from .common import fail
 from .feedback_target import (
     ActorOption,
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     ExpectOption,
     FormatOption,
     OutputFormat,
@@ -35,8 +32,9 @@ from .feedback_target import (
     print_table,
     print_text,
 )
+from .target import TargetTyper
 
-app = typer.Typer(
+app = TargetTyper(
     help="Versioned example sets: every change is a new version; old ones stay readable.",
     no_args_is_help=True,
 )
@@ -107,13 +105,10 @@ def _print_change(change: dict[str, Any], output: OutputFormat) -> None:
 
 @app.command("list")
 def list_datasets(
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Every dataset at its latest version."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", "/api/datasets")["datasets"]
     print_json(rows) if output is OutputFormat.json else print_table(rows, VERSION_COLUMNS)
 
@@ -122,13 +117,10 @@ def list_datasets(
 def show(
     name: str,
     version: Annotated[int | None, typer.Option("--version", "-v", min=1)] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """The examples of one version (default: the latest)."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name), query={"version": version})
     if output is OutputFormat.json:
         print_json(data)
@@ -143,13 +135,10 @@ def show(
 @app.command("versions")
 def versions(
     name: str,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Every version of a dataset: who, when, why."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", _path(name, "versions"))["versions"]
     print_json(rows) if output is OutputFormat.json else print_table(rows, VERSION_COLUMNS)
 
@@ -167,9 +156,6 @@ def create(
     on_duplicate: DuplicateOption = "error",
     message: MessageOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Create a dataset (version 1), from spans, a query or corrections (or empty)."""
@@ -181,7 +167,7 @@ def create(
         "actor": actor_name(actor),
         **_sources(where, sql, from_corrections, correction, prompt, project),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         change = backend.call("POST", "/api/datasets", body=body)
     _print_change(change, output)
 
@@ -199,9 +185,6 @@ def add(
     message: MessageOption = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Add examples as a new version."""
@@ -215,7 +198,7 @@ def add(
         "actor": actor_name(actor),
         **sources,
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         change = backend.call("POST", _path(name, "versions"), body=body)
     _print_change(change, output)
 
@@ -227,9 +210,6 @@ def remove(
     message: MessageOption = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Remove examples as a new version."""
@@ -239,7 +219,7 @@ def remove(
         "expected_version": expect,
         "actor": actor_name(actor),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         change = backend.call("POST", _path(name, "versions"), body=body)
     _print_change(change, output)
 
@@ -249,13 +229,10 @@ def diff(
     name: str,
     old: Annotated[int | None, typer.Option("--from", min=1, help="Default: to - 1.")] = None,
     new: Annotated[int | None, typer.Option("--to", min=1, help="Default: latest.")] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """What changed between two versions."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name, "diff"), query={"from": old, "to": new})
     if output is OutputFormat.json:
         print_json(data)
@@ -297,9 +274,6 @@ def import_file(
     message: MessageOption = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Import examples from a file: a new dataset, or a new version of an existing one.
@@ -320,7 +294,7 @@ def import_file(
         "on_duplicate": on_duplicate,
         "actor": actor_name(actor),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         try:
             backend.call("GET", _path(name, "versions"))
             body["expected_version"] = expect
@@ -336,14 +310,11 @@ def export(
     path: Annotated[Path, typer.Argument(help="Output .jsonl, .csv or .parquet file.")],
     version: Annotated[int | None, typer.Option("--version", "-v", min=1)] = None,
     file_format: Annotated[str | None, typer.Option("--format")] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Write one version's examples to a file."""
     if file_format not in (None, "jsonl", "csv", "parquet"):
         fail("--format must be jsonl, csv or parquet", code=2)
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name), query={"version": version})
         examples = parse_examples(data["examples"])
         write_examples_file(examples, path, file_format)  # type: ignore[arg-type]
@@ -356,12 +327,9 @@ def export(
 def save(
     name: str,
     directory: Annotated[Path, typer.Option("--dir", help="Parent folder.")] = Path("datasets"),
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Write the dataset with all its versions to DIR/NAME/ (manifest.json, examples.jsonl)."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         snapshot = backend.call("GET", _path(name, "snapshot"))
     folder = save_dataset_dir(snapshot, directory)
     latest = snapshot["manifest"]["latest_version"]
@@ -371,12 +339,9 @@ def save(
 @app.command("load")
 def load(
     folder: Annotated[Path, typer.Argument(help="A dataset folder with manifest.json.")],
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Store the versions a dataset folder holds that the store lacks."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         snapshot = read_dataset_dir(folder)
         result = backend.call("POST", "/api/datasets/snapshot", body=snapshot)
     restored = result["restored"]

@@ -17,20 +17,19 @@ from rich.table import Table
 from loopwise.collector.store import Store, StoreError
 from loopwise.collector.store.retention import RetentionError, Selection, delete_data, parse_age
 
-from .admin_target import Target, collector_client, resolve_target
+from .admin_target import collector_client
 from .common import fail
 from .feedback_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     FormatOption,
     OutputFormat,
     actor_name,
 )
+from .target import Target, current_target, targeted
 
 console = Console()
 
 
+@targeted
 def delete(
     older_than: Annotated[
         str | None,
@@ -46,9 +45,6 @@ def delete(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
-    db: DbOption = None,
-    endpoint: EndpointOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Delete stored data and what derives from it (scores, flags, reviews, corrections,
@@ -68,18 +64,16 @@ def delete(
         )
     except RetentionError as exc:
         fail(f"{exc} (--older-than, --project or --user)", code=2)
-    target = resolve_target(endpoint, db)
-    report = _over_http(target, payload, dry_run, api_key) if target.endpoint else None
+    target = current_target()
+    report = _over_http(target, payload, dry_run) if target.endpoint else None
     if report is None:
         report = _on_file(target, selection, dry_run)
     _print(report, output)
 
 
-def _over_http(
-    target: Target, payload: dict[str, Any], dry_run: bool, api_key: str | None
-) -> dict[str, Any]:
+def _over_http(target: Target, payload: dict[str, Any], dry_run: bool) -> dict[str, Any]:
     assert target.endpoint is not None
-    with collector_client(target.endpoint, api_key, timeout_s=600.0) as client:
+    with collector_client(target.endpoint, target.api_key, timeout_s=600.0) as client:
         report: dict[str, Any] = client.call(
             "POST", "/api/admin/delete", json={**payload, "dry_run": dry_run}
         )

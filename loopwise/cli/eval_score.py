@@ -16,29 +16,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loopwise.collector.sdk import DEFAULT_ENDPOINT
-from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
+from loopwise.collector.store import Store, StoreError
 
 from .admin_target import collector_client
-from .common import collector_running, fail, time_option
+from .common import fail, time_option
+from .target import current_target, targeted
 
 console = Console()
 PAGE = 2000
 
 
+@targeted
 def score(
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", help="DuckDB file to score in place (only while no collector owns it)."
-        ),
-    ] = None,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to score through."
-        ),
-    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Spans started at or after: ISO time or 2h, 7d.")
     ] = None,
@@ -60,9 +49,6 @@ def score(
         Path | None,
         typer.Option("--config", envvar="LOOPWISE_EVALS", help="Evaluation config (TOML/JSON)."),
     ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
-    ] = None,
 ) -> None:
     """Re-score stored spans offline: add scores and open flags for failures.
 
@@ -70,8 +56,6 @@ def score(
     --db or --endpoint, goes through the collector at http://127.0.0.1:4318 when one runs,
     else scores ./.loopwise/loopwise.duckdb.
     """
-    if db is not None and endpoint is not None:
-        fail("give --db or --endpoint, not both", code=2)
     filters = {
         "since": time_option(since, "--since"),
         "until": time_option(until, "--until"),
@@ -80,14 +64,14 @@ def score(
         "names": name or [],
     }
     names = list(evaluator or [])
-    if db is None and endpoint is None and collector_running(DEFAULT_ENDPOINT):
-        endpoint = DEFAULT_ENDPOINT
-    if endpoint is not None:
+    target = current_target()
+    if target.endpoint is not None:
         if config is not None:
             fail("the collector scores with its own config; drop --config (or set it there)")
-        tallies = _through_api(endpoint, api_key, names, filters)
+        tallies = _through_api(target.endpoint, target.api_key, names, filters)
     else:
-        tallies = _on_file(db or DEFAULT_DB_PATH, config, names, filters)
+        assert target.db is not None
+        tallies = _on_file(target.db, config, names, filters)
     _print(tallies)
 
 

@@ -1,5 +1,5 @@
-"""What the feedback commands (review, dataset, prompt, calibrate) share: where to send
-operations (a collector's API or a DuckDB file), who is acting, and printing results."""
+"""What the feedback commands (review, dataset, prompt, calibrate) share: the backend their
+target gives (``target.current_target``), who is acting, and printing results."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,10 +19,11 @@ from rich.text import Text
 
 from loopwise.collector.api_errors import ApiError
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
-from loopwise.collector.store import DEFAULT_DB_PATH, StoreError
+from loopwise.collector.store import StoreError
 from loopwise.feedback import Backend, Conflict, HttpBackend, LocalBackend
 
-from .common import collector_running, fail
+from .common import fail
+from .target import current_target
 
 console = Console()
 CONFLICT_EXIT_CODE = 3
@@ -36,17 +36,6 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-EndpointOption = Annotated[
-    str | None,
-    typer.Option("--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to work through."),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file to work on directly (only while no collector owns it)."),
-]
-ApiKeyOption = Annotated[
-    str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
-]
 ActorOption = Annotated[
     str | None,
     typer.Option(
@@ -75,21 +64,15 @@ def actor_name(actor: str | None) -> str:
 
 
 @contextlib.contextmanager
-def open_backend(endpoint: str | None, db: Path | None, api_key: str | None) -> Iterator[Backend]:
-    """The collector at --endpoint, the file --db, else the local collector when one runs,
-    else ./.loopwise/loopwise.duckdb. Feedback errors become one-line messages (exit code 3
-    for a conflict, 1 otherwise)."""
-    if endpoint and db:
-        fail("give --endpoint or --db, not both", code=2)
+def open_backend() -> Iterator[Backend]:
+    """The running command's target (``current_target()``) as a feedback backend. Feedback
+    errors become one-line messages (exit code 3 for a conflict, 1 otherwise)."""
+    target = current_target()
     try:
-        if db is not None:
-            backend: Backend = LocalBackend(db)
-        elif endpoint is not None:
-            backend = HttpBackend(endpoint, api_key)
-        elif collector_running(DEFAULT_ENDPOINT):
-            backend = HttpBackend(DEFAULT_ENDPOINT, api_key)
+        if target.db is not None:
+            backend: Backend = LocalBackend(target.db)
         else:
-            backend = LocalBackend(DEFAULT_DB_PATH)
+            backend = HttpBackend(target.endpoint or DEFAULT_ENDPOINT, target.api_key)
     except (StoreError, OSError) as exc:
         fail(str(exc))
     try:

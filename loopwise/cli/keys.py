@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 
 from loopwise.collector.api_errors import ApiError
-from loopwise.collector.store import Store, StoreError
+from loopwise.collector.store import DEFAULT_DB_PATH, Store, StoreError
 from loopwise.collector.store.api_keys import ROLES, ApiKeyError, create_key, list_keys, revoke_key
 from loopwise.feedback import HttpBackend
 
 from .common import fail
 from .feedback_target import (
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     FormatOption,
     OutputFormat,
     actor_name,
@@ -27,8 +23,9 @@ from .feedback_target import (
     print_json,
     print_table,
 )
+from .target import TargetTyper, current_target
 
-app = typer.Typer(
+app = TargetTyper(
     help="Per-project API keys: once one exists, every route but /health needs a key.",
     no_args_is_help=True,
 )
@@ -37,13 +34,15 @@ KEY_COLUMNS = ("key_id", "project", "role", "name", "created_by", "created_at", 
 
 
 @contextlib.contextmanager
-def _target(endpoint: str | None, db: Path | None, api_key: str | None) -> Iterator[Any]:
-    if endpoint and db:
-        fail("give --endpoint or --db, not both", code=2)
-    if endpoint is None and db is None:
-        fail("give --db PATH (no collector running) or --endpoint URL", code=2)
+def _keys_store() -> Iterator[Any]:
+    # Keys are never managed on a guessed target: --db or --endpoint must be given.
+    where = current_target(probe=False)
     try:
-        target: Any = HttpBackend(endpoint, api_key) if endpoint else Store(db)  # type: ignore[arg-type]
+        target: Any = (
+            HttpBackend(where.endpoint, where.api_key)
+            if where.endpoint
+            else Store(where.db or DEFAULT_DB_PATH)
+        )
     except (StoreError, OSError) as exc:
         fail(str(exc))
     try:
@@ -65,14 +64,11 @@ def create(
     name: Annotated[
         str, typer.Option("--name", help="Who or what holds it (recorded as reviewer name).")
     ] = "",
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Create a key; the secret is printed once, as the last line, and never stored."""
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}", code=2)
-    with _target(endpoint, db, api_key) as target:
+    with _keys_store() as target:
         if isinstance(target, Store):
             made = create_key(
                 target, project=project, role=role, name=name, created_by=actor_name(None)
@@ -93,13 +89,10 @@ def create(
 @app.command("list")
 def list_all(
     project: Annotated[str | None, typer.Option("--project")] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Every key, active and revoked, without secrets."""
-    with _target(endpoint, db, api_key) as target:
+    with _keys_store() as target:
         if isinstance(target, Store):
             rows = [k.to_dict() for k in list_keys(target, project=project)]
         else:
@@ -113,12 +106,9 @@ def list_all(
 @app.command("revoke")
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from keys list).")],
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Revoke a key: requests with it are refused from now on."""
-    with _target(endpoint, db, api_key) as target:
+    with _keys_store() as target:
         if isinstance(target, Store):
             revoke_key(target, key_id)
         else:

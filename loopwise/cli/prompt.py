@@ -13,9 +13,6 @@ import typer
 from .common import fail
 from .feedback_target import (
     ActorOption,
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     ExpectOption,
     FormatOption,
     OutputFormat,
@@ -26,8 +23,9 @@ from .feedback_target import (
     print_table,
     print_text,
 )
+from .target import TargetTyper
 
-app = typer.Typer(
+app = TargetTyper(
     help="Versioned prompts with labels (production, staging); loopwise.prompt() reads them.",
     no_args_is_help=True,
 )
@@ -52,13 +50,10 @@ def _print_version(data: dict[str, Any], output: OutputFormat) -> None:
 
 @app.command("list")
 def list_prompts(
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Every prompt with its newest version and labels."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", "/api/prompts")["prompts"]
     if output is OutputFormat.json:
         print_json(rows)
@@ -71,13 +66,10 @@ def show(
     name: str,
     label: Annotated[str | None, typer.Option("--label", help="Default: production.")] = None,
     version: Annotated[int | None, typer.Option("--version", "-v", min=1)] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """One version (by --version, else by --label)."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name), query={"label": label, "version": version})
     _print_version(data, output)
 
@@ -85,13 +77,10 @@ def show(
 @app.command("versions")
 def versions(
     name: str,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Every version of a prompt, and the history of its labels."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name, "versions"))
     if output is OutputFormat.json:
         print_json(data)
@@ -120,9 +109,6 @@ def create(
     message: Annotated[str | None, typer.Option("--message", "-m")] = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Store a new version ({{variable}} placeholders)."""
@@ -145,7 +131,7 @@ def create(
         "expected_version": expect,
         "actor": actor_name(actor),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("POST", _path(name, "versions"), body=body)
     _print_version(data, output)
 
@@ -164,9 +150,6 @@ def label(
         typer.Option("--expect", min=0, help="The version the label points at now (0: none)."),
     ] = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
 ) -> None:
     """Move a label to a version (or remove it)."""
     if (version is None) != remove:
@@ -178,7 +161,7 @@ def label(
         "expected_version": expect,
         "actor": actor_name(actor),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         backend.call("POST", _path(name, "labels"), body=body)
     where = f"version {version}" if version is not None else "nothing (removed)"
     print_text(f"{name}: {label_name} → {where}")
@@ -189,13 +172,10 @@ def diff(
     name: str,
     old: Annotated[int | None, typer.Option("--from", min=1)] = None,
     new: Annotated[int | None, typer.Option("--to", min=1)] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """A unified diff of two versions (default: the newest against the one before)."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("GET", _path(name, "diff"), query={"from": old, "to": new})
     if output is OutputFormat.json:
         print_json(data)
@@ -209,13 +189,10 @@ def diff(
 def scores(
     name: str,
     project: Annotated[str | None, typer.Option("--project")] = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Scores of traces rendered from each version, side by side."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", _path(name, "scores"), query={"project": project})["scores"]
     if output is OutputFormat.json:
         print_json(rows)
@@ -244,9 +221,6 @@ def propose(
     base_label: Annotated[str | None, typer.Option("--base-label")] = None,
     max_examples: Annotated[int, typer.Option("--max-examples", min=1, max=20)] = 3,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Propose a new version with corrected examples as few-shot examples; shows the diff.
@@ -258,7 +232,7 @@ def propose(
         "max_examples": max_examples,
         "actor": actor_name(actor),
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call("POST", _path(name, "proposals"), body=body)
     _print_proposal(data, output)
 
@@ -278,13 +252,10 @@ def _print_proposal(data: dict[str, Any], output: OutputFormat) -> None:
 @app.command("proposals")
 def proposals(
     name: str,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Proposals for a prompt, newest first."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", _path(name, "proposals"))["proposals"]
     if output is OutputFormat.json:
         print_json(rows)
@@ -305,14 +276,11 @@ def adopt(
         bool, typer.Option("--force", help="Adopt even if the prompt changed since.")
     ] = False,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Adopt a proposal as the next version (and point --label at it); says what moved."""
     body = {"label": label_name, "message": message, "force": force, "actor": actor_name(actor)}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         before = _label_versions(backend.call("GET", _path(name, "versions"))["versions"])
         data = backend.call(
             "POST", _path(name, "proposals", quote(proposal_id, safe=""), "adopt"), body=body
@@ -346,14 +314,11 @@ def reject(
     proposal_id: str,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Reject a proposal."""
     body = {"reason": reason, "actor": actor_name(actor)}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         data = backend.call(
             "POST", _path(name, "proposals", quote(proposal_id, safe=""), "reject"), body=body
         )

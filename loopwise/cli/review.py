@@ -12,9 +12,6 @@ import typer
 from .common import fail
 from .feedback_target import (
     ActorOption,
-    ApiKeyOption,
-    DbOption,
-    EndpointOption,
     ExpectOption,
     FormatOption,
     OutputFormat,
@@ -26,8 +23,9 @@ from .feedback_target import (
     print_table,
     print_text,
 )
+from .target import TargetTyper
 
-app = typer.Typer(
+app = TargetTyper(
     help="Review flagged, picked and thumbs-down spans: approve, correct or reject them.",
     no_args_is_help=True,
 )
@@ -60,9 +58,6 @@ def _show_item(item: dict[str, Any], output: OutputFormat) -> None:
 def _act(
     item_id: str,
     action: str,
-    endpoint: str | None,
-    db: Path | None,
-    api_key: str | None,
     output: OutputFormat,
     **body: Any,
 ) -> None:
@@ -74,7 +69,7 @@ def _act(
             code=2,
         )
     payload = {"action": action, **{k: v for k, v in body.items() if v is not None}}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         item = backend.call("POST", f"/api/reviews/{quote(item_id, safe='')}/actions", body=payload)
     _show_item(item, output)
 
@@ -94,9 +89,6 @@ def list_items(
     sync: Annotated[
         bool, typer.Option("--sync/--no-sync", help="Open items for new flags first.")
     ] = True,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """List review items, newest first (open ones unless --state or --all)."""
@@ -107,7 +99,7 @@ def list_items(
         "source": source,
         "limit": limit,
     }
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         if sync:
             backend.call("POST", "/api/reviews/sync")
         items = backend.call("GET", "/api/reviews", query=query)["items"]
@@ -120,13 +112,10 @@ def list_items(
 @app.command("show")
 def show(
     item_id: Annotated[str, typer.Argument(help="The review item.")],
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """One item: its state, full history and corrections."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         detail = backend.call("GET", f"/api/reviews/{quote(item_id, safe='')}")
     if output is OutputFormat.json:
         print_json(detail)
@@ -166,11 +155,9 @@ def show(
 
 
 @app.command("sync")
-def sync(
-    endpoint: EndpointOption = None, db: DbOption = None, api_key: ApiKeyOption = None
-) -> None:
+def sync() -> None:
     """Open review items for new flags and end-user thumbs-down."""
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         opened = backend.call("POST", "/api/reviews/sync")["opened"]
     print_text(
         f"opened {opened.get('flag', 0)} from flags, {opened.get('end_user', 0)} "
@@ -186,14 +173,11 @@ def pick(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why it needs review.")] = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Open a review item for a span you picked."""
     body = {"trace_id": trace_id, "span_id": span_id, "reason": reason, "actor": actor_name(actor)}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         item = backend.call("POST", "/api/reviews", body=body)
     _show_item(item, output)
 
@@ -204,18 +188,12 @@ def assign(
     assignee: Annotated[str, typer.Argument(help="Who should review it ('' to unassign).")],
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Assign an open item to a reviewer."""
     _act(
         item_id,
         "assign",
-        endpoint,
-        db,
-        api_key,
         output,
         assignee=assignee,
         actor=actor_name(actor),
@@ -228,13 +206,10 @@ def comment(
     item_id: str,
     text: Annotated[str, typer.Argument(help="The comment.")],
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Comment on an item (any state; the state stays)."""
-    _act(item_id, "comment", endpoint, db, api_key, output, comment=text, actor=actor_name(actor))
+    _act(item_id, "comment", output, comment=text, actor=actor_name(actor))
 
 
 @app.command("approve")
@@ -244,18 +219,12 @@ def approve(
     note: Annotated[str | None, typer.Option("--comment", help="Why.")] = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """The output is right as it is (a flag on it was a false alarm)."""
     _act(
         item_id,
         "approve",
-        endpoint,
-        db,
-        api_key,
         output,
         comment=note,
         verdicts=parse_pairs(verdict or [], "--verdict") or None,
@@ -277,9 +246,6 @@ def correct(
     verdict: VerdictOption = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """The output was wrong: store the right one, with the reason and verdicts."""
@@ -293,9 +259,6 @@ def correct(
     _act(
         item_id,
         "correct",
-        endpoint,
-        db,
-        api_key,
         output,
         corrected_output=output_text,
         comment=reason,
@@ -311,18 +274,12 @@ def reject(
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is dismissed.")] = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Dismiss an item without a verdict."""
     _act(
         item_id,
         "reject",
-        endpoint,
-        db,
-        api_key,
         output,
         comment=reason,
         actor=actor_name(actor),
@@ -336,18 +293,12 @@ def reopen(
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     expect: ExpectOption = None,
     actor: ActorOption = None,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Open a closed item again (its history stays)."""
     _act(
         item_id,
         "reopen",
-        endpoint,
-        db,
-        api_key,
         output,
         comment=reason,
         actor=actor_name(actor),
@@ -362,14 +313,11 @@ def corrections(
         str | None, typer.Option("--prompt", help="Only spans rendered from this prompt.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
-    endpoint: EndpointOption = None,
-    db: DbOption = None,
-    api_key: ApiKeyOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """List corrections, oldest first."""
     query = {"project": project, "prompt": prompt, "limit": limit}
-    with open_backend(endpoint, db, api_key) as backend:
+    with open_backend() as backend:
         rows = backend.call("GET", "/api/reviews/corrections", query=query)["corrections"]
     if output is OutputFormat.json:
         print_json(rows)

@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loopwise.collector.sdk import DEFAULT_ENDPOINT
-from loopwise.collector.store import DEFAULT_DB_PATH, QueryRejected, Store, StoreError
+from loopwise.collector.store import QueryRejected, Store, StoreError
 
 from .admin_target import collector_client
-from .common import collector_running, err_console, fail
+from .common import err_console, fail
+from .target import current_target, targeted
 
 console = Console()
 
@@ -31,45 +31,27 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+@targeted
 def sql(
     query: Annotated[
         str, typer.Argument(help='One SELECT statement, e.g. "select name, kind from spans".')
     ],
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint", envvar="LOOPWISE_ENDPOINT", help="Collector URL to query through."
-        ),
-    ] = None,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", help="DuckDB file to read directly (only while no collector owns it)."
-        ),
-    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="table, csv (header line, then rows) or json."),
     ] = OutputFormat.table,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.")
-    ] = None,
 ) -> None:
     """Run one read-only SELECT over the store.
 
     With neither --endpoint nor --db, asks the collector at http://127.0.0.1:4318 when one
     runs, else reads ./.loopwise/loopwise.duckdb.
     """
-    if endpoint and db:
-        fail("give --endpoint or --db, not both", code=2)
-    if db is not None:
-        columns, rows = _from_file(query, db)
-    elif endpoint is not None:
-        columns, rows = _from_api(query, endpoint, api_key)
-    elif collector_running(DEFAULT_ENDPOINT):
-        columns, rows = _from_api(query, DEFAULT_ENDPOINT, api_key)
+    target = current_target()
+    if target.endpoint is not None:
+        columns, rows = _from_api(query, target.endpoint, target.api_key)
     else:
-        columns, rows = _from_file(query, DEFAULT_DB_PATH)
+        assert target.db is not None
+        columns, rows = _from_file(query, target.db)
     _print(columns, rows, output)
 
 

@@ -101,7 +101,7 @@ def test_errors_are_one_clear_line(demo_db: Path, tmp_path: Path) -> None:
         (["-e", "nope"], "no evaluator named 'nope'; known:"),
         (["--since", "yesterday-ish"], "--since: not an ISO 8601 time"),
         (["--kind", "robot"], "unknown span kind 'robot'"),
-        (["--endpoint", "http://127.0.0.1:9"], "give --db or --endpoint, not both"),
+        (["--endpoint", "http://127.0.0.1:9"], "give --endpoint or --db, not both"),
     ]
     for extra, message in cases:
         result = runner.invoke(app, ["eval", "score", "--db", str(demo_db), *extra])
