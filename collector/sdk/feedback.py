@@ -20,10 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..credentials import auth_headers
 from ..store.feedback import UserFeedbackError, parse_feedback, record_feedback
+
+if TYPE_CHECKING:
+    from ..client import CollectorClient
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -48,24 +51,30 @@ class FeedbackSink(Protocol):
 
 
 class HttpFeedbackSink:
-    """Posts feedback to a collector's ``/api/feedback``."""
+    """Posts feedback to a collector's ``POST /api/feedback`` through one pooled
+    ``CollectorClient`` (created on the first delivery, so importing the SDK loads no HTTP
+    stack). Retrying is the delivery queue's job, so the client itself never retries."""
 
     def __init__(
         self, endpoint: str, *, headers: Mapping[str, str] | None = None, timeout_s: float = 2.0
     ) -> None:
-        self.url = endpoint.rstrip("/") + "/api/feedback"
+        self.endpoint = endpoint.rstrip("/")
+        self.url = self.endpoint + "/api/feedback"
         self._headers = dict(headers or {})
         self._timeout_s = timeout_s
+        self._client: CollectorClient | None = None
 
     def deliver(self, payload: Payload) -> Delivery:
         """POST one payload; 4xx other than 408/429 means it will never be accepted."""
-        import httpx
+        from ..client import CollectorClient, CollectorUnreachable
 
-        try:
-            response = httpx.post(
-                self.url, json=payload, headers=self._headers, timeout=self._timeout_s
+        if self._client is None:
+            self._client = CollectorClient(
+                self.endpoint, headers=self._headers, timeout_s=self._timeout_s, retries=0
             )
-        except httpx.HTTPError:
+        try:
+            response = self._client.send("POST", "/api/feedback", json=payload)
+        except CollectorUnreachable:
             return Delivery.RETRY
         status = response.status_code
         if 200 <= status < 300:
