@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# In-process pytester runs drop the modules they imported afterwards; numpy cannot be loaded
+# twice in one process, so the evaluation stack is imported here, once, before any run.
+import loopwise.evals.suites.single  # noqa: E402, F401
+
 pytest_plugins = ["pytester"]
 
 
@@ -21,6 +25,9 @@ def test_the_ci_workflow_runs_a_suite_that_exists() -> None:
         text = (ROOT / suite).read_text()
         dataset = re.search(r'dataset="([^"]+)"', text)
         assert dataset and (ROOT / suite).parent.joinpath(dataset.group(1)).resolve().exists()
+    # `loopwise eval run` is the server part: a bare `pip install -e .` is the SDK alone.
+    installs = re.findall(r"pip install (.+)", workflow)
+    assert installs and all(re.search(r"\[(server|all)\]", line) for line in installs), installs
 
 
 def test_the_readme_plugin_example_passes(pytester: pytest.Pytester) -> None:

@@ -212,3 +212,31 @@ def test_the_base_install_declares_none_of_the_analysis_stack() -> None:
     }
     assert not base & {"duckdb", "pandas", "pyarrow", "streamlit", "scikit-learn", "plotly"}
     assert "loopwise[all]" in project["project"]["optional-dependencies"]["test"]
+
+
+def test_pytest_runs_with_the_base_install_and_the_fixture_names_its_extra(
+    tmp_path: Path,
+) -> None:
+    """The plugin is registered for every pytest run in an environment with loopwise: an
+    application's own tests must run with `pip install loopwise` alone."""
+    tests = tmp_path / "app_tests"
+    tests.mkdir()
+    (tests / "test_plain.py").write_text("def test_plain():\n    assert 1 + 1 == 2\n")
+    (tests / "test_scored.py").write_text(
+        "def test_scored(loopwise_eval):\n    loopwise_eval.assert_score('valid_json', '{}')\n"
+    )
+    code = WITHOUT_EXTRAS + (
+        f"import pytest\nsys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', {str(tests)!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert "1 passed, 1 error" in done.stdout, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout
+    assert "the loopwise_eval fixture needs loopwise's server part" in done.stdout
+    assert "pip install 'loopwise[server]'" in done.stdout

@@ -8,6 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+# In-process pytester runs drop the modules they imported afterwards; numpy cannot be loaded
+# twice in one process, so the evaluation stack is imported here, once, before any run.
+import loopwise.evals.suites.single  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 

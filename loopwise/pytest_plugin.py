@@ -7,8 +7,10 @@
 Every ``assert_score`` is recorded; at the end of the session the results are saved like a
 suite run (suite ``pytest``, one example per test) under ``.loopwise/runs/`` or the folder
 given by ``--loopwise-results``, and with ``--loopwise-endpoint`` (or LOOPWISE_ENDPOINT) in that
-collector as well, where the Runs page shows it. Imports of loopwise happen only when the
-fixture is used, so the plugin costs nothing in test sessions that do not use it.
+collector as well, where the Runs page shows it. The plugin lives in the light ``loopwise``
+package and imports the evaluation stack only when the fixture is used, so it costs nothing
+in test sessions that do not use it, and an application's tests run with the base install
+(``pip install loopwise``); the fixture itself names the extra it needs.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from ..declare import Evaluator
-    from .results import ExampleResult, ScoreOutcome
+    from loopwise.evals.declare import Evaluator
+    from loopwise.evals.suites.results import ExampleResult, ScoreOutcome
 
 _RESULTS_KEY = pytest.StashKey[list["ExampleResult"]]()
 _SUMMARY_KEY = pytest.StashKey[list[str]]()
@@ -61,8 +63,8 @@ class EvalRecorder:
         context: list[str] | None = None,
     ) -> ScoreOutcome:
         """Score one output with an evaluator (a registry name or a declared evaluator)."""
-        from .results import ExampleResult
-        from .single import score_one
+        from loopwise.evals.suites.results import ExampleResult
+        from loopwise.evals.suites.single import score_one
 
         name, outcome = score_one(
             evaluator, output, input=input, reference=reference, context=context
@@ -113,8 +115,25 @@ class EvalRecorder:
 @pytest.fixture
 def loopwise_eval(request: pytest.FixtureRequest) -> Iterator[EvalRecorder]:
     """Score outputs in a test; results are saved like a suite run at session end."""
+    hint = _missing_extra()
+    if hint is not None:
+        pytest.fail(hint, pytrace=False)
     sink = request.config.stash.setdefault(_RESULTS_KEY, [])
     yield EvalRecorder(request.node.nodeid, sink)
+
+
+def _missing_extra() -> str | None:
+    """What to install when the evaluation stack (the server extra) is absent."""
+    try:
+        import loopwise.evals.suites.single  # noqa: F401
+    except ModuleNotFoundError as error:
+        from loopwise.collector.extras import install_hint
+
+        hint = install_hint(error, "the loopwise_eval fixture")
+        if hint is None:
+            raise
+        return hint
+    return None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -122,7 +141,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = session.config.stash.get(_RESULTS_KEY, [])
     if not results:
         return
-    from .single import save_pytest_run
+    from loopwise.evals.suites.single import save_pytest_run
 
     folder = Path(session.config.getoption("--loopwise-results"))
     endpoint = session.config.getoption("--loopwise-endpoint") or None
