@@ -11,7 +11,7 @@ from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .audit import AuditEntry, AuditError, audit_entries, record_audit
-    from .duplicates import DUPLICATE_KEY, DuplicateMarker
+    from .duplicates import DuplicateMarker
     from .export import ExportError, export_store
     from .feedback import (
         Feedback,
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         rebuild_listed_traces,
         rebuild_traces,
     )
+    from .usage import DUPLICATE_KEY
     from .writer import GroupCommitWriter, WriterOverloaded
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -75,10 +76,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "audit_entries",
         "record_audit",
     ),
-    ".duplicates": (
-        "DUPLICATE_KEY",
-        "DuplicateMarker",
-    ),
+    ".duplicates": ("DuplicateMarker",),
+    ".usage": ("DUPLICATE_KEY",),
     ".export": (
         "ExportError",
         "export_store",

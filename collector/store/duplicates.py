@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-DUPLICATE_KEY = "duplicate_of"
+from .usage import DUPLICATE_KEY
 
 # Run only for the pairs found in memory: those from different instrumentations (names or
 # attribute keys differ), each later span marked with its earliest twin.
@@ -49,6 +49,7 @@ UPDATE spans SET metadata = json_merge_patch(
     )::VARCHAR
 FROM marks
 WHERE spans.trace_id = marks.trace_id AND spans.span_id = marks.later_id
+RETURNING spans.trace_id, spans.span_id
 """
 
 
@@ -72,18 +73,19 @@ class DuplicateMarker:
         self._capacity = capacity
         self._traces: OrderedDict[str, list[Signature]] = OrderedDict()
 
-    def mark(self, cur: duckdb.DuckDBPyConnection, inserted: pa.Table) -> None:
+    def mark(self, cur: duckdb.DuckDBPyConnection, inserted: pa.Table) -> list[tuple[str, str]]:
         """Mark likely duplicate llm spans among ``inserted`` (just written, in the same
-        transaction) and the spans written before them."""
+        transaction) and the spans written before them; return the (trace id, span id) of
+        each span marked now."""
         if inserted.num_rows == 0:
-            return
+            return []
         mask = pc.and_(
             pc.equal(inserted["kind"], "llm"),
             pc.and_(pc.is_valid(inserted["input_tokens"]), pc.is_valid(inserted["model"])),
         )
         rows = inserted.filter(pc.fill_null(mask, False))
         if rows.num_rows == 0:
-            return
+            return []
         columns = [rows[name].to_pylist() for name in ("trace_id", *COLUMNS[:4])]
         times = [rows[name].cast(pa.int64()).to_pylist() for name in COLUMNS[4:]]
         tokens = [rows[name].to_pylist() for name in TOKENS]
@@ -100,12 +102,11 @@ class DuplicateMarker:
                 (trace_id, *_pair(signature, other)) for other in known if _twins(signature, other)
             ]
             known.append(signature)
-        if pairs:
-            self._write(cur, pairs)
+        return self._write(cur, pairs) if pairs else []
 
     def _write(
         self, cur: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str, str, bool, int]]
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         names = ("trace_id", "later_id", "earlier_id", "renamed", "earlier_start")
         table = pa.table(dict(zip(names, map(list, zip(*pairs, strict=True)), strict=True)))
         table = table.set_column(
@@ -113,7 +114,7 @@ class DuplicateMarker:
         )
         cur.register("_duplicate_pairs", table)
         try:
-            cur.execute(_MARK)
+            return [(str(trace), str(span)) for trace, span in cur.execute(_MARK).fetchall()]
         finally:
             cur.unregister("_duplicate_pairs")
 

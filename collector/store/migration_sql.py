@@ -707,4 +707,42 @@ CREATE TABLE audit_log (
             ),
         ),
     ),
+    (
+        # Marked duplicates (a second instrumentation's record of one call) count toward no
+        # total from now on: take them out of the usage lists stored before, and recount.
+        "0061_uncount_duplicate_usage",
+        (
+            (
+                """
+UPDATE traces SET usage_spans = nullif(list_filter(
+        usage_spans, lambda u: NOT list_contains(dropped.span_ids, u.span_id)), [])
+FROM (
+    SELECT trace_id, list(span_id) AS span_ids FROM spans
+    WHERE json_extract_string(metadata, '$.duplicate_of') IS NOT NULL
+    GROUP BY trace_id
+) AS dropped
+WHERE traces.trace_id = dropped.trace_id
+""",
+                None,
+            ),
+            (
+                """
+UPDATE traces SET
+    total_tokens = list_sum(list_transform(list_filter(usage_spans, lambda x:
+        x.total_tokens IS NOT NULL AND NOT list_contains(list_transform(list_filter(
+            usage_spans, lambda y: y.total_tokens IS NOT NULL), lambda y: y.parent_span_id),
+        x.span_id)), lambda x: x.total_tokens))::BIGINT,
+    cost_usd = list_sum(list_transform(list_filter(usage_spans, lambda x:
+        x.cost_usd IS NOT NULL AND NOT list_contains(list_transform(list_filter(
+            usage_spans, lambda y: y.cost_usd IS NOT NULL), lambda y: y.parent_span_id),
+        x.span_id)), lambda x: x.cost_usd))::DOUBLE
+WHERE trace_id IN (
+    SELECT trace_id FROM spans
+    WHERE json_extract_string(metadata, '$.duplicate_of') IS NOT NULL
+)
+""",
+                None,
+            ),
+        ),
+    ),
 )

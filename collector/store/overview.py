@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .store import Store
-from .usage import superseded_sql
+from .usage import duplicate_sql, superseded_sql
 
 BUCKET_LADDER_S: tuple[int, ...] = (
     60,
@@ -252,6 +252,7 @@ SELECT
 FROM spans
 WHERE {where}
     AND (kind = 'llm' OR input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
+    AND NOT {duplicate}
 GROUP BY GROUPING SETS ((bucket), ())
 """
 
@@ -284,6 +285,7 @@ def traffic(store: Store, f: OverviewFilter, bucket_seconds: int | None = None) 
         where=calls.sql(),
         input_superseded=superseded_sql("spans", "input_tokens", children.sql()),
         output_superseded=superseded_sql("spans", "output_tokens", children.sql()),
+        duplicate=duplicate_sql("spans"),
     )
     call_rows = run(store, calls_sql, {**calls.params, **children.params, **width})
     by_trace = {r["bucket"]: r for r in trace_rows}

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from .duplicates import DuplicateMarker
 from .log_content import LogContent
 from .trace_fragments import new_spans, trace_fragments
-from .traces import write_fragments
+from .traces import drop_usage_entries, write_fragments
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,7 @@ def _write(
                     + " RETURNING trace_id, span_id"
                 ).fetchall()
                 inserted = new_spans(rows, keys)
-            if duplicates is not None:
-                duplicates.mark(cur, inserted)
+            marked = duplicates.mark(cur, inserted) if duplicates is not None else []
             fragments = trace_fragments(inserted)
             trace_ids: list[str] = fragments["trace_id"].to_pylist()
             if optimistic:
@@ -116,6 +115,8 @@ def _write(
                 write_fragments(cur, fragments.filter(seen), merge=True)
             else:
                 write_fragments(cur, fragments, merge=True)
+            if marked:
+                drop_usage_entries(cur, marked)
             cur.execute("COMMIT")
         except BaseException:
             _rollback(cur)

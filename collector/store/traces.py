@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from .usage import USAGE_SPANS_ARROW, USAGE_SPANS_SQL, counted_sql, usage_entry_sql
+from .usage import USAGE_SPANS_ARROW, USAGE_SPANS_SQL, counted_sql, duplicate_sql, usage_entry_sql
 
 PREVIEW_CHARS = 200
 CHILD_OFFSET = 1 << 61  # added to a child span's rank: any root span ranks first
@@ -97,7 +97,8 @@ SELECT
     min(root_rank) FILTER (WHERE input IS NOT NULL) AS input_rank,
     min(output_rank) FILTER (WHERE output IS NOT NULL) AS output_rank,
     list_sort(list({usage_entry_sql()})
-        FILTER (WHERE total_tokens IS NOT NULL OR cost_usd IS NOT NULL)) AS usage_spans
+        FILTER (WHERE (total_tokens IS NOT NULL OR cost_usd IS NOT NULL)
+            AND NOT {duplicate_sql()})) AS usage_spans
 FROM (
     SELECT *,
         (parent_span_id IS NOT NULL)::BIGINT * {CHILD_OFFSET} + epoch_us(start_time) AS root_rank,
@@ -204,6 +205,30 @@ def write_fragments(cur: duckdb.DuckDBPyConnection, fragments: pa.Table, *, merg
     cur.unregister("_trace_fragments")
     if sql is not INSERT_SQL:
         cur.unregister("_stored_traces")
+
+
+_KEPT_USAGE = "list_filter(usage_spans, lambda u: NOT list_contains(dropped.span_ids, u.span_id))"
+_DROP_USAGE_SQL = f"""
+UPDATE traces SET
+    usage_spans = nullif({_KEPT_USAGE}, []),
+    total_tokens = {counted_sql(_KEPT_USAGE, "total_tokens")},
+    cost_usd = {counted_sql(_KEPT_USAGE, "cost_usd")}
+FROM (SELECT trace_id, list(span_id) AS span_ids FROM _dropped_usage GROUP BY trace_id) AS dropped
+WHERE traces.trace_id = dropped.trace_id
+"""
+
+
+def drop_usage_entries(cur: duckdb.DuckDBPyConnection, spans: Sequence[tuple[str, str]]) -> None:
+    """Take ``spans`` ((trace id, span id) pairs just marked as duplicates) out of their
+    traces' usage lists and recount those traces' totals, in the caller's transaction."""
+    if not spans:
+        return
+    trace_ids, span_ids = zip(*spans, strict=True)
+    cur.register("_dropped_usage", pa.table({"trace_id": trace_ids, "span_id": span_ids}))
+    try:
+        cur.execute(_DROP_USAGE_SQL).fetchall()
+    finally:
+        cur.unregister("_dropped_usage")
 
 
 def _take_stored_sql(fragments: pa.Table) -> str:

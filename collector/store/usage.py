@@ -10,6 +10,10 @@ summary, sessions, users, the Overview, the trace view):
     same trace reports ``total_tokens`` too; likewise ``cost_usd`` (and, for the Overview's
     input/output split, ``input_tokens`` and ``output_tokens``), each field on its own.
 
+A span marked as a duplicate of another instrumentation's record of the same call
+(``metadata.duplicate_of``, see ``duplicates.py``) counts toward no total and supersedes no
+parent: the call is counted once, on its first record.
+
 The parent keeps its own numbers on its row (the span is stored as sent); only the sums
 skip it. The rule looks at direct children, which is how the clients above nest their
 spans; a parent whose usage sits on grandchildren with no usage in between is still added.
@@ -22,6 +26,7 @@ recomputed from the folded list with ``counted_sql``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,6 +47,14 @@ USAGE_SPANS_SQL = (
     "STRUCT(span_id VARCHAR, parent_span_id VARCHAR, total_tokens BIGINT, cost_usd DOUBLE)[]"
 )
 _CASTS = {"total_tokens": "BIGINT", "cost_usd": "DOUBLE"}
+DUPLICATE_KEY = "duplicate_of"
+
+
+def duplicate_sql(spans: str = "") -> str:
+    """SQL true for a span row marked as a duplicate record of another span's call
+    (``spans``: the table alias, or none)."""
+    column = f"{spans}.metadata" if spans else "metadata"
+    return f"coalesce(json_extract_string({column}, '$.{DUPLICATE_KEY}') IS NOT NULL, false)"
 
 
 def counted_sql(column: str, field: str) -> str:
@@ -72,7 +85,7 @@ def superseded_sql(spans: str, field: str, where: str) -> str:
     return (
         f"EXISTS (SELECT 1 FROM spans AS child WHERE {where} "
         f"AND child.trace_id = {spans}.trace_id AND child.parent_span_id = {spans}.span_id "
-        f"AND child.{field} IS NOT NULL)"
+        f"AND child.{field} IS NOT NULL AND NOT {duplicate_sql('child')})"
     )
 
 
@@ -81,7 +94,7 @@ def counted_usage(
 ) -> dict[str, float | int | None]:
     """Per field, the sum over ``spans`` (one trace's span records) by the rule above;
     None for a field no span reports."""
-    rows = list(spans)
+    rows = [row for row in spans if not is_duplicate(row)]
     totals: dict[str, float | int | None] = {}
     for field in fields:
         reporting = [row for row in rows if _number(row.get(field))]
@@ -94,6 +107,18 @@ def counted_usage(
         else:
             totals[field] = math.fsum(float(v) for v in kept)
     return totals
+
+
+def is_duplicate(span: Mapping[str, Any]) -> bool:
+    """Whether a span record (metadata as a dict or a JSON string) is marked as another
+    span's duplicate."""
+    metadata = span.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return False
+    return isinstance(metadata, dict) and metadata.get(DUPLICATE_KEY) is not None
 
 
 def _number(value: Any) -> bool:

@@ -49,6 +49,7 @@ SHIPPED = [
     ("0053_create_project_resources", "0edf5f896a48a0f0"),
     ("0054_create_logs", "64fd63aedbeaa2b3"),
     ("0060_create_audit_log", "fb9e9394e293904a"),
+    ("0061_uncount_duplicate_usage", "406419c52070a2e7"),
 ]
 
 

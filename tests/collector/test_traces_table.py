@@ -243,7 +243,11 @@ def test_the_migration_fills_traces_from_stored_spans(tmp_path: Path, otlp) -> N
         ],
     )
     with duckdb.connect(str(path)) as con:  # a database written before the traces table
-        traces_migrations = {"0015_create_traces", "0016_traces_usage_spans"}
+        traces_migrations = {
+            "0015_create_traces",
+            "0016_traces_usage_spans",
+            "0061_uncount_duplicate_usage",
+        }
         migrate(con, [m for m in MIGRATIONS if m[0] not in traces_migrations])
         con.register("_old", rows)
         con.execute(f"INSERT INTO spans ({', '.join(rows.column_names)}) SELECT * FROM _old")
@@ -342,3 +346,62 @@ def test_a_wrapper_reporting_its_only_call_counts_once(store: Store, otlp) -> No
     )
     [row] = trace_rows(store)
     assert (row["total_tokens"], row["cost_usd"]) == (42, None)
+
+
+def test_a_marked_duplicate_counts_in_no_total_and_the_migration_recounts_old_rows(
+    store: Store, otlp
+) -> None:
+    from loopwise.collector.store.migration_sql import FROZEN_MIGRATIONS
+
+    trace_id, root = otlp.trace_id(), otlp.span_id()
+    model = {"gen_ai.request.model": "claude-sonnet-4", "llm.cost.total": 0.02}
+    first = otlp.span(
+        "anthropic.chat",
+        trace_id=trace_id,
+        parent_span_id=root,
+        start_ns=EPOCH_NS + 10 * MS,
+        end_ns=EPOCH_NS + 500 * MS,
+        attributes={
+            **model,
+            "gen_ai.system": "Anthropic",
+            "llm.request.type": "chat",
+            "gen_ai.usage.prompt_tokens": 120,
+            "gen_ai.usage.completion_tokens": 40,
+        },
+    )
+    second = otlp.span(
+        "chat claude-sonnet-4",
+        trace_id=trace_id,
+        parent_span_id=root,
+        start_ns=EPOCH_NS + 12 * MS,
+        end_ns=EPOCH_NS + 498 * MS,
+        attributes={
+            **model,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.usage.input_tokens": 120,
+            "gen_ai.usage.output_tokens": 40,
+        },
+    )
+    workflow = otlp.span("workflow", trace_id=trace_id, span_id=root, end_ns=EPOCH_NS + SECOND)
+    store.append_spans(table(otlp, [workflow, first]))
+    store.append_spans(table(otlp, [second]))
+
+    [row] = trace_rows(store)
+    assert (row["total_tokens"], round(row["cost_usd"], 9)) == (160, 0.02)
+    assert [u["span_id"] for u in row["usage_spans"]] == [first.span_id.hex()]
+    assert rebuilt(store) == trace_rows(store)
+
+    # A row written before duplicates were left out of totals: both calls counted.
+    with store.transaction() as cur:
+        cur.execute(
+            "UPDATE traces SET total_tokens = 320, cost_usd = 0.04, usage_spans = ("
+            "SELECT list(struct_pack(span_id := span_id, parent_span_id := parent_span_id, "
+            "total_tokens := total_tokens, cost_usd := cost_usd) ORDER BY span_id) FROM spans "
+            "WHERE total_tokens IS NOT NULL)"
+        ).fetchall()
+        [(name, statements)] = [m for m in FROZEN_MIGRATIONS if m[0].startswith("0061_")]
+        for sql, _ in statements:
+            cur.execute(sql).fetchall()
+    [row] = trace_rows(store)
+    assert (row["total_tokens"], round(row["cost_usd"], 9)) == (160, 0.02), name
+    assert rebuilt(store) == trace_rows(store)

@@ -125,3 +125,79 @@ def test_siblings_add_up_and_a_parent_is_skipped_per_field(api, otlp, unique_pro
     # the other root (no relation to them) adds its own.
     assert listed["total_tokens"] == 16
     assert round(listed["cost_usd"], 9) == 0.0021
+
+
+def send_doubly_instrumented_trace(api: Any, otlp: Any, project: str, *, twin_first: bool) -> str:
+    """One Anthropic call recorded by OpenLLMetry and by the SDK's own tracer (160 tokens,
+    $0.02 each) under a root with a session and a user: the second record is marked as a
+    duplicate (collector/store/duplicates.py) in whichever order the two arrive."""
+    trace_id, root = otlp.trace_id(), otlp.span_id()
+    people = {"session.id": f"{project}-s", "user.id": f"{project}-u"}
+    common = {"gen_ai.request.model": "claude-sonnet-4", "llm.cost.total": 0.02}
+    openllmetry = otlp.span(
+        "anthropic.chat",
+        trace_id=trace_id,
+        parent_span_id=root,
+        start_ns=EPOCH_NS + 10 * MS,
+        end_ns=EPOCH_NS + 500 * MS,
+        attributes={
+            **common,
+            "gen_ai.system": "Anthropic",
+            "llm.request.type": "chat",
+            "gen_ai.usage.prompt_tokens": 120,
+            "gen_ai.usage.completion_tokens": 40,
+        },
+    )
+    native = otlp.span(
+        "chat claude-sonnet-4",
+        trace_id=trace_id,
+        parent_span_id=root,
+        start_ns=EPOCH_NS + 12 * MS,
+        end_ns=EPOCH_NS + 498 * MS,
+        attributes={
+            **common,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.usage.input_tokens": 120,
+            "gen_ai.usage.output_tokens": 40,
+        },
+    )
+    workflow = otlp.span(
+        "workflow", trace_id=trace_id, span_id=root, end_ns=EPOCH_NS + 900 * MS, attributes=people
+    )
+    batches = (
+        [[native], [workflow, openllmetry]] if twin_first else [[workflow, openllmetry, native]]
+    )
+    for batch in batches:
+        api.export_ok(otlp.request(batch, project=project))
+    return trace_id.hex()
+
+
+def test_two_records_of_one_call_count_once_in_every_total(api, otlp, unique_project: str) -> None:
+    for twin_first in (True, False):
+        p = f"{unique_project}-{twin_first}"
+        trace_id = send_doubly_instrumented_trace(api, otlp, p, twin_first=twin_first)
+        marked = api.sql(
+            "SELECT count(*) AS n FROM spans WHERE trace_id = "
+            f"'{trace_id}' AND metadata->>'duplicate_of' IS NOT NULL"
+        )
+        assert marked == [{"n": 1}], twin_first
+        llm_rows = api.sql(f"SELECT count(*) AS n FROM spans WHERE trace_id = '{trace_id}'")
+        assert llm_rows == [{"n": 3}]  # nothing dropped
+
+        [listed] = get(api, "/api/traces", project=p)["traces"]
+        assert (listed["total_tokens"], round(listed["cost_usd"], 9)) == (160, 0.02), twin_first
+        [session] = get(api, "/api/sessions", project=p)["sessions"]
+        [user] = get(api, "/api/users", project=p)["users"]
+        for group in (session, user):
+            assert (group["total_tokens"], round(group["cost_usd"], 9)) == (160, 0.02)
+        totals = get(api, "/api/overview", project=p)["totals"]
+        assert (totals["total_tokens"], totals["input_tokens"], totals["output_tokens"]) == (
+            160,
+            120,
+            40,
+        )
+        assert totals["llm_calls"] == 1
+        with CollectorAPI(api.http.base_url.__str__().rstrip("/")) as client:
+            detail = client.trace(trace_id)
+        summary = summarize(trace_id, flatten_tree(detail.tree))
+        assert (summary.total_tokens, round(summary.cost_usd, 9)) == (160, 0.02)
