@@ -427,3 +427,28 @@ def test_odd_content_events_are_stored_and_read_as_far_as_they_go(
     assert row["input"] == '{"deep":[[[[]]]]}'
     assert row["output"] == "1\n[2,[3]]"
     assert api.healthy()
+
+
+def test_a_keyed_collector_refuses_logs_without_the_key(tmp_path) -> None:
+    import httpx
+
+    from loopwise.collector.server import CollectorServer
+
+    body = request_with([record("needs a key")], "keyed").SerializeToString()
+    config = CollectorConfig(db_path=tmp_path / "keyed.duckdb", port=0, api_key="s3cret")
+    with CollectorServer(config) as server, httpx.Client(base_url=server.url) as http:
+        headers = {"Content-Type": PROTOBUF}
+        refused = http.post("/v1/logs", content=body, headers=headers)
+        wrong = http.post(
+            "/v1/logs", content=body, headers={**headers, "Authorization": "Bearer nope"}
+        )
+        accepted = http.post(
+            "/v1/logs", content=body, headers={**headers, "Authorization": "Bearer s3cret"}
+        )
+        counted = http.post(
+            "/api/sql",
+            json={"sql": "SELECT count(*) AS n FROM logs"},
+            headers={"Authorization": "Bearer s3cret"},
+        )
+    assert (refused.status_code, wrong.status_code, accepted.status_code) == (401, 401, 200)
+    assert counted.json()["rows"] == [[1]]  # the refused requests stored nothing

@@ -131,3 +131,33 @@ def test_a_body_over_the_budget_alone_is_still_accepted(api, otlp) -> None:
     response = api.post(body, PROTOBUF)
     assert response.status_code == 200, response.content
     assert api.count_trace(trace_id) == 1
+
+
+async def test_logs_share_the_in_flight_budget(api, otlp, collector_server) -> None:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    held_trace = otlp.trace_id()
+    held = padded_request(otlp, held_trace, BUDGET * 3 // 4)
+    logs = ExportLogsServiceRequest()
+    log_record = LogRecord(time_unix_nano=1_767_225_600_000_000_000)
+    log_record.body.string_value = "y" * (BUDGET * 3 // 4)
+    logs.resource_logs.add().scope_logs.add().log_records.append(log_record)
+    release, sent = asyncio.Event(), asyncio.Event()
+    headers = {"Content-Type": PROTOBUF}
+    async with httpx.AsyncClient(base_url=collector_server.url, timeout=30) as client:
+        first = asyncio.create_task(
+            client.post("/v1/traces", content=held_body(held, release, sent), headers=headers)
+        )
+        await sent.wait()
+        await wait_until_inflight(client, 1)
+        refused = await client.post("/v1/logs", content=logs.SerializeToString(), headers=headers)
+        release.set()
+        assert (await first).status_code == 200
+        retried = await client.post("/v1/logs", content=logs.SerializeToString(), headers=headers)
+
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert retried.status_code == 200
+    stored = api.sql("SELECT count(*) AS n FROM logs WHERE length(body) = " + str(BUDGET * 3 // 4))
+    assert stored == [{"n": 1}]
