@@ -65,14 +65,15 @@ class LocalBackend(Backend):
         query: Mapping[str, Any] | None = None,
         body: Any = None,
     ) -> Any:
-        """Run the operation on the file; the answer is round-tripped through JSON so it is
-        exactly what the API would send."""
+        """Run the operation on the file: its query and body validated by the operation's
+        models, as the API validates them (the same 400 message for the same bad input); the
+        answer is round-tripped through JSON so it is exactly what the API would send."""
         found = match(self._operations, method, path)
         if found is None:
             raise NotFound(f"no operation {method} {path}")
         operation, params = found
         call = Call({k: unquote(v) for k, v in params.items()}, query_text(query), body)
-        result = operation.handler(self.store, call)
+        result = operation(self.store, call)  # checked as the HTTP route checks it
         return json.loads(bytes(json_response(result).body))
 
     def close(self) -> None:

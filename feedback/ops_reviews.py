@@ -7,80 +7,84 @@ from typing import Any
 
 from loopwise.collector.store import Store
 
-from .calibration import MIN_LABELS, calibrate
+from .calibration import calibrate
 from .corrections import list_corrections
 from .held import decision, held_output, held_view, held_views
-from .operations import Call, Operation
+from .operations import Operation, PathParams
+from .requests import (
+    ActionBody,
+    CalibrationQuery,
+    CorrectionsQuery,
+    DecisionQuery,
+    HoldBody,
+    PickBody,
+    ReviewListQuery,
+)
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
 from .spans import find_span
 
 
-def _list(store: Store, call: Call) -> Any:
+def _list(store: Store, path: PathParams, query: ReviewListQuery) -> Any:
     items = list_items(
         store,
-        state=call.text("state"),
-        project=call.text("project"),
-        assignee=call.text("assignee"),
-        source=call.text("source"),
-        trace_id=call.text("trace_id"),
-        limit=call.integer("limit", 50, 1, 1000) or 50,
-        offset=call.integer("offset", 0, 0, 10_000_000) or 0,
+        state=query.state,
+        project=query.project,
+        assignee=query.assignee,
+        source=query.source,
+        trace_id=query.trace_id,
+        limit=query.limit,
+        offset=query.offset,
     )
     held = held_views(store, [i.item_id for i in items if i.source == "held"])
     return {"items": [{**item.to_dict(), **held.get(item.item_id, {})} for item in items]}
 
 
-def _pick(store: Store, call: Call) -> Any:
-    body = call.json()
+def _pick(store: Store, path: PathParams, body: PickBody) -> Any:
     item = pick_item(
-        store,
-        trace_id=body.get("trace_id"),
-        span_id=body.get("span_id"),
-        actor=body.get("actor"),
-        reason=body.get("reason"),
+        store, trace_id=body.trace_id, span_id=body.span_id, actor=body.actor, reason=body.reason
     )
     return item.to_dict()
 
 
-def _sync(store: Store, call: Call) -> Any:
+def _sync(store: Store, path: PathParams) -> Any:
     return {"opened": sync_review_items(store)}
 
 
-def _corrections(store: Store, call: Call) -> Any:
+def _corrections(store: Store, path: PathParams, query: CorrectionsQuery) -> Any:
     found = list_corrections(
         store,
-        project=call.text("project"),
-        item_id=call.text("item_id"),
-        prompt=call.text("prompt"),
-        limit=call.integer("limit", 100, 1, 10_000) or 100,
+        project=query.project,
+        item_id=query.item_id,
+        prompt=query.prompt,
+        limit=query.limit,
     )
     return {"corrections": [c.to_dict() for c in found]}
 
 
-def _hold(store: Store, call: Call) -> Any:
-    body = call.json()
+def _hold(store: Store, path: PathParams, body: HoldBody) -> Any:
     return held_output(
         store,
-        hold_id=body.get("hold_id"),
-        project=body.get("project"),
-        trace_id=body.get("trace_id"),
-        span_id=body.get("span_id"),
-        output=body.get("output"),
-        input=body.get("input"),
-        reason=body.get("reason"),
-        check=body.get("check"),
-        actor=body.get("actor"),
+        hold_id=body.hold_id,
+        project=body.project,
+        trace_id=body.trace_id,
+        span_id=body.span_id,
+        output=body.output,
+        input=body.input,
+        reason=body.reason,
+        check=body.check,
+        actor=body.actor,
     )
 
 
-def _decision(store: Store, call: Call) -> Any:
-    return decision(store, call.path["item_id"]).to_dict()
+def _decision(store: Store, path: PathParams, query: DecisionQuery) -> Any:
+    # query.wait is the transport's: the HTTP route asks again until decided or waited enough.
+    return decision(store, path["item_id"]).to_dict()
 
 
-def _get(store: Store, call: Call) -> Any:
-    item_id = call.path["item_id"]
+def _get(store: Store, path: PathParams) -> Any:
+    item_id = path["item_id"]
     item = get_item(store, item_id)
     span = find_span(store, item.trace_id, item.span_id)
     return {
@@ -99,40 +103,36 @@ def _get(store: Store, call: Call) -> Any:
     }
 
 
-def _act(store: Store, call: Call) -> Any:
-    body = call.json()
+def _act(store: Store, path: PathParams, body: ActionBody) -> Any:
     item = act(
         store,
-        call.path["item_id"],
-        body.get("action"),
-        actor=body.get("actor"),
-        expected_version=body.get("expected_version"),
-        assignee=body.get("assignee"),
-        comment=body.get("comment"),
-        corrected_output=body.get("corrected_output"),
-        verdicts=body.get("verdicts"),
+        path["item_id"],
+        body.action,
+        actor=body.actor,
+        expected_version=body.expected_version,
+        assignee=body.assignee,
+        comment=body.comment,
+        corrected_output=body.corrected_output,
+        verdicts=body.verdicts,
     )
     return item.to_dict()
 
 
-def _calibration(store: Store, call: Call) -> Any:
+def _calibration(store: Store, path: PathParams, query: CalibrationQuery) -> Any:
     reports = calibrate(
-        store,
-        project=call.text("project"),
-        evaluator=call.text("evaluator"),
-        min_labels=call.integer("min_labels", MIN_LABELS, 1, 1_000_000) or MIN_LABELS,
+        store, project=query.project, evaluator=query.evaluator, min_labels=query.min_labels
     )
     return {"evaluators": [report.to_dict() for report in reports]}
 
 
 REVIEW_OPERATIONS = [
-    Operation("GET", "/api/reviews", _list),
-    Operation("POST", "/api/reviews", _pick, 201),
+    Operation("GET", "/api/reviews", _list, query=ReviewListQuery),
+    Operation("POST", "/api/reviews", _pick, 201, body=PickBody),
     Operation("POST", "/api/reviews/sync", _sync),
-    Operation("POST", "/api/reviews/held", _hold, 201),
-    Operation("GET", "/api/reviews/{item_id}/decision", _decision),
-    Operation("GET", "/api/reviews/corrections", _corrections),
+    Operation("POST", "/api/reviews/held", _hold, 201, body=HoldBody),
+    Operation("GET", "/api/reviews/{item_id}/decision", _decision, query=DecisionQuery),
+    Operation("GET", "/api/reviews/corrections", _corrections, query=CorrectionsQuery),
     Operation("GET", "/api/reviews/{item_id}", _get),
-    Operation("POST", "/api/reviews/{item_id}/actions", _act),
-    Operation("GET", "/api/calibration", _calibration),
+    Operation("POST", "/api/reviews/{item_id}/actions", _act, body=ActionBody),
+    Operation("GET", "/api/calibration", _calibration, query=CalibrationQuery),
 ]
