@@ -18,25 +18,17 @@ secret_env = "LOOPWISE_ALERT_SECRET"   # HMAC-SHA256 signing key, read from the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 
-EVENTS = ("new_cluster", "failure_rate", "held_waiting")
-_KEYS = {
-    "url",
-    "events",
-    "project",
-    "evaluator",
-    "threshold",
-    "window_minutes",
-    "min_scores",
-    "held_minutes",
-    "secret",
-    "secret_env",
-    "name",
-}
+from pydantic import Field, field_validator
+
+from ..collector.config_models import ConfigModel, Count, EmptyIsAbsent, validated
+
+Event = Literal["new_cluster", "failure_rate", "held_waiting"]
+EVENTS: tuple[Event, ...] = get_args(Event)
 
 
 class AlertConfigError(ValueError):
@@ -67,66 +59,61 @@ class AlertRule:
         return f"{parsed.netloc}{parsed.path}"
 
 
+class AlertEntry(ConfigModel):
+    """One ``[[alerts]]`` entry as written in the config file."""
+
+    url: str
+    events: list[Event] = Field(default_factory=lambda: list(EVENTS), min_length=1)
+    project: str | None = None
+    evaluator: str | None = None
+    threshold: float = Field(default=0.2, ge=0, le=1)
+    window_minutes: float = Field(default=60.0, gt=0)
+    min_scores: Count = 20
+    held_minutes: float = Field(default=10.0, gt=0)
+    secret: Annotated[str | None, EmptyIsAbsent] = None
+    secret_env: str | None = None
+    name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if urlparse(url).scheme not in ("http", "https"):
+            raise ValueError(f"must be an http(s) URL, got {url!r}")
+        return url
+
+    def rule(self, where: str) -> AlertRule:
+        """The rule, its secret read from ``secret_env`` when that is given."""
+        secret = self.secret
+        if self.secret_env is not None:
+            secret = os.environ.get(self.secret_env)
+            if not secret:
+                raise AlertConfigError(
+                    f"{where}.secret_env: environment variable {self.secret_env} is not set"
+                )
+        return AlertRule(
+            url=self.url,
+            events=tuple(self.events),
+            name=self.name or "",
+            project=self.project,
+            evaluator=self.evaluator,
+            threshold=self.threshold,
+            window_minutes=self.window_minutes,
+            min_scores=self.min_scores,
+            held_minutes=self.held_minutes,
+            secret=secret or None,
+        )
+
+
+class _Alerts(ConfigModel):
+    alerts: list[AlertEntry] | None = None
+
+
 def alert_rules(raw: Any) -> tuple[AlertRule, ...]:
     """The [[alerts]] entries of a config mapping (an empty tuple when there are none)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise AlertConfigError("alerts must be a list of tables ([[alerts]])")
-    return tuple(_rule(index, entry) for index, entry in enumerate(raw))
+    entries = validated(_Alerts, {"alerts": raw}, AlertConfigError).alerts
+    return rules_from_entries(entries or ())
 
 
-def _rule(index: int, entry: Any) -> AlertRule:
-    where = f"alerts[{index}]"
-    if not isinstance(entry, Mapping):
-        raise AlertConfigError(f"{where} must be a table")
-    unknown = sorted(set(entry) - _KEYS)
-    if unknown:
-        raise AlertConfigError(f"{where}: unknown key {unknown[0]!r}")
-    url = entry.get("url")
-    if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https"):
-        raise AlertConfigError(f"{where}: url must be an http(s) URL")
-    events = entry.get("events", list(EVENTS))
-    if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
-        raise AlertConfigError(f"{where}: events must be a list of {', '.join(EVENTS)}")
-    secret = entry.get("secret")
-    secret_env = entry.get("secret_env")
-    if secret_env is not None:
-        if not isinstance(secret_env, str):
-            raise AlertConfigError(f"{where}: secret_env must name an environment variable")
-        secret = os.environ.get(secret_env)
-        if not secret:
-            raise AlertConfigError(f"{where}: environment variable {secret_env} is not set")
-    threshold = _number(entry, "threshold", 0.2, where)
-    if not 0 <= threshold <= 1:
-        raise AlertConfigError(f"{where}: threshold must be between 0 and 1")
-    return AlertRule(
-        url=url,
-        events=tuple(events),
-        name=_text(entry, "name", where) or "",
-        project=_text(entry, "project", where),
-        evaluator=_text(entry, "evaluator", where),
-        threshold=threshold,
-        window_minutes=_number(entry, "window_minutes", 60.0, where, positive=True),
-        min_scores=int(_number(entry, "min_scores", 20, where, positive=True)),
-        held_minutes=_number(entry, "held_minutes", 10.0, where, positive=True),
-        secret=secret if isinstance(secret, str) and secret else None,
-    )
-
-
-def _text(entry: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = entry.get(key)
-    if value is not None and not isinstance(value, str):
-        raise AlertConfigError(f"{where}: {key} must be a string")
-    return value
-
-
-def _number(
-    entry: Mapping[str, Any], key: str, default: float, where: str, *, positive: bool = False
-) -> float:
-    value = entry.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AlertConfigError(f"{where}: {key} must be a number")
-    if positive and value <= 0:
-        raise AlertConfigError(f"{where}: {key} must be positive")
-    return float(value)
+def rules_from_entries(entries: Sequence[AlertEntry]) -> tuple[AlertRule, ...]:
+    """The rules of already validated ``[[alerts]]`` entries."""
+    return tuple(entry.rule(f"alerts[{index}]") for index, entry in enumerate(entries))

@@ -28,11 +28,14 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from .alert_config import AlertConfigError, AlertRule, alert_rules
+from pydantic import Field
+
+from ..collector.config_models import ConfigModel, Count, EmptyIsAbsent, validated
+from .alert_config import AlertConfigError, AlertEntry, AlertRule, rules_from_entries
 from .declare import Evaluator
 from .registry import Registry, UnknownEvaluator, default_registry
 from .rules import AnomalyRule, Rule, RuleError, ThresholdRule, check_severity, rule_from_mapping
@@ -41,16 +44,7 @@ from .watermarks import config_key
 
 ENV_PATH = "LOOPWISE_EVALS"
 Start = Literal["beginning", "latest"]
-_BINDING_KEYS = {"use", "params", "select", "flag", "name", "start", "settle_s"}
-_SETTINGS = {
-    "batch_size": int,
-    "poll_interval_s": float,
-    "cluster_interval_s": float,
-    "include_defaults": bool,
-    "scan_rows": int,
-    "alert_interval_s": float,
-    "dashboard_url": str,
-}
+PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
 class ConfigError(ValueError):
@@ -115,6 +109,43 @@ class EvalsConfig:
         return tuple(r for r in self.rules if isinstance(r, AnomalyRule))
 
 
+# The settings' defaults are EvalsConfig's (the Settings model below only parses them).
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(EvalsConfig)}
+
+
+class Settings(ConfigModel):
+    """``[settings]``: the worker's pacing, and whether to keep the default set."""
+
+    batch_size: Count = _DEFAULTS["batch_size"]
+    poll_interval_s: PositiveSeconds = _DEFAULTS["poll_interval_s"]
+    cluster_interval_s: PositiveSeconds = _DEFAULTS["cluster_interval_s"]
+    include_defaults: bool = False
+    scan_rows: Count = _DEFAULTS["scan_rows"]
+    alert_interval_s: PositiveSeconds = _DEFAULTS["alert_interval_s"]
+    dashboard_url: str = _DEFAULTS["dashboard_url"]
+
+
+class BindingEntry(ConfigModel):
+    """One ``[[evaluators]]`` entry as written in the config file."""
+
+    use: str = Field(min_length=1)
+    params: Annotated[dict[str, Any] | None, EmptyIsAbsent] = None
+    select: dict[str, Any] | None = None
+    flag: str | None = None
+    name: Annotated[str | None, EmptyIsAbsent] = None
+    start: Start = "beginning"
+    settle_s: float = Field(default=0.0, ge=0)
+
+
+class EvalsFile(ConfigModel):
+    """The whole file."""
+
+    settings: Annotated[Settings | None, EmptyIsAbsent] = None
+    evaluators: Annotated[list[BindingEntry] | None, EmptyIsAbsent] = None
+    rules: Annotated[list[dict[str, Any]] | None, EmptyIsAbsent] = None
+    alerts: list[AlertEntry] | None = None
+
+
 def load_config(path: str | Path, registry: Registry | None = None) -> EvalsConfig:
     """Read a TOML (``.toml``) or JSON config file."""
     file = Path(path)
@@ -147,31 +178,27 @@ def config_from_mapping(
     """A config from parsed TOML/JSON."""
     if not isinstance(raw, Mapping):
         raise ConfigError("the evaluation config must be a table/object at the top")
-    unknown = sorted(set(raw) - {"settings", "evaluators", "rules", "alerts"})
-    if unknown:
-        raise ConfigError(
-            f"unknown top-level key {unknown[0]!r}; use settings, evaluators, rules, alerts"
-        )
+    parsed = validated(EvalsFile, dict(raw), ConfigError)
     try:
-        alerts = alert_rules(raw.get("alerts"))
+        alerts = rules_from_entries(parsed.alerts or ())
     except AlertConfigError as exc:
         raise ConfigError(str(exc)) from None
     registry = registry or default_registry()
-    settings = _settings(raw.get("settings") or {})
-    include_defaults = settings.pop("include_defaults", False)
+    given = parsed.settings or Settings()
+    settings = given.model_dump(exclude_unset=True, exclude={"include_defaults"})
     bindings: list[Binding] = []
     rules: list[Rule] = []
-    for index, entry in enumerate(_entries(raw, "evaluators")):
-        binding, rule = binding_from_mapping(entry, registry, where=f"evaluators[{index}]")
+    for index, entry in enumerate(parsed.evaluators or ()):
+        binding, rule = _binding(entry, registry, where=f"evaluators[{index}]")
         bindings.append(binding)
         if rule is not None:
             rules.append(rule)
-    for index, entry in enumerate(_entries(raw, "rules")):
+    for index, rule_entry in enumerate(parsed.rules or ()):
         try:
-            rules.append(rule_from_mapping(entry))
+            rules.append(rule_from_mapping(rule_entry))
         except RuleError as exc:
             raise ConfigError(f"rules[{index}]: {exc}") from None
-    if include_defaults:
+    if given.include_defaults:
         from .defaults import default_config
 
         defaults = default_config(registry)
@@ -187,66 +214,30 @@ def binding_from_mapping(
     """One ``[[evaluators]]`` entry: the binding, and its ``flag`` rule if any."""
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where}: must be a table/object")
-    unknown = sorted(set(entry) - _BINDING_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_BINDING_KEYS))}"
-        )
-    use = entry.get("use")
-    if not isinstance(use, str) or not use:
-        raise ConfigError(f"{where}: 'use' must name an evaluator")
-    params = entry.get("params") or {}
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"{where}: params must be a table/object")
+    return _binding(
+        validated(BindingEntry, dict(entry), ConfigError, where=where), registry, where=where
+    )
+
+
+def _binding(
+    entry: BindingEntry, registry: Registry, *, where: str
+) -> tuple[Binding, ThresholdRule | None]:
+    use = entry.use
     try:
-        evaluator = registry.create(use, params)
-        selector = Selector.from_mapping(entry.get("select"))
-        if entry.get("name"):
-            evaluator = replace(evaluator, name=str(entry["name"]))
-        severity = entry.get("flag")
+        evaluator = registry.create(use, entry.params or {})
+        selector = Selector.from_mapping(entry.select)
+        if entry.name:
+            evaluator = replace(evaluator, name=entry.name)
         rule = None
-        if severity is not None:
+        if entry.flag is not None:
             rule = ThresholdRule(
                 name=f"{evaluator.name}_failed",
                 evaluator=evaluator.name,
-                severity=check_severity(severity),
+                severity=check_severity(entry.flag),
             )
     except (UnknownEvaluator, SelectorError, RuleError, ValueError, TypeError) as exc:
         raise ConfigError(f"{where} ({use}): {exc}") from None
-    start = entry.get("start", "beginning")
-    if start not in ("beginning", "latest"):
-        raise ConfigError(f"{where}: start must be 'beginning' or 'latest', got {start!r}")
-    settle = entry.get("settle_s", 0.0)
-    if isinstance(settle, bool) or not isinstance(settle, int | float) or settle < 0:
-        raise ConfigError(f"{where}: settle_s must be a number >= 0")
-    return Binding(evaluator, selector, use, start, float(settle)), rule
-
-
-def _entries(raw: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:
-    entries = raw.get(key) or []
-    if not isinstance(entries, list):
-        raise ConfigError(f"{key} must be a list of tables ([[{key}]])")
-    return entries
-
-
-def _settings(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("settings must be a table/object")
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        kind = _SETTINGS.get(key)
-        if kind is None:
-            raise ConfigError(f"unknown setting {key!r}; allowed: {', '.join(sorted(_SETTINGS))}")
-        if kind is bool and not isinstance(value, bool):
-            raise ConfigError(f"setting {key} must be true or false")
-        if kind is str and not isinstance(value, str):
-            raise ConfigError(f"setting {key} must be a string")
-        if kind in (int, float) and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-        ):
-            raise ConfigError(f"setting {key} must be a positive number")
-        out[key] = kind(value)
-    return out
+    return Binding(evaluator, selector, use, entry.start, entry.settle_s), rule
 
 
 def _check_unique_rules(rules: Sequence[Rule]) -> None:

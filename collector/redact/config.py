@@ -29,19 +29,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field, field_validator
 
+from ..config_models import ConfigModel, EmptyIsAbsent, validated
 from .patterns import BUILTIN_KINDS, BUILTIN_PATTERNS, Pattern
 
 ENV_VAR = "LOOPWISE_REDACT"
 OFF = "off"
 MAX_CUSTOM_REGEX_CHARS = 2000
 _KIND_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_POLICY_KEYS = {"enabled", "kinds", "patterns"}
-_PATTERN_KEYS = {"kind", "regex", "bounded"}
 
 
 class RedactionConfigError(ValueError):
@@ -94,6 +94,64 @@ class RedactionConfig:
         return cls(default=RedactionPolicy(enabled=False), source=OFF)
 
 
+class PatternEntry(ConfigModel):
+    """A ``[[patterns]]`` entry: a custom pattern, shown as ``[redacted:<kind>]``."""
+
+    kind: str
+    regex: str = Field(min_length=1, max_length=MAX_CUSTOM_REGEX_CHARS)
+    bounded: bool = False
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_is_a_name(cls, kind: str) -> str:
+        if not _KIND_NAME.fullmatch(kind):
+            raise ValueError(f"must be a lowercase name (letters, digits, _), got {kind!r}")
+        return kind
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, regex: str) -> str:
+        try:
+            python = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"{regex!r} does not compile: {exc}") from None
+        try:
+            empty = pc.match_substring_regex(pa.array([""]), regex)[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            first = str(exc).splitlines()[0]
+            raise ValueError(f"{regex!r} is not valid RE2 syntax: {first}") from None
+        if empty or python.fullmatch("") is not None:
+            raise ValueError(f"{regex!r} matches empty text")
+        return regex
+
+    def pattern(self) -> Pattern:
+        """The pattern to apply."""
+        return Pattern(self.kind, self.regex, bounded=self.bounded, builtin=False)
+
+
+class PolicyEntry(ConfigModel):
+    """A project's settings (``[projects.NAME]``): each key given replaces the default's."""
+
+    enabled: bool = True
+    kinds: list[str] = Field(default_factory=lambda: list(BUILTIN_KINDS))
+    patterns: list[PatternEntry] = Field(default_factory=list)
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds_are_built_in(cls, kinds: list[str]) -> list[str]:
+        bad = sorted(set(kinds) - set(BUILTIN_KINDS))
+        if bad:
+            known = ", ".join(BUILTIN_KINDS)
+            raise ValueError(f"unknown kind {bad[0]!r}; built-in kinds are {known}")
+        return kinds
+
+
+class RedactionFile(PolicyEntry):
+    """The whole file: the default policy's keys, and ``projects`` keyed by project name."""
+
+    projects: Annotated[dict[str, PolicyEntry] | None, EmptyIsAbsent] = None
+
+
 def load_redaction(path: str | Path) -> RedactionConfig:
     """Read a redaction config file (``.json``, else TOML), or ``"off"``."""
     if str(path).strip().lower() == OFF:
@@ -123,53 +181,12 @@ def redaction_from_mapping(raw: Mapping[str, Any], *, source: str = "inline") ->
     """A config from parsed TOML/JSON (see the module doc for the format)."""
     if not isinstance(raw, Mapping):
         raise RedactionConfigError("the redaction config must be a table/object at the top")
-    unknown = sorted(set(raw) - _POLICY_KEYS - {"projects"})
-    if unknown:
-        raise RedactionConfigError(
-            f"unknown key {unknown[0]!r}; use enabled, kinds, patterns, projects"
-        )
-    default = _policy(raw, RedactionPolicy(), where="top level")
-    projects_raw = raw.get("projects") or {}
-    if not isinstance(projects_raw, Mapping):
-        raise RedactionConfigError("projects must be a table/object keyed by project name")
-    projects = []
-    for name, entry in projects_raw.items():
-        where = f"projects.{name}"
-        if not isinstance(entry, Mapping):
-            raise RedactionConfigError(f"{where}: must be a table/object")
-        unknown = sorted(set(entry) - _POLICY_KEYS)
-        if unknown:
-            raise RedactionConfigError(
-                f"{where}: unknown key {unknown[0]!r}; use enabled, kinds, patterns"
-            )
-        projects.append((str(name), _policy(entry, default, where=where)))
-    return RedactionConfig(default, tuple(projects), source)
-
-
-def _policy(raw: Mapping[str, Any], base: RedactionPolicy, *, where: str) -> RedactionPolicy:
-    enabled = raw.get("enabled", base.enabled)
-    if not isinstance(enabled, bool):
-        raise RedactionConfigError(f"{where}: enabled must be true or false")
-    kinds = base.kinds
-    if "kinds" in raw:
-        given = raw["kinds"]
-        if not isinstance(given, list) or not all(isinstance(k, str) for k in given):
-            raise RedactionConfigError(f"{where}: kinds must be a list of names")
-        bad = sorted(set(given) - set(BUILTIN_KINDS))
-        if bad:
-            raise RedactionConfigError(
-                f"{where}: unknown kind {bad[0]!r}; built-in kinds are {', '.join(BUILTIN_KINDS)}"
-            )
-        kinds = tuple(k for k in BUILTIN_KINDS if k in given)
-    custom = base.custom
-    if "patterns" in raw:
-        entries = raw["patterns"]
-        if not isinstance(entries, list):
-            raise RedactionConfigError(f"{where}: patterns must be a list of tables/objects")
-        custom = tuple(
-            custom_pattern(entry, where=f"{where} patterns[{i}]") for i, entry in enumerate(entries)
-        )
-    return RedactionPolicy(enabled=enabled, kinds=kinds, custom=custom)
+    parsed = validated(RedactionFile, dict(raw), RedactionConfigError)
+    default = _policy(parsed, RedactionPolicy())
+    projects = tuple(
+        (name, _policy(entry, default)) for name, entry in (parsed.projects or {}).items()
+    )
+    return RedactionConfig(default, projects, source)
 
 
 def custom_pattern(entry: Any, *, where: str = "pattern") -> Pattern:
@@ -177,30 +194,15 @@ def custom_pattern(entry: Any, *, where: str = "pattern") -> Pattern:
     Python and to never match empty text."""
     if not isinstance(entry, Mapping):
         raise RedactionConfigError(f"{where}: must be a table/object with kind and regex")
-    unknown = sorted(set(entry) - _PATTERN_KEYS)
-    if unknown:
-        raise RedactionConfigError(f"{where}: unknown key {unknown[0]!r}; use kind, regex, bounded")
-    kind, regex, bounded = entry.get("kind"), entry.get("regex"), entry.get("bounded", False)
-    if not isinstance(kind, str) or not _KIND_NAME.fullmatch(kind):
-        raise RedactionConfigError(
-            f"{where}: kind must be a lowercase name (letters, digits, _), got {kind!r}"
-        )
-    if not isinstance(regex, str) or not regex:
-        raise RedactionConfigError(f"{where}: regex must be a non-empty string")
-    if len(regex) > MAX_CUSTOM_REGEX_CHARS:
-        raise RedactionConfigError(f"{where}: regex is longer than {MAX_CUSTOM_REGEX_CHARS} chars")
-    if not isinstance(bounded, bool):
-        raise RedactionConfigError(f"{where}: bounded must be true or false")
-    try:
-        python = re.compile(regex)
-    except re.error as exc:
-        raise RedactionConfigError(f"{where}: regex {regex!r} does not compile: {exc}") from None
-    try:
-        empty = pc.match_substring_regex(pa.array([""]), regex)[0].as_py()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise RedactionConfigError(
-            f"{where}: regex {regex!r} is not valid RE2 syntax: {str(exc).splitlines()[0]}"
-        ) from None
-    if empty or python.fullmatch("") is not None:
-        raise RedactionConfigError(f"{where}: regex {regex!r} matches empty text")
-    return Pattern(kind, regex, bounded=bounded, builtin=False)
+    return validated(PatternEntry, dict(entry), RedactionConfigError, where=where).pattern()
+
+
+def _policy(entry: PolicyEntry, base: RedactionPolicy) -> RedactionPolicy:
+    """``entry``'s policy: the keys it gives, the rest from ``base``."""
+    given = entry.model_fields_set
+    kinds = tuple(k for k in BUILTIN_KINDS if k in entry.kinds)
+    return RedactionPolicy(
+        enabled=entry.enabled if "enabled" in given else base.enabled,
+        kinds=kinds if "kinds" in given else base.kinds,
+        custom=tuple(p.pattern() for p in entry.patterns) if "patterns" in given else base.custom,
+    )

@@ -214,15 +214,15 @@ def test_config_files_and_their_errors(tmp_path: Path) -> None:
     as_json.write_text(json.dumps({"kinds": ["email"]}))
     assert [p.kind for p in load_redaction(as_json).policy("x").patterns] == ["email"]
     bad = {
-        "kinds = 3": "kinds must be a list",
+        "kinds = 3": "kinds: must be a list",
         'kinds = ["ssn"]': "unknown kind 'ssn'",
-        "enabled = 'yes'": "enabled must be true or false",
+        "enabled = 'yes'": "enabled: must be true or false",
         "colour = 1": "unknown key 'colour'",
         '[[patterns]]\nkind = "x"\nregex = "(unclosed"': "does not compile",
         '[[patterns]]\nkind = "x"\nregex = "a*"': "matches empty text",
         '[[patterns]]\nkind = "Bad Name"\nregex = "x"': "lowercase name",
         '[[patterns]]\nkind = "x"\nregex = "(?<=a)b"': "not valid RE2 syntax",
-        "[projects.p]\nkinds = [1]": "projects.p: kinds must be a list of names",
+        "[projects.p]\nkinds = [1]": r"projects.p.kinds\[0\]: must be a string",
         "kinds = [": "not valid TOML",
     }
     for text, message in bad.items():

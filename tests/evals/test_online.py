@@ -285,7 +285,7 @@ def test_config_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("[[evaluators]]\nuse = 'refusal'\nflag = 'critical'", "severity must be low"),
         ("[[rules]]\ntype = 'anomaly'\nmetric = 'mood'", "metric must be one of"),
         ("[[rules]]\nevaluator = 'refusal'\nwhen = 'below'", "needs a numeric value"),
-        ("[settings]\nbatch_size = 0", "batch_size must be a positive number"),
+        ("[settings]\nbatch_size = 0", "settings.batch_size: must be a positive number"),
         ("[[evaluators]]\nuse = 'refusal'\ncolour = 'red'", "unknown key 'colour'"),
         ("not toml = = =", "is not valid TOML"),
     ):
