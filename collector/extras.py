@@ -23,6 +23,7 @@ SERVER_MODULES = frozenset(
         "scipy",
         "jsonschema",
         "tenacity",
+        "fastapi_offline",
     }
 )
 DASHBOARD_MODULES = frozenset({"streamlit", "plotly"})

@@ -49,6 +49,7 @@ MAX_SCOPED_BODY_BYTES = 1024 * 1024
 # The API description holds no data and is the same in every install: open, so a browser
 # can show /docs and a generator can read /openapi.json without a key.
 OPEN_PATHS = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+OPEN_PREFIXES = ("/docs/assets/",)  # Swagger UI's own files (docs_page.py)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,8 @@ class AccessMiddleware:
         self.admin_key = admin_key.encode("utf-8") if admin_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         principal = self._authenticate(scope)

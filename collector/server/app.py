@@ -34,6 +34,7 @@ from .admission import Admission, Overloaded
 from .audit_api import audit_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type, read_body
+from .docs_page import docs_routes
 from .errors import ApiRoute, body_schema, model_body
 from .extensions import Extension
 from .keys_api import key_routes
@@ -126,6 +127,7 @@ def create_app(
         summary="OTLP receiver and JSON API of a loopwise store.",
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
+        docs_url=None,  # served by docs_page.py, without a CDN
         redoc_url=None,
         # A path that matches nothing is a 404, never a redirect to a guessed neighbour
         # (``/api/datasets/%2F`` was redirected to ``/api/datasets/``).
@@ -136,6 +138,7 @@ def create_app(
     # decode.py at full speed, and it answers in OTLP's own error shape.
     otlp: list[BaseRoute] = [Route(path, receive, methods=["POST"]) for path in OTLP_TRACE_PATHS]
     app.router.routes.extend(otlp)
+    app.router.routes.extend(docs_routes(app.title))
     for router in (
         _core_routes(collector),
         trace_routes(collector),

@@ -42,6 +42,20 @@ def test_the_description_is_served_and_names_the_typed_routes(api) -> None:
     assert httpx.get(f"{api.base_url}/docs").status_code == 200
 
 
+def test_docs_load_swagger_ui_from_the_collector_not_a_cdn(api) -> None:
+    import re
+
+    page = httpx.get(f"{api.base_url}/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/docs/assets/") for s in sources), sources
+    for source in sources:
+        asset = httpx.get(f"{api.base_url}{source}")
+        assert asset.status_code == 200, source
+        assert len(asset.content) > 100
+    assert "/openapi.json" in page.text
+
+
 def test_real_replies_validate_against_their_models(api, stored_trace: str) -> None:
     base = api.base_url
     page = TracePage.model_validate(httpx.get(f"{base}/api/traces?project=openapi").json())
@@ -110,3 +124,14 @@ def test_a_path_that_matches_nothing_is_a_404_not_a_redirect(api, path: str) -> 
     reply = httpx.get(f"{api.base_url}{path}")
     assert reply.status_code == 404, (reply.status_code, reply.headers)
     assert "error" in reply.json()
+
+
+def test_the_description_is_open_on_a_keyed_collector_and_nothing_else_is(tmp_path) -> None:
+    from loopwise.collector.server import CollectorConfig, CollectorServer
+
+    config = CollectorConfig(db_path=tmp_path / "keyed.duckdb", port=0, api_key="s3cret")
+    with CollectorServer(config) as server, httpx.Client(base_url=server.url) as http:
+        for path in ("/docs", "/docs/assets/swagger-ui.css", "/openapi.json"):
+            assert http.get(path).status_code == 200, path
+        assert http.get("/docs/assets/../../api/traces").status_code in (401, 404)
+        assert http.get("/api/traces").status_code == 401
