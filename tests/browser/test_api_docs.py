@@ -16,9 +16,9 @@ def test_docs_render_every_route_without_a_cdn(page: Any, seeded: Seeded, tmp_pa
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith(seeded.url)
-        else None,
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(seeded.url) else None
+        ),
     )
     page.goto(f"{seeded.url}/docs")
     page.wait_for_selector(".opblock-summary-path", timeout=30_000)
