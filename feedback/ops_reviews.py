@@ -7,6 +7,7 @@ from typing import Any
 
 from loopwise.collector.store import Store
 
+from .agreement import reviewer_agreement
 from .calibration import calibrate
 from .corrections import list_corrections
 from .held import decision, held_output, held_view, held_views
@@ -122,7 +123,13 @@ def _calibration(store: Store, path: PathParams, query: CalibrationQuery) -> Any
     reports = calibrate(
         store, project=query.project, evaluator=query.evaluator, min_labels=query.min_labels
     )
-    return {"evaluators": [report.to_dict() for report in reports]}
+    agreement = reviewer_agreement(
+        store, project=query.project, evaluator=query.evaluator, min_pairs=query.min_labels
+    )
+    return {
+        "evaluators": [report.to_dict() for report in reports],
+        "reviewers": [report.to_dict() for report in agreement],
+    }
 
 
 REVIEW_OPERATIONS = [

@@ -38,10 +38,12 @@ def calibrate(
     matrix per evaluator version, with the number of labels and warnings."""
     query = {"project": project, "evaluator": evaluator, "min_labels": min_labels}
     with open_backend() as backend:
-        reports = backend.call("GET", "/api/calibration", query=query)["evaluators"]
+        answer = backend.call("GET", "/api/calibration", query=query)
+    reports, reviewers = answer["evaluators"], answer.get("reviewers", [])
     if output is OutputFormat.json:
-        print_json(reports)
+        print_json({"evaluators": reports, "reviewers": reviewers})
         return
+    _reviewers(reviewers)
     if not reports:
         print_text("no evaluator has human verdicts to compare with yet")
         return
@@ -74,6 +76,21 @@ def calibrate(
             print_text(
                 f"warning: {r['evaluator']} {r['evaluator_version'] or ''}: {warning}", "yellow"
             )
+
+
+def _reviewers(reports: list[dict[str, Any]]) -> None:
+    """Agreement between two reviewers of the same outputs, when some were reviewed twice."""
+    if not reports:
+        return
+    table = Table(
+        "evaluator", "reviewed twice", "agreement", "kappa", title="agreement between reviewers"
+    )
+    for r in reports:
+        table.add_row(cell(r["evaluator"]), str(r["pairs"]), _num(r["agreement"]), _num(r["kappa"]))
+    console.print(table)
+    for r in reports:
+        for warning in r["warnings"]:
+            print_text(f"warning: {r['evaluator']} reviewers: {warning}", "yellow")
 
 
 def _num(value: Any) -> str:

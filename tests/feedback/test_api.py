@@ -52,7 +52,7 @@ def test_review_flow_over_http(collector: CollectorServer, spans: Any) -> None:
     corrections = httpx.get(collector.url + "/api/reviews/corrections").json()["corrections"]
     assert [c["item_id"] for c in corrections] == [item["item_id"]]
     calibration = httpx.get(collector.url + "/api/calibration").json()
-    assert calibration == {"evaluators": []}  # human labels, but no judge scores yet
+    assert calibration == {"evaluators": [], "reviewers": []}  # one reviewer, no judge scores yet
 
 
 @pytest.mark.parametrize(
