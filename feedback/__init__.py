@@ -7,6 +7,7 @@ The collector hosts it as ``FeedbackExtension`` (routes under /api/reviews, /api
 operations from other processes.
 """
 
+from .agreement import ReviewerAgreement, reviewer_agreement
 from .backend import Backend, HttpBackend, LocalBackend
 from .calibration import Calibration, calibrate
 from .corrections import Correction, list_corrections
@@ -49,6 +50,7 @@ from .review_model import ACTIONS, STATES, ReviewEvent, ReviewItem
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
+from .second_review import SecondReviews, request_second_reviews
 from .verdicts import Verdict, parse_verdicts
 
 __all__ = [
@@ -73,6 +75,8 @@ __all__ = [
     "Proposal",
     "ReviewEvent",
     "ReviewItem",
+    "ReviewerAgreement",
+    "SecondReviews",
     "Verdict",
     "act",
     "adopt",
@@ -109,7 +113,9 @@ __all__ = [
     "read_examples_file",
     "read_version",
     "reject",
+    "request_second_reviews",
     "restore_snapshot",
+    "reviewer_agreement",
     "save_dataset_dir",
     "scores_by_prompt_version",
     "set_label",

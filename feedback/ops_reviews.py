@@ -20,10 +20,12 @@ from .requests import (
     HoldBody,
     PickBody,
     ReviewListQuery,
+    SecondReviewBody,
 )
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
+from .second_review import request_second_reviews
 from .spans import find_span
 
 
@@ -119,6 +121,19 @@ def _act(store: Store, path: PathParams, body: ActionBody) -> Any:
     return item.to_dict()
 
 
+def _second_reviews(store: Store, path: PathParams, body: SecondReviewBody) -> Any:
+    sent = request_second_reviews(
+        store,
+        reviewer=body.reviewer,
+        actor=body.actor,
+        count=body.count,
+        project=body.project,
+        evaluator=body.evaluator,
+        seed=body.seed,
+    )
+    return sent.to_dict()
+
+
 def _calibration(store: Store, path: PathParams, query: CalibrationQuery) -> Any:
     reports = calibrate(
         store, project=query.project, evaluator=query.evaluator, min_labels=query.min_labels
@@ -137,6 +152,7 @@ REVIEW_OPERATIONS = [
     Operation("POST", "/api/reviews", _pick, 201, body=PickBody),
     Operation("POST", "/api/reviews/sync", _sync),
     Operation("POST", "/api/reviews/held", _hold, 201, body=HoldBody),
+    Operation("POST", "/api/reviews/second-reviews", _second_reviews, body=SecondReviewBody),
     Operation("GET", "/api/reviews/{item_id}/decision", _decision, query=DecisionQuery),
     Operation("GET", "/api/reviews/corrections", _corrections, query=CorrectionsQuery),
     Operation("GET", "/api/reviews/{item_id}", _get),

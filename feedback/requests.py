@@ -21,6 +21,7 @@ from .calibration import MIN_LABELS
 from .dataset_sources import MAX_SPAN_EXAMPLES
 from .datasets import OnDuplicate
 from .review_model import ACTIONS, Source, State
+from .second_review import MAX_SECOND_REVIEWS
 
 MAX_OFFSET = 10_000_000
 MAX_VERSION = 10_000_000
@@ -137,6 +138,17 @@ class ActionBody(JsonBody):
     verdicts: dict[str, Any] | None = Field(
         None, description='{"evaluator": "pass" | "fail" | a label | true | false}'
     )
+
+
+class SecondReviewBody(JsonBody):
+    """Send a sample of items one reviewer closed to a second reviewer."""
+
+    reviewer: str = Field(description="who reviews them a second time")
+    actor: str = _actor()
+    count: int = Field(20, ge=1, le=MAX_SECOND_REVIEWS)
+    project: str | None = None
+    evaluator: str | None = Field(None, description="only items opened by this evaluator")
+    seed: str = Field("", description="another seed picks another sample")
 
 
 # ---- /api/datasets

@@ -1,5 +1,5 @@
 """``loopwise review``: the review queue without the dashboard: list, pick, assign, comment,
-approve, correct (with verdicts per evaluator), reject, reopen."""
+approve, correct (with verdicts per evaluator), reject, reopen, and second reviews."""
 
 from __future__ import annotations
 
@@ -323,3 +323,37 @@ def corrections(
         print_json(rows)
     else:
         print_table(rows, ("correction_id", "span_name", "author", "reason", "corrected_output"))
+
+
+@app.command("second")
+def second(
+    reviewer: Annotated[str, typer.Argument(help="Who reviews the items a second time.")],
+    count: Annotated[int, typer.Option("--count", min=1, max=1000)] = 20,
+    project: Annotated[str | None, typer.Option("--project")] = None,
+    evaluator: Annotated[
+        str | None, typer.Option("--evaluator", help="Only items opened by this evaluator.")
+    ] = None,
+    seed: Annotated[str, typer.Option("--seed", help="Another seed picks another sample.")] = "",
+    actor: ActorOption = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Send a sample of items one person closed to a second reviewer (for their agreement,
+    shown by `loopwise calibrate`)."""
+    body = {
+        "reviewer": reviewer,
+        "actor": actor_name(actor),
+        "count": count,
+        "project": project,
+        "evaluator": evaluator,
+        "seed": seed,
+    }
+    with open_backend() as backend:
+        sent = backend.call("POST", "/api/reviews/second-reviews", body=body)
+    if output is OutputFormat.json:
+        print_json(sent)
+        return
+    print_text(f"sent {len(sent['item_ids'])} items to {sent['reviewer']} for a second review")
+    for item_id in sent["item_ids"]:
+        print_text(f"  {item_id}")
+    if sent["skipped"]:
+        print_text(f"skipped {len(sent['skipped'])} that someone acted on meanwhile")
