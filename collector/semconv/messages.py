@@ -88,7 +88,7 @@ def read_parts(parts: Any) -> tuple[str, list[dict[str, Any]], Any]:
         elif kind == "function_call":  # OpenAI Responses API
             calls.append(tool_call(part.get("call_id"), part.get("name"), part.get("arguments")))
         elif kind == "tool_call_response":  # OTel GenAI
-            texts.append(text_of(part.get("response", part.get("result"))))
+            texts.append(result_text(part.get("response", part.get("result"))))
             answered = part.get("id", answered)
         elif kind == "tool-result":  # Vercel AI SDK (v4 result, v5 typed output)
             texts.append(_tool_output_text(part.get("result", part.get("output"))))
@@ -99,6 +99,23 @@ def read_parts(parts: Any) -> tuple[str, list[dict[str, Any]], Any]:
         elif kind not in SKIPPED_PART_TYPES and isinstance(part.get("content"), str):
             texts.append(part["content"])
     return "\n".join(texts), calls, answered
+
+
+def result_text(value: Any) -> str:
+    """A tool result as text. A result given as content parts (Anthropic's SDK tracer sends
+    a ``tool_result`` block's ``[{"type": "text", "text": ...}]`` as the response) is the
+    text of its parts; any other value is ``text_of`` it."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(p, dict) and p.get("type") in TEXT_PART_TYPES | SKIPPED_PART_TYPES
+            for p in value
+        )
+        and any(p["type"] in TEXT_PART_TYPES for p in value)
+    ):
+        return read_parts(value)[0]
+    return text_of(value)
 
 
 # Vercel AI SDK v5 tool outputs: {"type": "text" | "json" | "error-text" | ..., "value": ...}
