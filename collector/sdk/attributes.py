@@ -8,6 +8,7 @@ convention understands loopwise spans.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 from collections.abc import Callable, Collection, Mapping
@@ -72,6 +73,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    """A function's signature, read once: building it costs more than the rest of a call."""
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+
+
 def bound_arguments(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -86,7 +96,13 @@ def bound_arguments(
     and an evaluator read, and a repr is neither reproducible nor meaningful there.
     """
     try:
-        bound = inspect.signature(func).bind_partial(*args, **kwargs)
+        signature = _signature(func)
+    except TypeError:  # an unhashable callable: read its signature each time
+        signature = _signature.__wrapped__(func)
+    try:
+        if signature is None:
+            raise TypeError("no signature")
+        bound = signature.bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
         arguments = {f"arg{n}": value for n, value in enumerate(args)} | kwargs
     else:
