@@ -3,9 +3,10 @@ the item's span and the root cause marked, the step before and after, a link to 
 trace) and the failing text highlighted in the output.
 
 What to highlight is read from the evaluators' own explanations of the span's failures: the
-identifiers ``invented_identifiers`` names ("ORD-99999 appears nowhere ..."), the position
-``valid_json`` names ("... at char 41"), and quoted snippets. Pure functions except
-``show_context``; output text is never rendered as Markdown (``escape_markdown``).
+identifiers ``invented_identifiers`` names ("ORD-99999 appears nowhere ..."), and the
+position ``valid_json`` names ("... at char 41"). A structured output is searched as the
+correction box shows it (compact JSON). Pure functions except ``show_context`` and
+``show_highlights``; output text is never rendered as Markdown (``escape_markdown``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from .api import Record, TraceDetail
-from .render import SpanRow, escape_markdown, flatten_tree, indented_name
+from .render import SpanRow, escape_markdown, flatten_tree, indented_name, output_text
 
-INVENTED = re.compile(r"^(?P<ids>.+?) appears? nowhere\b")
+INVENTED = re.compile(r"^(?:[\w.:-]+ failed: )?(?P<ids>.+?) appears? nowhere\b")
+"""An ``invented_identifiers`` explanation, alone (a score's) or after the rule's name (a
+flag's reason: ``invented_identifiers failed: ORD-99999 appears nowhere ...``)."""
 AT_CHAR = re.compile(r"\bat char (?P<pos>\d+)\b")
 CONTEXT_CHARS = 60
 MAX_HIGHLIGHTS = 8
@@ -131,8 +134,8 @@ def show_context(detail: TraceDetail, item: Record, span: Record, explanations: 
                 f"{heading}: {step.get('name')} ({step.get('kind') or 'span'}, "
                 f"{step.get('status') or '?'})"
             )
-    output = span.get("output")
-    if isinstance(output, str):
+    output = output_text(span.get("output"))
+    if output:
         show_highlights(output, explanations)
 
 

@@ -253,6 +253,28 @@ def apply_snapshot(snapshot: QueueSnapshot, items: Iterable[Record]) -> list[Que
     return [g for g in groups if g.items]
 
 
+@dataclass(frozen=True)
+class QueueProgress:
+    """How far the reviewer is through the queue they loaded: of the ``total`` items its
+    snapshot placed, ``decided`` are no longer open (acted on here or by anyone else)."""
+
+    decided: int
+    total: int
+
+    @property
+    def text(self) -> str:
+        """The progress as the page says it: ``5 of 41 decided in this queue``."""
+        return f"{self.decided} of {self.total} decided in this queue"
+
+
+def queue_progress(snapshot: QueueSnapshot, items: Iterable[Record]) -> QueueProgress:
+    """Progress over the whole snapshotted queue, given the items open now. Items that
+    arrived since the snapshot are not part of it (they wait in a group of their own)."""
+    open_now = {str(i.get("item_id")) for i in items}
+    placed = snapshot.item_ids
+    return QueueProgress(len(placed - open_now), len(placed))
+
+
 def skipped_last(group: QueueGroup, skipped: Iterable[str]) -> QueueGroup:
     """``group`` with the items the reviewer skipped moved to its end, in the order skipped."""
     order = {item_id: n for n, item_id in enumerate(skipped)}

@@ -21,12 +21,14 @@ from .review_queue import (
     GROUPINGS,
     NEW_SINCE,
     QueueGroup,
+    QueueProgress,
     QueueSnapshot,
     apply_snapshot,
     current_item,
     flags_of,
     group_items,
     item_label,
+    queue_progress,
     reviewed_span,
     root_cause_note,
     skipped_last,
@@ -87,7 +89,7 @@ def render_reviews(settings: DashboardSettings) -> None:
             key=f"{KEY}.grouping",
         )
         by = str(grouping or BY_CLUSTER)
-        groups = _stable_groups(items, flags, by, project.strip())
+        groups, progress = _stable_groups(items, flags, by, project.strip())
         if not groups:
             st.success("Nothing to review: every item has been handled.")
             return
@@ -97,26 +99,29 @@ def render_reviews(settings: DashboardSettings) -> None:
         if item is None:
             return
         bulk_actions(settings, group)
-        _item(api, settings, group, item, flags)
+        _item(api, settings, group, item, flags, progress)
 
 
 def _stable_groups(
     items: list[Record], flags: list[Record], by: str, project: str
-) -> list[QueueGroup]:
+) -> tuple[list[QueueGroup], QueueProgress]:
     """The queue as grouped when the reviewer loaded it (or last regrouped), so groups and
-    counts do not shift under them between actions; arrivals wait in a group of their own."""
+    counts do not shift under them between actions; arrivals wait in a group of their own.
+    Also how much of that queue is decided."""
     kept = st.session_state.get(SNAPSHOT_KEY)
     scope = (by, project)
     if isinstance(kept, tuple) and kept[0] == scope and isinstance(kept[1], QueueSnapshot):
-        groups = apply_snapshot(kept[1], items)
+        snapshot = kept[1]
+        groups = apply_snapshot(snapshot, items)
     else:
         groups = group_items(items, flags, by=by)
-        st.session_state[SNAPSHOT_KEY] = (scope, take_snapshot(groups, by))
+        snapshot = take_snapshot(groups, by)
+        st.session_state[SNAPSHOT_KEY] = (scope, snapshot)
     arrived = sum(len(g.items) for g in groups if g.key == NEW_SINCE)
     if arrived:
         st.info(f"{arrived} item(s) arrived since the queue was loaded; they wait at the end.")
     st.button("Regroup the queue", key=f"{KEY}.regroup", on_click=_regroup)
-    return groups
+    return groups, queue_progress(snapshot, items)
 
 
 def _regroup() -> None:
@@ -156,6 +161,7 @@ def _item(
     group: QueueGroup,
     item: Record,
     flags: list[Record],
+    progress: QueueProgress,
 ) -> None:
     ids = [str(i["item_id"]) for i in group.items]
     labels = [item_label(i, flags) for i in group.items]
@@ -168,7 +174,7 @@ def _item(
         on_change=_pick,
         args=(ids,),
     )
-    _navigation(ids, ids.index(str(item["item_id"])))
+    _navigation(ids, ids.index(str(item["item_id"])), progress)
     item_id = str(item["item_id"])
     behind = flags_of(item, flags)
     severity = behind[0].get("severity") if behind else item.get("severity")
@@ -217,9 +223,10 @@ def _held_content(item: Record) -> str:
     return output if isinstance(output, str) else ""
 
 
-def _navigation(ids: list[str], at: int) -> None:
-    """Progress in the group, and previous / skip / next (each with a key)."""
-    st.caption(f"Item {at + 1} of {len(ids)} in this group. Keys: {SHORTCUTS}.")
+def _navigation(ids: list[str], at: int, progress: QueueProgress) -> None:
+    """Progress in the group and over the whole queue, and previous / skip / next (each
+    with a key)."""
+    st.caption(f"Item {at + 1} of {len(ids)} in this group · {progress.text}. Keys: {SHORTCUTS}.")
     previous, skip, following = st.columns(3)
     previous.button(
         "Previous",

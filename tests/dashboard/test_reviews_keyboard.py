@@ -44,7 +44,9 @@ def test_every_decision_and_move_has_a_key(
         "reviews.next": "j",
         "reviews.previous": "k",
     }
-    assert progress(at).startswith("Item 1 of 3 in this group. Keys: A approve")
+    assert progress(at).startswith(
+        "Item 1 of 3 in this group · 0 of 4 decided in this queue. Keys: A approve"
+    )
 
 
 def test_next_previous_and_skip_walk_the_group(
