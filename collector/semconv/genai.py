@@ -33,11 +33,13 @@ PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
 INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 TOTAL_TOKEN_KEYS = ("gen_ai.usage.total_tokens",)
-# Current names, then OpenLLMetry's spelling of the same counts.
+# Current names, then OpenLLMetry's spelling of the same counts (and the anthropic SDK
+# tracer's ``cache_write`` for cache creation).
 CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
 CACHE_WRITE_KEYS = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",
 )
 REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
 COST_KEYS = ("gen_ai.usage.cost",)
