@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from .api import ApiError, CollectorAPI, Record, RouteMissing
+from .queue_snapshots import forget_url_snapshot, put_snapshot_in_url, snapshot_in_url
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
 from .review_context import show_context, show_highlights
@@ -107,16 +108,23 @@ def _stable_groups(
 ) -> tuple[list[QueueGroup], QueueProgress]:
     """The queue as grouped when the reviewer loaded it (or last regrouped), so groups and
     counts do not shift under them between actions; arrivals wait in a group of their own.
-    Also how much of that queue is decided."""
-    kept = st.session_state.get(SNAPSHOT_KEY)
+    The snapshot's id is in the URL (``?queue=``), so a reload keeps the same queue. Also how
+    much of that queue is decided."""
     scope = (by, project)
-    if isinstance(kept, tuple) and kept[0] == scope and isinstance(kept[1], QueueSnapshot):
-        snapshot = kept[1]
-        groups = apply_snapshot(snapshot, items)
-    else:
+    snapshot = snapshot_in_url(by, project)
+    kept = st.session_state.get(SNAPSHOT_KEY)
+    if snapshot is None and isinstance(kept, tuple) and kept[0] == scope:
+        # Back from another page (its URL had no queue id): the session's queue still holds.
+        snapshot = kept[1] if isinstance(kept[1], QueueSnapshot) else None
+        if snapshot is not None:
+            put_snapshot_in_url(by, project, snapshot)
+    if snapshot is None:
         groups = group_items(items, flags, by=by)
         snapshot = take_snapshot(groups, by)
-        st.session_state[SNAPSHOT_KEY] = (scope, snapshot)
+        put_snapshot_in_url(by, project, snapshot)
+    else:
+        groups = apply_snapshot(snapshot, items)
+    st.session_state[SNAPSHOT_KEY] = (scope, snapshot)
     arrived = sum(len(g.items) for g in groups if g.key == NEW_SINCE)
     if arrived:
         st.info(f"{arrived} item(s) arrived since the queue was loaded; they wait at the end.")
@@ -126,6 +134,7 @@ def _stable_groups(
 
 def _regroup() -> None:
     st.session_state.pop(SNAPSHOT_KEY, None)
+    forget_url_snapshot()
     st.session_state.pop(SKIPPED_KEY, None)
 
 

@@ -137,6 +137,7 @@ def reviews(page: Page, queue: Queue, dashboard_for: Callable[[str], Dashboard])
     dashboard = dashboard_for(queue.url)
     page.goto(f"{dashboard.url}/reviews")
     expect_progress(page, 1, FLAGGED, 0, FLAGGED)
+    expect()(page).to_have_url(re.compile(r"/reviews\?queue=[0-9a-f]{12}$"), timeout=WAIT_MS)
     assert page.locator(EXCEPTION).count() == 0
     return page
 
@@ -308,3 +309,30 @@ def test_the_invented_id_is_highlighted_in_the_output(
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 0
     assert page.dialogs == []
+
+
+def test_a_reload_keeps_the_same_queue(reviews: Page, queue: Queue, tmp_path: Path) -> None:
+    """The queue's snapshot is named in the URL: after a reload (a new Streamlit session) the
+    groups and the progress are those the reviewer loaded, not a fresh clustering that would
+    sort the arrivals in."""
+    page = reviews
+    press(page, "a")
+    expect_progress(page, 1, FLAGGED - 1, 1, FLAGGED)
+    expect()(page).to_have_url(re.compile(r"/reviews\?queue=[0-9a-f]{12}$"))
+    url = page.url
+    queue.arrive(3)
+    page.reload()
+    expect_progress(page, 1, FLAGGED - 1, 1, FLAGGED)
+    assert page.url == url
+    expect()(
+        page.get_by_text("3 item(s) arrived since the queue was loaded; they wait at the end.")
+    ).to_be_visible()
+    expect()(page.locator(MAIN).get_by_text(f"Item ({FLAGGED - 1} in this group)")).to_have_count(1)
+    page.screenshot(path=str(tmp_path / "review-reload.png"), full_page=True)
+    page.get_by_role("button", name="Regroup the queue").click()  # a new queue: all open now
+    expect()(page.get_by_text(re.compile("arrived since the queue was loaded"))).to_have_count(
+        0, timeout=WAIT_MS
+    )
+    expect_progress(page, 1, FLAGGED - 1 + 3, 0, FLAGGED - 1 + 3)
+    assert page.url != url
+    assert page.locator(EXCEPTION).count() == 0

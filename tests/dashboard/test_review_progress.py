@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 import loopwise
 from loopwise.collector.server import CollectorConfig, CollectorServer
+from loopwise.dashboard.queue_snapshots import KeptSnapshot, SnapshotStore
 from loopwise.dashboard.review_context import failing_parts
 from loopwise.dashboard.review_queue import QueueGroup, queue_progress, take_snapshot
 from loopwise.evals import EvalsExtension
@@ -230,3 +231,38 @@ def test_a_flag_reason_names_the_ids_after_its_rule() -> None:
     reason = "invented_identifiers failed: ORD-99990 appears nowhere in the input"
     [part] = failing_parts(text, [reason])
     assert text[part.start : part.end] == "ORD-99990"
+
+
+def test_a_reload_keeps_the_snapshotted_queue(open_page: OpenPage, queue: Queue) -> None:
+    """The snapshot id is in the URL; a new session opened on that URL (a reload) works on
+    the same queue: same total, same decided count, arrivals kept apart."""
+    at = open_page("reviews", queue.url)
+    snapshot_id = at.query_params["queue"]
+    assert snapshot_id
+    at.button(key="reviews.approve").click().run()
+    assert progress(at)["decided"] == 1
+    arrived = httpx.post(
+        f"{queue.url}/api/reviews",
+        json={"trace_id": queue.good_traces[1], "actor": "bo", "reason": "odd too"},
+    )
+    assert arrived.status_code == 201, arrived.text
+
+    again = open_page("reviews", queue.url, query={"queue": snapshot_id})
+    assert again.query_params["queue"] == snapshot_id
+    assert (progress(again)["decided"], progress(again)["total"]) == (1, 5)
+    assert any("1 item(s) arrived since the queue was loaded" in i.value for i in again.info)
+
+    fresh = open_page("reviews", queue.url)  # no id: a new queue of what is open now
+    assert fresh.query_params["queue"] != snapshot_id
+    assert (progress(fresh)["decided"], progress(fresh)["total"]) == (0, 5)
+
+
+def test_an_unknown_or_foreign_snapshot_id_starts_a_new_queue() -> None:
+    store = SnapshotStore(capacity=2)
+    snapshot = take_snapshot([QueueGroup("g", "g", [{"item_id": "a"}], True)])
+    first = store.save(KeptSnapshot("cluster", "", snapshot))
+    assert store.load(first) == KeptSnapshot("cluster", "", snapshot)
+    assert store.load("nope") is None and store.load(None) is None
+    store.save(KeptSnapshot("cluster", "p", snapshot))
+    store.save(KeptSnapshot("root_cause", "", snapshot))
+    assert store.load(first) is None  # the oldest is dropped past capacity
