@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from .api import Record
+from .cluster_labels import readable_label
 from .render import better_text, format_duration
 
 UNKNOWN = "n/a"
@@ -138,6 +139,8 @@ def flags_frame(flags: Iterable[Record]) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for flag in flags:
         record = {key: _cell(flag.get(key)) for key in FLAG_COLUMNS if key != "trace"}
+        if record["cluster_label"] is not None:
+            record["cluster_label"] = readable_label(record["cluster_label"])
         trace_id = flag.get("trace_id")
         record["trace"] = trace_url(trace_id) if trace_id else None
         records.append(record)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .api import Record
+from .cluster_labels import readable_label
 
 UNCLUSTERED = "unclustered"
 HELD = "held"
@@ -57,7 +58,7 @@ def group_items(
     for flag in flags:
         cluster_id = flag.get("cluster_id")
         if flag.get("flag_id") and cluster_id:
-            label = str(flag.get("cluster_label") or cluster_id)
+            label = readable_label(flag.get("cluster_label") or cluster_id)
             cluster_of[str(flag["flag_id"])] = (f"cluster:{cluster_id}", label)
     groups: dict[str, QueueGroup] = {}
     for item in items:

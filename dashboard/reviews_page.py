@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from .api import ApiError, CollectorAPI, Record, RouteMissing
+from .cluster_labels import readable_label
 from .queue_snapshots import forget_url_snapshot, put_snapshot_in_url, snapshot_in_url
 from .render import escape_markdown, output_text
 from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
@@ -201,6 +202,9 @@ def _item(
     if behind:
         st.caption(f"Flags on this span ({len(behind)}), most severe first")
         frame = pd.DataFrame([{k: f.get(k) for k in FLAG_COLUMNS} for f in behind])
+        frame["cluster_label"] = frame["cluster_label"].map(
+            lambda label: readable_label(label) if label else label
+        )
         st.dataframe(frame.rename(columns=FLAG_COLUMNS), hide_index=True, width="stretch")
     explanations = [str(f.get("reason") or "") for f in behind] + [str(item.get("reason") or "")]
     output = (
