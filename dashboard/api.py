@@ -253,8 +253,19 @@ class CollectorAPI:
 
     def calibration(self, project: str | None = None) -> list[Record]:
         """Each judge's agreement with people (/api/calibration): accuracy, kappa, confusion."""
+        return self.calibration_report(project)[0]
+
+    def calibration_report(self, project: str | None = None) -> tuple[list[Record], list[Record]]:
+        """/api/calibration in full: each judge's agreement with people (``evaluators``) and,
+        per evaluator, how far two reviewers of one item agree with each other
+        (``reviewers``: pairs, raw agreement, Cohen's kappa; empty from an older collector)."""
         params = {"project": project} if project else None
-        return _records_in(self._request("GET", "/api/calibration", params=params), "evaluators")
+        payload = self._request("GET", "/api/calibration", params=params)
+        reviewers = payload.get("reviewers") if isinstance(payload, dict) else None
+        return (
+            _records_in(payload, "evaluators"),
+            _expect_records(reviewers, "reviewers") if reviewers is not None else [],
+        )
 
     def eval_runs(self, suite: str | None = None, limit: int = 50) -> list[Record]:
         """Recorded suite runs, newest first (/api/eval-runs); ``RouteMissing`` without."""

@@ -127,7 +127,7 @@ def _distributions(api: CollectorAPI, project: str | None) -> None:
 def _calibration(api: CollectorAPI, project: str | None) -> None:
     st.subheader("Judge calibration")
     try:
-        reports = api.calibration(project)
+        reports, reviewers = api.calibration_report(project)
     except RouteMissing:
         st.info("Calibration is not available: this collector has no /api/calibration.")
         return
@@ -136,7 +136,6 @@ def _calibration(api: CollectorAPI, project: str | None) -> None:
         return
     if not reports:
         st.info("No judge has human labels to compare with yet: review flagged items first.")
-        return
     for report in reports:
         version = report.get("evaluator_version") or "any version"
         with st.container(border=True):
@@ -159,6 +158,43 @@ def _calibration(api: CollectorAPI, project: str | None) -> None:
                 st.warning(escape_markdown(note))
             if report.get("classes"):
                 st.dataframe(confusion_frame(report), width="stretch")
+    _reviewer_agreement(reviewers)
+
+
+def _reviewer_agreement(reviewers: list[Record]) -> None:
+    """Inter-annotator agreement per evaluator, the yardstick for the judge's kappa: a judge
+    cannot be expected to agree with people more than two people agree with each other."""
+    st.caption(
+        "Reviewer agreement: items judged by two reviewers (Cohen's kappa and raw agreement)"
+    )
+    if not reviewers:
+        st.info(
+            "No item has two reviewers' verdicts yet: ask for second reviews "
+            "(`loopwise review second`) to measure how far reviewers agree."
+        )
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "evaluator": r.get("evaluator"),
+                "mode": r.get("mode"),
+                "pairs": r.get("pairs"),
+                "agreement": r.get("agreement"),
+                "kappa": r.get("kappa"),
+                "notes": "; ".join(str(w) for w in r.get("warnings") or []),
+            }
+            for r in reviewers
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "agreement": st.column_config.NumberColumn(format="percent"),
+            "kappa": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
 
 
 def _number(value: object) -> str:
