@@ -179,11 +179,17 @@ class CollectorAPI:
         return _records_in(self._request("GET", "/api/flags/clusters", params=params), "clusters")
 
     def review_items(
-        self, *, state: str | None = "open", project: str | None = None, limit: int = 500
+        self,
+        *,
+        state: str | None = "open",
+        project: str | None = None,
+        assignee: str | None = None,
+        limit: int = 500,
     ) -> list[Record]:
-        """Review items (/api/reviews), newest first; ``RouteMissing`` without feedback."""
+        """Review items (/api/reviews), newest first, only ``assignee``'s when given;
+        ``RouteMissing`` without feedback."""
         params: dict[str, str | int] = {"limit": limit}
-        for name, value in (("state", state), ("project", project)):
+        for name, value in (("state", state), ("project", project), ("assignee", assignee)):
             if value:
                 params[name] = value
         return _records_in(self._request("GET", "/api/reviews", params=params), "items")

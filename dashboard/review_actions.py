@@ -76,6 +76,22 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
     )
 
 
+def assign_control(
+    settings: DashboardSettings, item_id: str, version: int, assignee: object
+) -> None:
+    """Who the item is assigned to, and a box to assign it (empty: unassign)."""
+    person, button = st.columns([3, 1], vertical_alignment="bottom")
+    person.text_input(
+        "Assigned to",
+        value=str(assignee or ""),
+        key=f"{KEY}.assignee.{item_id}",
+        placeholder="nobody: type a reviewer's name",
+    )
+    button.button(
+        "Assign", key=f"{KEY}.assign", on_click=_act, args=(settings, item_id, version, "assign")
+    )
+
+
 def bulk_actions(settings: DashboardSettings, group: QueueGroup) -> None:
     """Approve or reject every item of a flagged group of two or more, each at the version
     shown; items someone else changed meanwhile are left alone and counted."""
@@ -117,6 +133,8 @@ def _act(
     settings: DashboardSettings, item_id: str, version: int, action: str, original: str = ""
 ) -> None:
     fields: dict[str, object] = {}
+    if action == "assign":
+        fields["assignee"] = str(st.session_state.get(f"{KEY}.assignee.{item_id}") or "").strip()
     if action == "reject":
         reason = str(st.session_state.get(f"{KEY}.reject_reason.{item_id}") or "").strip()
         if not reason:
@@ -145,6 +163,11 @@ def _act(
             _say("warning", CONFLICT_NOTE)
         else:
             _say("error", f"The collector refused the action (HTTP {exc.status}).")
+        return
+    if action == "assign":  # still open: the reviewer stays on it
+        st.session_state[f"{KEY}.item"] = item_id
+        who = fields["assignee"]
+        _say("success", f"Assigned to {who}." if who else "Unassigned.")
         return
     st.session_state.pop(f"{KEY}.item", None)
     _say("success", f"{DONE[action]} Showing the next item.")

@@ -16,7 +16,15 @@ from .api import ApiError, CollectorAPI, Record, RouteMissing
 from .cluster_labels import readable_label
 from .queue_snapshots import forget_url_snapshot, put_snapshot_in_url, snapshot_in_url
 from .render import escape_markdown, output_text
-from .review_actions import ACTOR_KEY, DEFAULT_ACTOR, KEY, bulk_actions, item_actions, show_outcome
+from .review_actions import (
+    ACTOR_KEY,
+    DEFAULT_ACTOR,
+    KEY,
+    assign_control,
+    bulk_actions,
+    item_actions,
+    show_outcome,
+)
 from .review_context import show_context, show_highlights
 from .review_queue import (
     BY_CLUSTER,
@@ -73,9 +81,15 @@ def render_reviews(settings: DashboardSettings) -> None:
     else:
         st.sidebar.text_input("Reviewing as", value=DEFAULT_ACTOR, key=ACTOR_KEY)
         project = st.text_input("Project", key=f"{KEY}.project", placeholder="all projects")
+    mine = st.toggle("Only items assigned to me", key=f"{KEY}.mine")
+    actor = str(st.session_state.get(ACTOR_KEY) or DEFAULT_ACTOR)
     with settings.connect() as api:
         try:
-            items = api.review_items(project=project.strip() or None, limit=MAX_ITEMS)
+            items = api.review_items(
+                project=project.strip() or None,
+                assignee=actor if mine else None,
+                limit=MAX_ITEMS,
+            )
         except RouteMissing:
             st.info("The review queue is not available: this collector has no /api/reviews.")
             return
@@ -91,9 +105,14 @@ def render_reviews(settings: DashboardSettings) -> None:
             key=f"{KEY}.grouping",
         )
         by = str(grouping or BY_CLUSTER)
-        groups, progress = _stable_groups(items, flags, by, project.strip())
+        scope = project.strip() + (f"\n{actor}" if mine else "")
+        groups, progress = _stable_groups(items, flags, by, scope)
         if not groups:
-            st.success("Nothing to review: every item has been handled.")
+            st.success(
+                f"Nothing assigned to {actor} is open."
+                if mine
+                else "Nothing to review: every item has been handled."
+            )
             return
         group = _choose_group(groups, GROUPINGS[by])
         group = skipped_last(group, st.session_state.get(SKIPPED_KEY, []))
@@ -194,6 +213,7 @@ def _item(
         f"evaluator: {item.get('evaluator') or '-'} · version {item.get('version')} · "
         f"trace {item.get('trace_id')}"
     )
+    assign_control(settings, item_id, int(item.get("version") or 0), item.get("assignee"))
     note = root_cause_note(item, group.items)
     if note:
         st.info(note)
