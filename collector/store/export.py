@@ -71,7 +71,8 @@ def table_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[list[str]]
 
 def _batches(cur: duckdb.DuckDBPyConnection, table: str) -> pa.RecordBatchReader:
     sql = WATERMARK_SQL if table == "eval_watermarks" else f'SELECT * FROM "{table}" ORDER BY rowid'
-    return cur.sql(sql).to_arrow_reader(BATCH_ROWS)
+    # fetch_arrow_reader: DuckDB 1.4 (the pin, see pyproject.toml) has no to_arrow_reader.
+    return cur.sql(sql).fetch_arrow_reader(BATCH_ROWS)
 
 
 def export_store(store: Store, directory: str | Path) -> dict[str, Any]:

@@ -102,6 +102,10 @@ def _replace_with_filtered(node: dict[str, Any], template: dict[str, Any], proje
     base["schema_name"] = "main"
     base["catalog_name"] = ""
     base["qualified_name"] = {"path": ["main", table]}
-    inner["where_clause"]["right"]["literal"]["text"] = project
+    constant = inner["where_clause"]["right"]
+    if "literal" in constant:  # DuckDB 2.x serializes a constant as literal.text
+        constant["literal"]["text"] = project
+    else:  # DuckDB 1.4 (the pin) as value.value
+        constant["value"]["value"] = project
     node.clear()
     node.update(replacement)

@@ -89,7 +89,7 @@ def check_single_select(sql: str) -> str:
     if len(statements) != 1:
         raise QueryRejected(f"expected exactly one SELECT statement, got {len(statements)}")
     statement = statements[0]
-    if statement.type != duckdb.StatementType.SELECT:
+    if statement.type != duckdb.StatementType.SELECT:  # type: ignore[attr-defined]
         raise QueryRejected(f"only SELECT is allowed, got {statement.type.name}")
     check_read_only_tree(statement.query)
     return statement.query

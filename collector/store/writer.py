@@ -10,12 +10,19 @@ import logging
 import threading
 from collections import deque
 from concurrent.futures import Future
+from typing import Protocol
 
 import pyarrow as pa
 
-from .store import Store
-
 log = logging.getLogger(__name__)
+
+
+class SpanSink(Protocol):
+    """Where committed span batches go: the file ``Store`` or a ``LakeStore``."""
+
+    def append_spans(self, table: pa.Table) -> int:
+        """Append ``table`` in one transaction; return how many spans were new."""
+        ...
 
 
 class WriterOverloaded(RuntimeError):
@@ -26,7 +33,7 @@ class GroupCommitWriter:
     """A single writer thread appending queued batches, many requests per transaction."""
 
     def __init__(
-        self, store: Store, *, max_batch_rows: int = 16_384, max_pending_rows: int = 262_144
+        self, store: SpanSink, *, max_batch_rows: int = 16_384, max_pending_rows: int = 262_144
     ) -> None:
         self._store = store
         self._max_batch_rows = max_batch_rows

@@ -13,6 +13,7 @@ from . import (
     delete,
     demo,
     keys,
+    lake,
     prompt,
     review,
     sql,
@@ -42,6 +43,7 @@ app.add_typer(calibrate.app, name="calibrate")
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(lake.app, name="lake")
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from loopwise.collector.store import QueryRejected, Store, StoreError
+from loopwise.collector.store.backend import BackendError, LakeBackend
+from loopwise.collector.store.lake_store import LakeStore
 
 from .admin_target import collector_client
 from .common import err_console, fail
@@ -43,12 +45,15 @@ def sql(
 ) -> None:
     """Run one read-only SELECT over the store.
 
-    With neither --endpoint nor --db, asks the collector at http://127.0.0.1:4318 when one
+    With --store ducklake:postgres:... --data-path DIR, reads the lake (one snapshot).
+    With neither --endpoint nor --db/--store, asks the collector at http://127.0.0.1:4318 when one
     runs, else reads ./.loopwise/loopwise.duckdb.
     """
-    target = current_target()
+    target = current_target(lake_ok=True)
     if target.endpoint is not None:
         columns, rows = _from_api(query, target.endpoint, target.api_key)
+    elif target.lake is not None:
+        columns, rows = _from_lake(query, target.lake)
     else:
         assert target.db is not None
         columns, rows = _from_file(query, target.db)
@@ -78,6 +83,19 @@ def _from_file(query: str, db: Path) -> tuple[list[str], list[list[Any]]]:
     if result.truncated:
         _warn_truncated(len(result.rows))
     return result.columns, [list(r) for r in result.rows]
+
+
+def _from_lake(query: str, lake: LakeBackend) -> tuple[list[str], list[list[Any]]]:
+    try:
+        with LakeStore(lake) as store:
+            columns, rows, truncated = store.select(query)
+    except (QueryRejected, BackendError) as exc:
+        fail(str(exc))
+    except Exception as exc:  # DuckDB binder and catalog errors belong to the query
+        fail(str(exc).strip().splitlines()[0])
+    if truncated:
+        _warn_truncated(len(rows))
+    return columns, [list(r) for r in rows]
 
 
 def _print(columns: list[str], rows: list[list[Any]], output: OutputFormat) -> None:

@@ -1,6 +1,11 @@
-"""Where a command acts: a collector's API (``--endpoint``) or a DuckDB file (``--db``).
+"""Where a command acts: a collector's API (``--endpoint``) or a store (``--store``).
 
-The three target options are declared here once. ``targeted`` adds them to one command;
+``--store`` (env ``LOOPWISE_STORE``) names a DuckDB file or a DuckLake
+(``ducklake:postgres:<conninfo>`` with ``--data-path DIR``, env ``LOOPWISE_DATA_PATH``; see
+loopwise.collector.store.backend); ``--db`` (env ``LOOPWISE_DB``) stays as the name for a
+file. Commands that cannot run on a lake yet say so (``current_target(lake_ok=False)``).
+
+The target options are declared here once. ``targeted`` adds them to one command;
 ``TargetTyper`` adds them to every command of a sub-app and to the sub-app itself, so both
 ``loopwise review list --endpoint URL`` and ``loopwise review --endpoint URL list`` work.
 The command body asks ``current_target()``; it is resolved once per invocation:
@@ -27,6 +32,12 @@ import typer
 
 from loopwise.collector.sdk import DEFAULT_ENDPOINT
 from loopwise.collector.store import DEFAULT_DB_PATH
+from loopwise.collector.store.backend import (
+    BackendError,
+    FileBackend,
+    LakeBackend,
+    parse_store,
+)
 
 from .common import collector_running, fail
 
@@ -50,13 +61,33 @@ DbOption = Annotated[
         rich_help_panel=_PANEL,
     ),
 ]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="LOOPWISE_STORE",
+        help="Store to work on: a DuckDB file path or ducklake:postgres:<conninfo>.",
+        rich_help_panel=_PANEL,
+    ),
+]
+DataPathOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-path",
+        envvar="LOOPWISE_DATA_PATH",
+        file_okay=False,
+        help="Directory of a ducklake store's Parquet files.",
+        rich_help_panel=_PANEL,
+    ),
+]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(
         "--api-key", envvar="LOOPWISE_API_KEY", help="Collector API key.", rich_help_panel=_PANEL
     ),
 ]
-_OPTION_NAMES = ("endpoint", "db", "api_key")
+_OPTION_NAMES = ("endpoint", "db", "api_key", "store", "data_path")
+_OPTION_TYPES = (EndpointOption, DbOption, ApiKeyOption, StoreOption, DataPathOption)
 _GROUP_CHOICES = "loopwise.target.group"
 _current: ContextVar[Target | None] = ContextVar("loopwise_cli_target", default=None)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,12 +95,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Target:
-    """A collector URL (``endpoint``) or a DuckDB file (``db``), exactly one set, and the
-    API key to send to the collector."""
+    """A collector URL (``endpoint``), a DuckDB file (``db``) or a lake (``lake``), at most
+    one set, and the API key to send to the collector."""
 
     endpoint: str | None = None
     db: Path | None = None
     api_key: str | None = None
+    lake: LakeBackend | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +128,21 @@ def resolve_target(
     return Target(db=DEFAULT_DB_PATH, api_key=api_key)
 
 
-def current_target(*, probe: bool = True) -> Target:
-    """The target of the running command, from its options (see the module docstring)."""
+def current_target(*, probe: bool = True, lake_ok: bool = False) -> Target:
+    """The target of the running command, from its options (see the module docstring).
+
+    A command that can work on a lake passes ``lake_ok``; any other fails clearly on one."""
     target = _current.get()
     if target is None:
         raise RuntimeError("current_target() is only known inside a @targeted command")
+    if target.lake is not None:
+        if not lake_ok:
+            fail(
+                "this command does not work on a ducklake store yet: give a DuckDB file "
+                "(--store PATH) or a collector (--endpoint URL)",
+                code=2,
+            )
+        return target
     if target.endpoint is None and target.db is None:
         return resolve_target(None, None, target.api_key, probe=probe)
     return target
@@ -123,6 +165,23 @@ def _merge(group: dict[str, _Choice], own: dict[str, _Choice]) -> Target:
         return (explicit or candidates or [_Choice(None, False)])[0]
 
     endpoint, db, api_key = pick("endpoint"), pick("db"), pick("api_key")
+    store, data_path = pick("store"), pick("data_path")
+    lake: LakeBackend | None = None
+    if store.value is not None:
+        if store.explicit and db.explicit and db.value is not None:
+            fail("give --store or --db, not both", code=2)
+        backend = _backend(store.value, data_path.value)
+        if isinstance(backend, LakeBackend):
+            lake, db = backend, _Choice(None, False)
+        elif store.explicit or db.value is None:
+            db = _Choice(backend.path, store.explicit)
+    elif data_path.value is not None:
+        fail("--data-path applies only with --store ducklake:postgres:...", code=2)
+    if lake is not None:
+        if endpoint.explicit and store.explicit:
+            fail("give --endpoint or --store, not both", code=2)
+        if store.explicit or not endpoint.value:
+            return Target(lake=lake, api_key=api_key.value)
     if endpoint.value and db.value is not None:
         if endpoint.explicit and db.explicit:
             fail("give --endpoint or --db, not both", code=2)
@@ -137,6 +196,13 @@ def _merge(group: dict[str, _Choice], own: dict[str, _Choice]) -> Target:
     )
 
 
+def _backend(store: str, data_path: Path | None) -> FileBackend | LakeBackend:
+    try:
+        return parse_store(store, data_path)
+    except BackendError as exc:
+        fail(str(exc), code=2)
+
+
 @contextmanager
 def _acting_on(target: Target) -> Iterator[None]:
     token = _current.set(target)
@@ -147,7 +213,8 @@ def _acting_on(target: Target) -> Iterator[None]:
 
 
 def targeted(func: F) -> F:
-    """Give the command ``func`` the --endpoint, --db and --api-key options; its body reads
+    """Give the command ``func`` the target options (--endpoint, --db, --api-key, --store,
+    --data-path); its body reads
     them through ``current_target()``."""
     signature = inspect.signature(func, eval_str=True)
     clash = set(signature.parameters) & {*_OPTION_NAMES, "target_context"}
@@ -155,7 +222,7 @@ def targeted(func: F) -> F:
         raise TypeError(f"{func.__name__} declares target options itself: {sorted(clash)}")
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
-        for name, kind in zip(_OPTION_NAMES, (EndpointOption, DbOption, ApiKeyOption), strict=True)
+        for name, kind in zip(_OPTION_NAMES, _OPTION_TYPES, strict=True)
     ]
     added.append(
         inspect.Parameter(
@@ -181,8 +248,11 @@ def _remember_group_target(
     endpoint: EndpointOption = None,
     db: DbOption = None,
     api_key: ApiKeyOption = None,
+    store: StoreOption = None,
+    data_path: DataPathOption = None,
 ) -> None:
-    ctx.meta[_GROUP_CHOICES] = _choices(ctx, {"endpoint": endpoint, "db": db, "api_key": api_key})
+    values = {"endpoint": endpoint, "db": db, "api_key": api_key}
+    ctx.meta[_GROUP_CHOICES] = _choices(ctx, {**values, "store": store, "data_path": data_path})
 
 
 class TargetTyper(typer.Typer):

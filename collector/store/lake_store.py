@@ -1,0 +1,188 @@
+"""Spans in a DuckLake: the lake's schema, idempotent appends from many processes, reads.
+
+DuckLake has no PRIMARY KEY, UNIQUE, indexes or sequences, so the file store's key on
+(trace_id, span_id) cannot be declared. Spans land in ``spans_raw`` and readers use the
+``spans`` view, which keeps one row per (trace_id, span_id):
+
+- at write, each batch drops the spans repeated within it and those already committed (an
+  anti-join on the batch's trace ids), so a resend after an ack adds nothing;
+- on read, the view keeps the first-ingested row of a key, so two collectors that commit the
+  same span at the same moment (each before seeing the other's) still show it once.
+
+Schema creation is safe when several processes start at once: each statement is idempotent
+(``IF NOT EXISTS``, ``CREATE OR REPLACE VIEW``) and a transaction that loses a catalog
+conflict to another process is retried after re-reading the catalog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .backend import LAKE_ALIAS, LakeBackend, connect_lake
+from .readonly import check_single_select
+from .schema import SPAN_COLUMN_NAMES, SPAN_COLUMNS
+
+LAKE_SCHEMA_VERSION = 1
+_CONFLICT_RETRIES = 20
+
+SPANS_RAW_DDL = (
+    "CREATE TABLE IF NOT EXISTS spans_raw (\n    "
+    + ",\n    ".join(f"{name} {sql}" for name, sql, _ in SPAN_COLUMNS)
+    + "\n)"
+)
+SPANS_VIEW_DDL = (
+    "CREATE OR REPLACE VIEW spans AS SELECT * FROM spans_raw "
+    "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY ingested_at) = 1"
+)
+SCHEMA_TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS _lake_schema (version INTEGER NOT NULL, applied_at TIMESTAMP)"
+)
+
+
+def _retrying(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
+    """Run ``statements`` in one transaction, retried when another process's commit wins."""
+    for attempt in range(_CONFLICT_RETRIES):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql, params in statements:
+                con.execute(sql, params)
+            con.execute("COMMIT")
+            return
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.TransactionException) or "conflict" in text
+
+
+def lake_schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The lake schema version recorded in the lake behind ``con`` (0: none yet)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_name = '_lake_schema'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM _lake_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create the lake's tables and views unless they exist; True when this call made them."""
+    if lake_schema_version(con) >= LAKE_SCHEMA_VERSION:
+        return False
+    _retrying(con, [(SCHEMA_TABLE_DDL, []), (SPANS_RAW_DDL, [])])
+    _retrying(con, [(SPANS_VIEW_DDL, [])])
+    if lake_schema_version(con) >= LAKE_SCHEMA_VERSION:
+        return False
+    _retrying(
+        con,
+        [
+            (
+                "INSERT INTO _lake_schema SELECT ?, current_timestamp "
+                "WHERE NOT EXISTS (SELECT 1 FROM _lake_schema WHERE version = ?)",
+                [LAKE_SCHEMA_VERSION, LAKE_SCHEMA_VERSION],
+            )
+        ],
+    )
+    return True
+
+
+_COLUMNS = ", ".join(SPAN_COLUMN_NAMES)
+_APPEND_SQL = f"""
+INSERT INTO spans_raw ({_COLUMNS})
+SELECT {_COLUMNS} FROM (
+    SELECT * FROM _incoming_spans
+    QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY start_time) = 1
+) AS b
+WHERE NOT EXISTS (
+    SELECT 1 FROM spans_raw AS s
+    WHERE s.trace_id IN (SELECT DISTINCT trace_id FROM _incoming_spans)
+      AND s.trace_id = b.trace_id AND s.span_id = b.span_id
+)
+"""
+
+
+class LakeStore:
+    """Spans in a DuckLake shared by many processes (see the module docstring)."""
+
+    def __init__(self, backend: LakeBackend) -> None:
+        self.backend = backend
+        self._con = connect_lake(backend)
+        self._write_lock = threading.Lock()
+        ensure_lake_schema(self._con)
+
+    def close(self) -> None:
+        """Close the connection (appended batches are already committed)."""
+        self._con.close()
+
+    def __enter__(self) -> LakeStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the lake; each statement reads the latest committed snapshot."""
+        cur = self._con.cursor()
+        cur.execute(f"USE {LAKE_ALIAS}")
+        return cur
+
+    def select(
+        self, sql: str, *, max_rows: int = 10_000
+    ) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+        """Run one read-only SELECT (checked as for the file store) on one snapshot; return
+        (columns, rows cut at ``max_rows``, whether rows were cut)."""
+        statement = check_single_select(sql)
+        cur = self.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = cur.execute(statement)
+                columns = [d[0] for d in result.description or []]
+                rows = result.fetchmany(max_rows + 1)
+            finally:
+                cur.execute("ROLLBACK")
+        finally:
+            cur.close()
+        return columns, rows[:max_rows], len(rows) > max_rows
+
+    def append_spans(self, table: pa.Table) -> int:
+        """Append normalized spans in one lake transaction; return how many were new.
+
+        Committed when this returns: the Parquet file is written and the catalog in
+        PostgreSQL records it. Spans already in the lake, or repeated in ``table``, are
+        skipped.
+        """
+        rows = table.select(list(SPAN_COLUMN_NAMES))
+        if rows.num_rows == 0:
+            return 0
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.register("_incoming_spans", rows)
+                for attempt in range(_CONFLICT_RETRIES):
+                    cur.execute("BEGIN TRANSACTION")
+                    try:
+                        result = cur.execute(_APPEND_SQL).fetchone()
+                        cur.execute("COMMIT")
+                        return int(result[0]) if result else 0
+                    except duckdb.Error as exc:
+                        cur.execute("ROLLBACK")
+                        if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
+                            raise
+                        time.sleep(0.05 * (attempt + 1))
+                return 0  # unreachable: the last attempt returns or raises
+            finally:
+                cur.unregister("_incoming_spans")
+                cur.close()

@@ -1,0 +1,59 @@
+"""``loopwise lake``: operations on a DuckLake store (``lake maintain``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from loopwise.collector.store.backend import BackendError, LakeBackend, connect_lake, parse_store
+
+from .common import fail
+from .target import DataPathOption, StoreOption
+
+console = Console()
+app = typer.Typer(help="Operations on a DuckLake store.", no_args_is_help=True)
+
+
+def _lake(store: str | None, data_path: Path | None) -> LakeBackend:
+    if store is None:
+        fail("give --store ducklake:postgres:<conninfo> (env LOOPWISE_STORE)", code=2)
+    try:
+        backend = parse_store(store, data_path)
+    except BackendError as exc:
+        fail(str(exc), code=2)
+    if not isinstance(backend, LakeBackend):
+        fail(f"{store} is a DuckDB file, not a ducklake: store", code=2)
+    return backend
+
+
+@app.command("maintain")
+def maintain_command(
+    store: StoreOption = None,
+    data_path: DataPathOption = None,
+    keep_hours: Annotated[
+        float,
+        typer.Option("--keep-hours", min=0, help="Keep snapshots this recent (time travel)."),
+    ] = 24.0,
+) -> None:
+    """Merge small Parquet files, expire old snapshots and delete files nothing references."""
+    from loopwise.collector.store.lake_maintain import maintain
+
+    backend = _lake(store, data_path)
+    try:
+        con = connect_lake(backend)
+    except BackendError as exc:
+        fail(str(exc))
+    try:
+        report = maintain(con, dt.timedelta(hours=keep_hours))
+    finally:
+        con.close()
+    console.print(
+        f"spans files {report.files_before} → {report.files_after}, "
+        f"snapshots {report.snapshots_before} → {report.snapshots_after}, "
+        f"{report.files_deleted} file(s) deleted",
+        highlight=False,
+    )
