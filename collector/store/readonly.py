@@ -85,7 +85,7 @@ def check_single_select(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryRejected(f"SQL does not parse: {_first_line(exc)}") from None
+        raise _unparsable(exc) from None
     if len(statements) != 1:
         raise QueryRejected(f"expected exactly one SELECT statement, got {len(statements)}")
     statement = statements[0]
@@ -118,12 +118,20 @@ def check_read_only_tree(query: str) -> None:
                 raise QueryRejected(f"function {name}() is not allowed in user SQL")
 
 
+def _unparsable(exc: duckdb.Error) -> QueryRejected:
+    # DuckDB 1.4 has no data-modifying CTEs: its parser refuses DELETE/UPDATE/INSERT in a
+    # WITH clause, which is a write the user asked for, not a typo.
+    if "A CTE needs a SELECT" in str(exc):
+        return QueryRejected("only reads are allowed: a WITH clause holds a write")
+    return QueryRejected(f"SQL does not parse: {_first_line(exc)}")
+
+
 def _parse_tree(query: str) -> dict[str, Any]:
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
         row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
     except duckdb.Error as exc:
-        raise QueryRejected(f"SQL does not parse: {_first_line(exc)}") from None
+        raise _unparsable(exc) from None
     finally:
         con.close()
     tree = json.loads(row[0]) if row and isinstance(row[0], str) else {}

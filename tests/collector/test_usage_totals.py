@@ -178,7 +178,7 @@ def test_two_records_of_one_call_count_once_in_every_total(api, otlp, unique_pro
         trace_id = send_doubly_instrumented_trace(api, otlp, p, twin_first=twin_first)
         marked = api.sql(
             "SELECT count(*) AS n FROM spans WHERE trace_id = "
-            f"'{trace_id}' AND metadata->>'duplicate_of' IS NOT NULL"
+            f"'{trace_id}' AND (metadata->>'duplicate_of') IS NOT NULL"
         )
         assert marked == [{"n": 1}], twin_first
         llm_rows = api.sql(f"SELECT count(*) AS n FROM spans WHERE trace_id = '{trace_id}'")
