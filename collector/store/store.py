@@ -72,6 +72,7 @@ class Store:
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
         }
+        self._config = config
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
@@ -88,15 +89,46 @@ class Store:
                 "query it through its HTTP API instead"
             ) from None
         self._write_lock = threading.Lock()
+        self._failed_commit = False
         self._recent_traces = RecentTraces()
         self._duplicates = DuplicateMarker()
         self._log_content = LogContent()
         if not read_only:
-            # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
-            # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
-            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            self._tune()
             migrate(self._con)
             self._log_content.load(self._con)
+
+    def _tune(self) -> None:
+        # The default 16 MB WAL checkpoints every few thousand LLM-sized spans and halves
+        # the append rate; larger checkpoints measured ~2x faster in bench/ingest.py.
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock; after a commit that could not be written, reopen first.
+
+        When a COMMIT fails to write the WAL (disk full), DuckDB 1.4 keeps the rolled-back
+        rows' keys in its in-memory primary key indexes, and every later insert into the
+        table is refused as a duplicate. Reopening the database rebuilds the indexes from
+        what was committed, so writes succeed again once there is room.
+        """
+        with self._write_lock:
+            if self._failed_commit:
+                self._reopen()
+            try:
+                yield
+            except (duckdb.TransactionException, duckdb.IOException):
+                self._failed_commit = True
+                raise
+
+    def _reopen(self) -> None:
+        try:
+            self._con.close()  # closes the cursors made from it, releasing the database
+            self._con = duckdb.connect(str(self.path), config=self._config)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot reopen {self.path}: {_first_line(exc)}") from None
+        self._tune()
+        self._failed_commit = False
 
     def close(self) -> None:
         """Close the database (pending writes are already committed)."""
@@ -122,7 +154,7 @@ class Store:
         rows = table.select(list(SPAN_COLUMN_NAMES))
         if rows.num_rows == 0:
             return 0
-        with self._write_lock:
+        with self._writing():
             return append_spans_and_traces(
                 self._con, rows, self._recent_traces, self._duplicates, self._log_content
             )
@@ -150,7 +182,7 @@ class Store:
         if rows.num_rows == 0:
             return 0
         columns = ", ".join(f'"{name}"' for name in rows.column_names)
-        with self._write_lock:
+        with self._writing():
             cur = self._con.cursor()
             try:
                 before = _count(cur, table_name)
@@ -178,7 +210,7 @@ class Store:
         Writers in this process take turns (one transaction at a time), so a check made
         inside the block still holds at commit.
         """
-        with self._write_lock:
+        with self._writing():
             cur = self._con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
