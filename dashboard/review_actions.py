@@ -97,7 +97,7 @@ def bulk_actions(settings: DashboardSettings, group: QueueGroup) -> None:
     shown; items someone else changed meanwhile are left alone and counted."""
     if not group.flagged or len(group.items) < 2:
         return
-    seen = [(str(i["item_id"]), _version(i)) for i in group.items]
+    seen = [(str(i["item_id"]), item_version(i)) for i in group.items]
     with st.expander(f"Act on all {len(seen)} items of this group"):
         st.text_input("Reason (required to reject)", key=f"{KEY}.bulk_reason")
         left, right = st.columns(2)
@@ -115,12 +115,14 @@ def bulk_actions(settings: DashboardSettings, group: QueueGroup) -> None:
         )
 
 
-def _version(item: Record) -> int:
+def item_version(item: Record) -> int:
+    """The item's version as the collector sent it (0 when missing)."""
     version = item.get("version")
     return version if isinstance(version, int) else 0
 
 
-def _actor() -> str:
+def current_actor() -> str:
+    """The reviewer's name as typed (trimmed), or the default when none is given."""
     name = st.session_state.get(ACTOR_KEY)
     return name.strip() if isinstance(name, str) and name.strip() else DEFAULT_ACTOR
 
@@ -153,7 +155,9 @@ def _act(
         fields.update(corrected_output=corrected, comment=reason or None)
     try:
         with settings.connect() as api:
-            api.review_action(item_id, action, actor=_actor(), expected_version=version, **fields)
+            api.review_action(
+                item_id, action, actor=current_actor(), expected_version=version, **fields
+            )
     except CollectorUnreachable:
         _say("error", f"The collector at {settings.endpoint} did not answer: nothing changed.")
         return
@@ -185,7 +189,7 @@ def _bulk(settings: DashboardSettings, seen: list[tuple[str, int]], action: str)
                 api.review_action(
                     item_id,
                     action,
-                    actor=_actor(),
+                    actor=current_actor(),
                     expected_version=version,
                     comment=reason or None,
                 )

@@ -22,7 +22,9 @@ from .review_actions import (
     KEY,
     assign_control,
     bulk_actions,
+    current_actor,
     item_actions,
+    item_version,
     show_outcome,
 )
 from .review_context import show_context, show_highlights
@@ -82,7 +84,7 @@ def render_reviews(settings: DashboardSettings) -> None:
         st.sidebar.text_input("Reviewing as", value=DEFAULT_ACTOR, key=ACTOR_KEY)
         project = st.text_input("Project", key=f"{KEY}.project", placeholder="all projects")
     mine = st.toggle("Only items assigned to me", key=f"{KEY}.mine")
-    actor = str(st.session_state.get(ACTOR_KEY) or DEFAULT_ACTOR)
+    actor = current_actor()
     with settings.connect() as api:
         try:
             items = api.review_items(
@@ -213,7 +215,8 @@ def _item(
         f"evaluator: {item.get('evaluator') or '-'} · version {item.get('version')} · "
         f"trace {item.get('trace_id')}"
     )
-    assign_control(settings, item_id, int(item.get("version") or 0), item.get("assignee"))
+    version = item_version(item)
+    assign_control(settings, item_id, version, item.get("assignee"))
     note = root_cause_note(item, group.items)
     if note:
         st.info(note)
@@ -230,7 +233,7 @@ def _item(
     output = (
         _held_content(item) if "held_output" in item else _span_content(api, item, explanations)
     )
-    item_actions(settings, item_id, int(item.get("version") or 0), output)
+    item_actions(settings, item_id, version, output)
 
 
 def _held_content(item: Record) -> str:

@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 RUNNING = '[data-testid="stStatusWidget"]'
 EXCEPTION = '[data-testid="stException"]'
 MAIN = '[data-testid="stMain"]'
+CHART = '[data-testid="stPlotlyChart"]'
+DRAWN_CHART = ".js-plotly-plot"
 
 
 def settle(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
@@ -33,7 +35,9 @@ def settle(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     last, quiet_since = "", time.monotonic()
     while time.monotonic() < deadline:
-        busy = page.locator(RUNNING).count() > 0
+        # Plotly's bundle loads lazily: a chart's element exists before the chart is drawn.
+        undrawn = page.locator(CHART).count() > page.locator(DRAWN_CHART).count()
+        busy = undrawn or page.locator(RUNNING).count() > 0
         text = page.locator(MAIN).inner_text() if page.locator(MAIN).count() else ""
         if busy or text != last:
             last, quiet_since = text, time.monotonic()
@@ -108,7 +112,7 @@ def test_overview_draws_numbers_and_charts(
     open_page(page, dashboard, "")
     metric = page.locator('[data-testid="stMetric"]', has_text="Traces")
     assert metric.locator('[data-testid="stMetricValue"]').inner_text() == "13"
-    assert page.locator(".js-plotly-plot").count() >= 5  # traffic charts and score trends
+    assert page.locator(DRAWN_CHART).count() >= 5  # traffic charts and score trends
     legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
     assert any(text.startswith("judge <b>bold</b> <img") for text in legend)  # literal text
     assert page.get_by_role("heading", name="Open flags").is_visible()
