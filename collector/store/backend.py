@@ -115,8 +115,8 @@ def connect_lake(backend: LakeBackend) -> duckdb.DuckDBPyConnection:
         con.execute("SET extension_directory = ?", [str(extension_directory())])
         for name in LAKE_EXTENSIONS:
             con.execute(f"LOAD {name}")
-        target = _quote(LAKE_PREFIX + backend.conninfo)
-        data_path = _quote(str(backend.data_path.resolve()) + "/")
+        target = sql_string(LAKE_PREFIX + backend.conninfo)
+        data_path = sql_string(str(backend.data_path.resolve()) + "/")
         _attach(con, f"ATTACH {target} AS {LAKE_ALIAS} (DATA_PATH {data_path})")
         con.execute(f"USE {LAKE_ALIAS}")
     except duckdb.Error as exc:
@@ -144,6 +144,6 @@ def _attach(con: duckdb.DuckDBPyConnection, statement: str) -> None:
             time.sleep(0.1 * (attempt + 1))
 
 
-def _quote(text: str) -> str:
+def sql_string(text: str) -> str:
     """``text`` as a SQL string literal (ATTACH takes no bound parameters)."""
     return "'" + text.replace("'", "''") + "'"

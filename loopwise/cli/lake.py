@@ -1,4 +1,4 @@
-"""``loopwise lake``: operations on a DuckLake store (``lake maintain``)."""
+"""DuckLake operations: ``loopwise lake maintain`` and ``loopwise migrate --to ducklake:``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from loopwise.collector.store.backend import BackendError, LakeBackend, connect_lake, parse_store
 
 from .common import fail
-from .target import DataPathOption, StoreOption
+from .target import DataPathOption, DbOption, StoreOption
 
 console = Console()
 app = typer.Typer(help="Operations on a DuckLake store.", no_args_is_help=True)
@@ -55,5 +56,39 @@ def maintain_command(
         f"spans files {report.files_before} → {report.files_after}, "
         f"snapshots {report.snapshots_before} → {report.snapshots_after}, "
         f"{report.files_deleted} file(s) deleted",
+        highlight=False,
+    )
+
+
+def migrate_command(
+    to: Annotated[
+        str,
+        typer.Option("--to", help="The lake to copy into: ducklake:postgres:<conninfo>."),
+    ],
+    data_path: DataPathOption = None,
+    db: DbOption = None,
+) -> None:
+    """Copy every table of a DuckDB file store into an empty DuckLake and check each one.
+
+    The file (``--db``, default ./.loopwise/loopwise.duckdb) must not be open in a running
+    collector; it is left unchanged. Each table is compared with its copy afterwards.
+    """
+    from loopwise.collector.store import DEFAULT_DB_PATH
+    from loopwise.collector.store.lake_migrate import MigrationError, migrate_to_lake
+
+    backend = _lake(to, data_path)
+    source = db or DEFAULT_DB_PATH
+    try:
+        report = migrate_to_lake(source, backend)
+    except (MigrationError, BackendError) as exc:
+        fail(str(exc))
+    table = Table("table", "file rows", "lake rows", "identical", title=f"{source} → lake")
+    for copy in report.tables:
+        table.add_row(copy.name, str(copy.source_rows), str(copy.lake_rows), str(copy.identical))
+    console.print(table)
+    if not report.identical:
+        fail("some tables differ from their source (see the table above); the file is unchanged")
+    console.print(
+        f"{len(report.tables)} tables, {report.rows} rows copied; every table identical",
         highlight=False,
     )

@@ -84,3 +84,20 @@ def test_collect_refuses_a_lake_without_data_path() -> None:
     result = runner.invoke(app, ["collect", "--store", "ducklake:postgres:dbname=x"])
     assert result.exit_code == 2
     assert "needs --data-path" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "copy.duckdb"], "is a DuckDB file, not a ducklake: store"),
+        (["--to", "ducklake:postgres:dbname=lw"], "needs --data-path"),
+        (["--to", "ducklake:mysql:x", "--data-path", "d"], "only ducklake:postgres"),
+    ],
+)
+def test_migrate_checks_its_target_before_reading_anything(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["migrate", "--db", str(tmp_path / "absent.duckdb"), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "absent.duckdb").exists()
