@@ -20,23 +20,25 @@ from .runner import EvaluationResult
 
 SCORE_ID = "md5(? || '|' || trace_id || '|' || coalesce(span_id, '-'))"
 
-INSERT_SCORES_SQL = f"""
-INSERT OR IGNORE INTO scores
-    (score_id, project, trace_id, span_id, name, value, label, passed, explanation, kind,
-     source, evaluator_version, status, error, metadata, created_at, direction)
-SELECT {SCORE_ID}, project, trace_id, span_id, ?, value, label, passed, explanation, ?, ?, ?,
-       status, error,
+SCORE_COLUMNS = (
+    "score_id, project, trace_id, span_id, name, value, label, passed, explanation, kind, "
+    "source, evaluator_version, status, error, metadata, created_at, direction"
+)
+SELECT_SCORES_SQL = f"""
+SELECT {SCORE_ID} AS score_id, project, trace_id, span_id, ?, value, label, passed,
+       explanation, ?, ?, ?, status, error,
        CASE WHEN metadata IS NULL THEN ?
             ELSE json_merge_patch(?, metadata)::VARCHAR END,
        ?, ?
 FROM _eval_results
 """
 
-INSERT_FLAGS_SQL = f"""
-INSERT OR IGNORE INTO flags
-    (flag_id, project, trace_id, span_id, span_name, rule, cause_key, reason, severity,
-     evaluator, evaluator_version, score_id, metric, value, status, details, created_at)
-SELECT md5(cause_key), project, trace_id, span_id, span_name, ?, cause_key,
+FLAG_COLUMNS = (
+    "flag_id, project, trace_id, span_id, span_name, rule, cause_key, reason, severity, "
+    "evaluator, evaluator_version, score_id, metric, value, status, details, created_at"
+)
+SELECT_FLAGS_SQL = f"""
+SELECT md5(cause_key) AS flag_id, project, trace_id, span_id, span_name, ?, cause_key,
        left(? || coalesce(': ' || explanation, ': ' || label, ''), 2000), ?, ?, ?,
        {SCORE_ID}, NULL, value, 'open', ?, ?
 FROM (
@@ -45,6 +47,19 @@ FROM (
     WHERE {{condition}}
 )
 """
+
+
+def _insert_sql(table: str, columns: str, select: str, key: str, *, keyed: bool) -> str:
+    """Insert the rows of ``select`` not already in ``table``: a keyed table ignores the
+    repeats itself; a table without keys (a lake's) skips ids already stored for the
+    batch's traces."""
+    if keyed:
+        return f"INSERT OR IGNORE INTO {table} ({columns}) SELECT * FROM ({select}) AS n"
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT * FROM ({select}) AS n "
+        f"WHERE n.{key} NOT IN (SELECT {key} FROM {table} "
+        "WHERE trace_id IN (SELECT trace_id FROM _eval_results))"
+    )
 
 
 def store_results(
@@ -56,9 +71,11 @@ def store_results(
     rules: Sequence[ThresholdRule] = (),
     metadata: Mapping[str, Any] | None = None,
     created_at: dt.datetime | None = None,
+    keyed: bool = True,
 ) -> tuple[int, int]:
     """Append ``result``'s scores, and the flags ``rules`` open from them; return
-    (scores added, flags added). Runs inside the caller's transaction."""
+    (scores added, flags added). Runs inside the caller's transaction. ``keyed`` is False
+    for tables without primary keys (a lake's): repeats are then skipped by id."""
     if result.count == 0:
         return 0, 0
     evaluator = result.evaluator
@@ -67,7 +84,7 @@ def store_results(
     cur.register("_eval_results", result.table)
     try:
         row = cur.execute(
-            INSERT_SCORES_SQL,
+            _insert_sql("scores", SCORE_COLUMNS, SELECT_SCORES_SQL, "score_id", keyed=keyed),
             [
                 id_prefix,
                 evaluator.name,
@@ -87,8 +104,9 @@ def store_results(
                 continue
             condition, params = rule.condition_sql()
             details = json.dumps({"rule": rule.to_dict()}, default=str)
+            select = SELECT_FLAGS_SQL.format(condition=condition)
             row = cur.execute(
-                INSERT_FLAGS_SQL.format(condition=condition),
+                _insert_sql("flags", FLAG_COLUMNS, select, "flag_id", keyed=keyed),
                 [
                     rule.name,
                     rule.describe(),

@@ -16,6 +16,7 @@ conflict to another process is retried after re-reading the catalog.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -44,7 +45,7 @@ SCHEMA_TABLE_DDL = (
 )
 
 
-def _retrying(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
+def retrying(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[object]]]) -> None:
     """Run ``statements`` in one transaction, retried when another process's commit wins."""
     for attempt in range(_CONFLICT_RETRIES):
         con.execute("BEGIN TRANSACTION")
@@ -55,12 +56,19 @@ def _retrying(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[o
             return
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
-            if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
+            if not is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
 
-def _is_conflict(exc: duckdb.Error) -> bool:
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """End the transaction on ``con``, if a failed COMMIT has not already ended it."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+
+
+def is_conflict(exc: duckdb.Error) -> bool:
+    """Whether ``exc`` is a lake commit that lost to another process's (worth retrying)."""
     text = str(exc).lower()
     return isinstance(exc, duckdb.TransactionException) or "conflict" in text
 
@@ -81,11 +89,11 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> bool:
     """Create the lake's tables and views unless they exist; True when this call made them."""
     if lake_schema_version(con) >= LAKE_SCHEMA_VERSION:
         return False
-    _retrying(con, [(SCHEMA_TABLE_DDL, []), (SPANS_RAW_DDL, [])])
-    _retrying(con, [(SPANS_VIEW_DDL, [])])
+    retrying(con, [(SCHEMA_TABLE_DDL, []), (SPANS_RAW_DDL, [])])
+    retrying(con, [(SPANS_VIEW_DDL, [])])
     if lake_schema_version(con) >= LAKE_SCHEMA_VERSION:
         return False
-    _retrying(
+    retrying(
         con,
         [
             (
@@ -179,7 +187,7 @@ class LakeStore:
                         return int(result[0]) if result else 0
                     except duckdb.Error as exc:
                         cur.execute("ROLLBACK")
-                        if not _is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
+                        if not is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
                             raise
                         time.sleep(0.05 * (attempt + 1))
                 return 0  # unreachable: the last attempt returns or raises

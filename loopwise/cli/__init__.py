@@ -18,6 +18,7 @@ from . import (
     review,
     sql,
     up,
+    worker,
 )
 from . import eval as eval_commands
 
@@ -37,6 +38,7 @@ app.command("delete")(delete.delete)
 app.command("export")(archive.export)
 app.command("import")(archive.import_)
 app.command("migrate")(lake.migrate_command)
+app.command("worker")(worker.worker)
 app.add_typer(review.app, name="review")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(prompt.app, name="prompt")

@@ -19,7 +19,8 @@ console = Console()
 app = typer.Typer(help="Operations on a DuckLake store.", no_args_is_help=True)
 
 
-def _lake(store: str | None, data_path: Path | None) -> LakeBackend:
+def lake_backend(store: str | None, data_path: Path | None, file_hint: str = "") -> LakeBackend:
+    """The lake a command's --store/--data-path name; exit 2 when they name none."""
     if store is None:
         fail("give --store ducklake:postgres:<conninfo> (env LOOPWISE_STORE)", code=2)
     try:
@@ -27,7 +28,8 @@ def _lake(store: str | None, data_path: Path | None) -> LakeBackend:
     except BackendError as exc:
         fail(str(exc), code=2)
     if not isinstance(backend, LakeBackend):
-        fail(f"{store} is a DuckDB file, not a ducklake: store", code=2)
+        hint = f" ({file_hint})" if file_hint else ""
+        fail(f"{store} is a DuckDB file, not a ducklake: store{hint}", code=2)
     return backend
 
 
@@ -43,7 +45,7 @@ def maintain_command(
     """Merge small Parquet files, expire old snapshots and delete files nothing references."""
     from loopwise.collector.store.lake_maintain import maintain
 
-    backend = _lake(store, data_path)
+    backend = lake_backend(store, data_path)
     try:
         con = connect_lake(backend)
     except BackendError as exc:
@@ -76,7 +78,7 @@ def migrate_command(
     from loopwise.collector.store import DEFAULT_DB_PATH
     from loopwise.collector.store.lake_migrate import MigrationError, migrate_to_lake
 
-    backend = _lake(to, data_path)
+    backend = lake_backend(to, data_path)
     source = db or DEFAULT_DB_PATH
     try:
         report = migrate_to_lake(source, backend)

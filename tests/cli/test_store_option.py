@@ -101,3 +101,10 @@ def test_migrate_checks_its_target_before_reading_anything(
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "absent.duckdb").exists()
+
+
+def test_worker_runs_on_a_lake_only(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["worker", "--store", str(tmp_path / "file.duckdb")])
+    assert result.exit_code == 2
+    assert "a file store is scored inside `loopwise collect`" in result.output
+    assert not (tmp_path / "file.duckdb").exists()

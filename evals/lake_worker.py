@@ -1,0 +1,329 @@
+"""Online scoring on a lake, as its own process: ``loopwise worker --store ducklake:...``.
+
+The collectors only ingest; any number of workers score. Each worker holds leases on some
+partitions of the trace ids (lake_leases.py) and, for every evaluator binding and held
+partition, steps a watermark through ``spans_raw`` by rowid. DuckLake gives rows their ids
+when their transaction commits, in commit order, and keeps them through file merges, so a
+window ``(after, until]`` of rowids never misses a span committed later.
+
+One window is one lake transaction: the scores, the flags threshold rules open from them,
+and the watermark row moved from ``after`` to ``until``. The watermark update is the fence:
+if another worker (one whose lease this worker took over while it stalled) moved the same
+row, DuckLake refuses one of the two commits and its scores go with it. Scores and flags are
+also skipped when their ids are already stored (a lake migrated from a file store keeps its
+scores), and a span stored twice by two collectors is scored once, at its first copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from loopwise.collector.store.backend import LakeBackend, connect_lake
+from loopwise.collector.store.lake_store import (
+    ensure_lake_schema,
+    is_conflict,
+    retrying,
+    rollback_quietly,
+)
+from loopwise.collector.store.lake_tables import ensure_lake_tables
+
+from .config import Binding, EvalsConfig
+from .lake_leases import DEFAULT_PARTITIONS, LEASE_S, Leases, new_worker_id, partition_sql
+from .persist import store_results
+from .runner import EvaluationResult, Runtime, evaluate
+from .source import SPAN_FIELDS, prepare, query_arrow
+
+log = logging.getLogger(__name__)
+
+MARKS_DDL = (
+    "CREATE TABLE IF NOT EXISTS worker_marks (watermark_key VARCHAR, evaluator VARCHAR, "
+    "partition INTEGER, last_rowid BIGINT, last_ingested_at TIMESTAMP, processed BIGINT, "
+    "scored BIGINT, flagged BIGINT, updated_at TIMESTAMP)"
+)
+
+
+@dataclass
+class _Window:
+    """One binding's scored window on one partition, not yet stored."""
+
+    binding: Binding
+    after: int
+    until: int
+    rows: int
+    ingested_at: dt.datetime | None
+    result: EvaluationResult
+    scored: int = 0
+    flagged: int = 0
+
+
+@dataclass
+class LakeWorkerStats:
+    """What one worker did since it started."""
+
+    windows: int = 0
+    spans: int = 0
+    scores: int = 0
+    flags: int = 0
+    lost_commits: int = 0
+    partitions: list[int] = field(default_factory=list)
+
+
+class LakeWorker:
+    """Scores new lake spans with ``config`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        backend: LakeBackend,
+        config: EvalsConfig,
+        *,
+        owner: str | None = None,
+        partitions: int = DEFAULT_PARTITIONS,
+        lease_s: float = LEASE_S,
+    ) -> None:
+        self.config = config
+        self.con = connect_lake(backend)
+        ensure_lake_schema(self.con)
+        ensure_lake_tables(self.con, ("scores", "flags"))
+        retrying(self.con, [(MARKS_DDL, [])])
+        self.leases = Leases(
+            self.con, owner or new_worker_id(), partitions=partitions, lease_s=lease_s
+        )
+        self.leases.setup()
+        self.runtime = Runtime()
+        self.stats = LakeWorkerStats()
+        self._stop = threading.Event()
+        self._refreshed_at = -math.inf
+
+    @property
+    def owner(self) -> str:
+        """This worker's name in the lease tables."""
+        return self.leases.owner
+
+    def close(self) -> None:
+        """Give back the leases and close the lake connection."""
+        try:
+            self.leases.release()
+        finally:
+            self.con.close()
+
+    def stop(self) -> None:
+        """Finish the current window and return from ``run``."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Score until ``stop``, idling when nothing is new."""
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except duckdb.Error:
+                log.exception("scoring step failed; retrying")
+                worked = 0
+                self._stop.wait(2.0)
+            if not worked:
+                self._stop.wait(self.config.poll_interval_s)
+
+    def refresh(self) -> list[int]:
+        """Heartbeat and rebalance the leases; return the partitions held."""
+        self.stats.partitions = self.leases.refresh()
+        self._refreshed_at = time.monotonic()
+        return self.stats.partitions
+
+    def run_once(self) -> int:
+        """One window for every binding on every held partition; return spans scored.
+        Leases are renewed on the way whenever a third of their time has passed."""
+        newest = _scalar(self.con, "SELECT coalesce(max(rowid), -1) FROM spans_raw")
+        done = 0
+        self._refresh_when_due()
+        for partition in list(self.stats.partitions):
+            if self._stop.is_set():
+                break
+            if not self._refresh_when_due() or partition in self.stats.partitions:
+                done += self.score_partition(partition, newest)
+        return done
+
+    def _refresh_when_due(self) -> bool:
+        """Refresh when a third of the lease time has passed; False when nothing was due."""
+        if time.monotonic() - self._refreshed_at < self.leases.lease_s / 3:
+            return False
+        self.refresh()
+        return True
+
+    def score_partition(self, partition: int, newest: int) -> int:
+        """Score the next window of every binding on ``partition`` and store them all in one
+        transaction; return the spans scored (0 when another worker stored first)."""
+        marks = self._marks(partition, newest)
+        windows = [
+            window
+            for binding in self.config.bindings
+            if (window := self._evaluate(binding, partition, marks[binding.key], newest))
+        ]
+        if not windows:
+            return 0
+        con = self.con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            if not self.leases.holds(con, partition):
+                con.execute("ROLLBACK")
+                return 0
+            for window in windows:
+                if not self._store(window, partition):  # another worker moved the mark
+                    con.execute("ROLLBACK")
+                    self.stats.lost_commits += 1
+                    return 0
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            rollback_quietly(con)
+            if not is_conflict(exc):
+                raise
+            self.stats.lost_commits += 1
+            return 0
+        rows = sum(window.rows for window in windows)
+        self.stats.windows += len(windows)
+        self.stats.spans += rows
+        self.stats.scores += sum(window.scored for window in windows)
+        self.stats.flags += sum(window.flagged for window in windows)
+        return max(rows, 1)
+
+    def _evaluate(
+        self, binding: Binding, partition: int, after: int, newest: int
+    ) -> _Window | None:
+        if after >= newest:
+            return None
+        until = min(newest, after + self.config.scan_rows)
+        spans = self._window(binding, partition, after, until)
+        if spans.num_rows == self.config.batch_size:
+            until = int(spans.column("_rowid")[-1].as_py())
+        evaluator = binding.evaluator
+        ready, traces = prepare(self.con, evaluator.target, evaluator.needs_context, spans)
+        return _Window(
+            binding=binding,
+            after=after,
+            until=until,
+            rows=int(spans.num_rows),
+            ingested_at=spans.column("ingested_at")[-1].as_py() if spans.num_rows else None,
+            result=evaluate(evaluator, ready, traces=traces, runtime=self.runtime),
+        )
+
+    def _store(self, window: _Window, partition: int) -> bool:
+        """Store one window's scores and flags and move its watermark, inside the caller's
+        transaction; False when the watermark is no longer where the window started."""
+        key = window.binding.key
+        window.scored, window.flagged = store_results(
+            self.con,
+            window.result,
+            id_prefix=key,
+            rules=self.config.threshold_rules,
+            metadata={"config": key, "mode": "online", "worker": self.owner},
+            keyed=False,
+        )
+        moved = self.con.execute(
+            "UPDATE worker_marks SET last_rowid = ?, "
+            "last_ingested_at = coalesce(?, last_ingested_at), processed = processed + ?, "
+            "scored = scored + ?, flagged = flagged + ?, updated_at = ? "
+            "WHERE watermark_key = ? AND partition = ? AND last_rowid = ?",
+            [
+                window.until,
+                window.ingested_at,
+                window.rows,
+                window.scored,
+                window.flagged,
+                _now(),
+                key,
+                partition,
+                window.after,
+            ],
+        ).fetchone()
+        return bool(moved and moved[0])
+
+    def _marks(self, partition: int, newest: int) -> dict[str, int]:
+        """Each binding's watermark on ``partition``; missing ones are made at -1 (or at the
+        newest span for ``start = "latest"``) first."""
+        rows = self.con.execute(
+            "SELECT watermark_key, max(last_rowid) FROM worker_marks WHERE partition = ? "
+            "GROUP BY watermark_key",
+            [partition],
+        ).fetchall()
+        marks = {str(key): int(mark) for key, mark in rows}
+        missing = [b for b in self.config.bindings if b.key not in marks]
+        if not missing:
+            return marks
+        insert = (
+            "INSERT INTO worker_marks SELECT ?, ?, ?, ?, NULL, 0, 0, 0, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM worker_marks "
+            "WHERE watermark_key = ? AND partition = ?)"
+        )
+        now = _now()
+        retrying(
+            self.con,
+            [
+                (
+                    insert,
+                    [
+                        b.key,
+                        b.evaluator.name,
+                        partition,
+                        newest if b.start == "latest" else -1,
+                        now,
+                        b.key,
+                        partition,
+                    ],
+                )
+                for b in missing
+            ],
+        )
+        return self._marks(partition, newest)
+
+    def _window(self, binding: Binding, partition: int, after: int, until: int) -> pa.Table:
+        """The binding's spans of ``partition`` with ``after < rowid <= until``, first copies
+        only, in rowid order (at most ``batch_size``)."""
+        where, params = binding.selector.where()
+        settled: list[Any] = []
+        settle = ""
+        if binding.settle_s > 0:
+            settle = "AND ingested_at <= ?"
+            settled = [_now() - dt.timedelta(seconds=binding.settle_s)]
+        part = partition_sql("trace_id", self.leases.partitions)
+        sql = f"""
+            SELECT * FROM (
+                SELECT rowid AS _rowid, {SPAN_FIELDS} FROM spans_raw
+                WHERE rowid > ? AND rowid <= ? AND {part} = ? AND ({where}) {settle}
+            ) AS s
+            WHERE NOT EXISTS (
+                SELECT 1 FROM spans_raw AS e
+                WHERE e.trace_id = s.trace_id AND e.span_id = s.span_id AND e.rowid < s._rowid
+            )
+            ORDER BY _rowid LIMIT {int(self.config.batch_size)}
+        """
+        return query_arrow(self.con, sql, [after, until, partition, *params, *settled])
+
+
+def worker_lag(con: duckdb.DuckDBPyConnection, partitions: int) -> dt.timedelta:
+    """How far scoring is behind: the age of the oldest span some binding's watermark has
+    not passed yet (zero when every stored span is scored)."""
+    part = partition_sql("s.trace_id", partitions)
+    row = con.execute(
+        f"SELECT min(s.ingested_at) FROM spans_raw AS s JOIN worker_marks AS m "
+        f"ON {part} = m.partition AND s.rowid > m.last_rowid"
+    ).fetchone()
+    oldest = row[0] if row else None
+    if not isinstance(oldest, dt.datetime):
+        return dt.timedelta(0)
+    return max(_now() - oldest, dt.timedelta(0))
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else -1
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
