@@ -46,14 +46,12 @@ def run_case(server: str, bodies: list[bytes], collectors: int) -> dict[str, flo
     with tempfile.TemporaryDirectory() as tmp:
         lake = LakeBackend(conninfo=_database(server), data_path=Path(tmp) / "data")
         ports = [ingest._free_port() for _ in range(collectors)]
+        command = [sys.executable, "-m", "loopwise", "collect", "--store", lake.spec]
+        command += ["--data-path", str(lake.data_path)]
         processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "loopwise", "collect", "--store", lake.spec,
-                 "--data-path", str(lake.data_path), "--port", str(port)],
-                stdout=subprocess.DEVNULL,
-            )
+            subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
             for port in ports
-        ]  # fmt: skip
+        ]
         try:
             for port, process in zip(ports, processes, strict=True):
                 ingest._wait_healthy(f"http://127.0.0.1:{port}", process)
