@@ -201,10 +201,39 @@ class CollectorAPI:
 
     def review_action(self, item_id: str, action: str, **fields: Any) -> Record:
         """Apply ``action`` (approve, correct, reject…) with ``actor``, ``expected_version``,
-        ``comment``, ``corrected_output``; ``Conflict`` (status 409) when the item moved on."""
+        ``comment``, ``corrected_output``, ``verdicts`` (``{evaluator: "pass" | "fail"}``, with
+        approve or correct); ``Conflict`` (status 409) when the item moved on."""
         path = f"/api/reviews/{quote(item_id, safe='')}/actions"
         body = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
         return _expect_object(self._request("POST", path, json=body))
+
+    def item_rubric(self, item_id: str) -> Record:
+        """The evaluators a reviewer gives a verdict on for one item
+        (/api/reviews/{id}/rubric): ``evaluators``, ``source`` (``rubric``: its project's;
+        ``flags``: none set, the evaluators whose flags are on it), ``rubric_version`` and
+        ``implied``; ``RouteMissing`` on a collector without rubrics."""
+        path = f"/api/reviews/{quote(item_id, safe='')}/rubric"
+        return _expect_object(self._request("GET", path))
+
+    def set_rubric(
+        self,
+        project: str,
+        *,
+        actor: str,
+        evaluators: list[str] | None = None,
+        clear: bool = False,
+        expected_version: int | None = None,
+    ) -> Record:
+        """Set a project's review rubric (/api/reviews/rubric), or with ``clear`` go back to
+        the default; ``Conflict`` (409) when it changed since ``expected_version``."""
+        body: dict[str, Any] = {"project": project, "actor": actor}
+        if clear:
+            body["clear"] = True
+        else:
+            body["evaluators"] = evaluators
+        if expected_version is not None:
+            body["expected_version"] = expected_version
+        return _expect_object(self._request("POST", "/api/reviews/rubric", json=body))
 
     def datasets(self) -> list[Record]:
         """Every dataset's latest version (/api/datasets)."""

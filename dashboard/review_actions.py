@@ -1,5 +1,6 @@
 """The review queue's actions: approve, correct and reject one item, approve or reject a
-whole group, each a button whose callback calls /api/reviews/{id}/actions.
+whole group, each a button whose callback calls /api/reviews/{id}/actions. Approve and correct
+carry the reviewer's verdict per rubric evaluator (``review_verdicts`` draws the choices).
 
 Callbacks get the item id and version from the run that drew the button, so an action
 always applies to the item the reviewer saw at the version they saw; a 409 (someone else
@@ -25,6 +26,13 @@ CONFLICT_NOTE = (
     "has been reloaded; if the item is still open it is shown as it is now."
 )
 DONE = {"approve": "Approved.", "reject": "Rejected.", "correct": "Correction saved."}
+NOT_JUDGED = "not judged"
+VERDICT_CHOICES = (NOT_JUDGED, "pass", "fail")
+"""What a reviewer can say per rubric evaluator; ``not judged`` sends no verdict."""
+REJECT_WITH_VERDICTS = (
+    "Not rejected: a rejected item records no verdicts. Set them back to not judged, or "
+    "approve or correct the item."
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,15 @@ def show_outcome() -> None:
     show(outcome.text)  # the page's own words and counts, never API text
 
 
-def item_actions(settings: DashboardSettings, item_id: str, version: int, output: str) -> None:
-    """Approve, reject (with a reason) and correct (the output, prefilled, and a reason)."""
+def item_actions(
+    settings: DashboardSettings,
+    item_id: str,
+    version: int,
+    output: str,
+    evaluators: tuple[str, ...] = (),
+) -> None:
+    """Approve, reject (with a reason) and correct (the output, prefilled, and a reason);
+    approve and correct send the verdicts chosen for ``evaluators`` (the item's rubric)."""
     st.subheader("Decision")
     approve, reject = st.columns(2)
     approve.button(
@@ -54,7 +69,7 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
         type="primary",
         shortcut="A",
         on_click=_act,
-        args=(settings, item_id, version, "approve"),
+        args=(settings, item_id, version, "approve", "", evaluators),
     )
     reject.text_input("Reason to reject", key=f"{KEY}.reject_reason.{item_id}")
     reject.button(
@@ -62,7 +77,7 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
         key=f"{KEY}.reject",
         shortcut="X",
         on_click=_act,
-        args=(settings, item_id, version, "reject"),
+        args=(settings, item_id, version, "reject", "", evaluators),
     )
     st.caption("Correct: write the right output")
     st.text_area("Corrected output", value=output, height=160, key=f"{KEY}.corrected.{item_id}")
@@ -72,7 +87,7 @@ def item_actions(settings: DashboardSettings, item_id: str, version: int, output
         key=f"{KEY}.correct",
         shortcut="Alt+Enter",  # Ctrl+Enter is the text box's own "apply"
         on_click=_act,
-        args=(settings, item_id, version, "correct", output),
+        args=(settings, item_id, version, "correct", output, evaluators),
     )
 
 
@@ -127,14 +142,37 @@ def current_actor() -> str:
     return name.strip() if isinstance(name, str) and name.strip() else DEFAULT_ACTOR
 
 
+def verdict_key(item_id: str, evaluator: str) -> str:
+    """The session key of the verdict choice for ``evaluator`` on one item."""
+    return f"{KEY}.verdict.{item_id}.{evaluator}"
+
+
+def given_verdicts(item_id: str, evaluators: tuple[str, ...]) -> dict[str, str]:
+    """The verdicts the reviewer chose on the item, ``{evaluator: "pass" | "fail"}``; the
+    evaluators left at not judged are left out."""
+    chosen = {name: st.session_state.get(verdict_key(item_id, name)) for name in evaluators}
+    return {name: str(v) for name, v in chosen.items() if v in VERDICT_CHOICES[1:]}
+
+
 def _say(kind: str, text: str) -> None:
     st.session_state[OUTCOME_KEY] = Outcome(kind, text)
 
 
 def _act(
-    settings: DashboardSettings, item_id: str, version: int, action: str, original: str = ""
+    settings: DashboardSettings,
+    item_id: str,
+    version: int,
+    action: str,
+    original: str = "",
+    evaluators: tuple[str, ...] = (),
 ) -> None:
     fields: dict[str, object] = {}
+    verdicts = given_verdicts(item_id, evaluators)
+    if action == "reject" and verdicts:
+        _say("error", REJECT_WITH_VERDICTS)
+        return
+    if action in ("approve", "correct") and verdicts:
+        fields["verdicts"] = verdicts
     if action == "assign":
         fields["assignee"] = str(st.session_state.get(f"{KEY}.assignee.{item_id}") or "").strip()
     if action == "reject":
@@ -174,7 +212,8 @@ def _act(
         _say("success", f"Assigned to {who}." if who else "Unassigned.")
         return
     st.session_state.pop(f"{KEY}.item", None)
-    _say("success", f"{DONE[action]} Showing the next item.")
+    given = f" {len(verdicts)} verdict(s) recorded." if "verdicts" in fields else ""
+    _say("success", f"{DONE[action]}{given} Showing the next item.")
 
 
 def _bulk(settings: DashboardSettings, seen: list[tuple[str, int]], action: str) -> None:

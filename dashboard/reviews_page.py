@@ -1,6 +1,6 @@
 """The Review queue page: open review items, flagged ones first, grouped by failure cluster;
-one item at a time with its span's input and output and the flags behind it; approve,
-correct or reject it (or a whole cluster at once).
+one item at a time with its span's input and output and the flags behind it; a verdict per
+evaluator of its queue's rubric; approve, correct or reject it (or a whole cluster at once).
 
 Every action goes to /api/reviews/{id}/actions with the version the reviewer saw
 (``expected_version``): when someone else acted first the collector answers 409 and the page
@@ -46,6 +46,7 @@ from .review_queue import (
     skipped_last,
     take_snapshot,
 )
+from .review_verdicts import load_rubric, rubric_editor, verdict_controls
 from .settings import DashboardSettings
 from .sign_in import current_identity
 from .widgets import collector_status, show_api_error, show_content
@@ -233,7 +234,10 @@ def _item(
     output = (
         _held_content(item) if "held_output" in item else _span_content(api, item, explanations)
     )
-    item_actions(settings, item_id, version, output)
+    rubric = load_rubric(api, item_id)
+    evaluators = verdict_controls(item_id, rubric)
+    item_actions(settings, item_id, version, output, evaluators)
+    rubric_editor(settings, rubric)
 
 
 def _held_content(item: Record) -> str:

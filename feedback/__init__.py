@@ -1,5 +1,5 @@
-"""loopwise.feedback: review items, corrections, versioned datasets and prompts, and judge
-calibration against human verdicts.
+"""loopwise.feedback: review items, each review queue's rubric, corrections, versioned datasets
+and prompts, and judge calibration against human verdicts.
 
 Everything is append-only with provenance (who, when, why); current states are derived.
 The collector hosts it as ``FeedbackExtension`` (routes under /api/reviews, /api/datasets,
@@ -50,6 +50,15 @@ from .review_model import ACTIONS, STATES, ReviewEvent, ReviewItem
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
+from .rubrics import (
+    ItemRubric,
+    Rubric,
+    get_rubric,
+    item_rubric,
+    list_rubrics,
+    rubric_history,
+    set_rubric,
+)
 from .second_review import SecondReviews, request_second_reviews
 from .verdicts import Verdict, parse_verdicts
 
@@ -68,6 +77,7 @@ __all__ = [
     "FeedbackExtension",
     "FieldMapping",
     "HttpBackend",
+    "ItemRubric",
     "LocalBackend",
     "NotFound",
     "Operation",
@@ -76,6 +86,7 @@ __all__ = [
     "ReviewEvent",
     "ReviewItem",
     "ReviewerAgreement",
+    "Rubric",
     "SecondReviews",
     "Verdict",
     "act",
@@ -93,8 +104,10 @@ __all__ = [
     "examples_from_sql",
     "get_item",
     "get_proposal",
+    "get_rubric",
     "get_version",
     "item_history",
+    "item_rubric",
     "label_history",
     "langfuse_prompt",
     "langfuse_prompt_routes",
@@ -103,6 +116,7 @@ __all__ = [
     "list_items",
     "list_prompts",
     "list_proposals",
+    "list_rubrics",
     "list_versions",
     "parse_example",
     "parse_examples",
@@ -116,9 +130,11 @@ __all__ = [
     "request_second_reviews",
     "restore_snapshot",
     "reviewer_agreement",
+    "rubric_history",
     "save_dataset_dir",
     "scores_by_prompt_version",
     "set_label",
+    "set_rubric",
     "sync_review_items",
     "template_diff",
     "write_examples_file",

@@ -1,5 +1,5 @@
-"""API operations under /api/reviews: the review queue, actions, corrections, and
-/api/calibration."""
+"""API operations under /api/reviews: the review queue, actions, corrections, each queue's
+rubric, and /api/calibration."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ from .requests import (
     HoldBody,
     PickBody,
     ReviewListQuery,
+    RubricBody,
+    RubricQuery,
+    RubricsQuery,
     SecondReviewBody,
 )
 from .review_queries import get_item, item_history, list_items
 from .review_sources import sync_review_items
 from .reviews import act, pick_item
+from .rubrics import get_rubric, item_rubric, list_rubrics, rubric_history, set_rubric
 from .second_review import request_second_reviews
 from .spans import find_span
 
@@ -134,6 +138,33 @@ def _second_reviews(store: Store, path: PathParams, body: SecondReviewBody) -> A
     return sent.to_dict()
 
 
+def _rubrics(store: Store, path: PathParams, query: RubricsQuery) -> Any:
+    return {"rubrics": [r.to_dict() for r in list_rubrics(store, project=query.project)]}
+
+
+def _rubric(store: Store, path: PathParams, query: RubricQuery) -> Any:
+    rubric = get_rubric(store, query.project)
+    history = rubric_history(store, query.project)
+    return {**rubric.to_dict(), "history": [version.to_dict() for version in history]}
+
+
+def _set_rubric(store: Store, path: PathParams, body: RubricBody) -> Any:
+    rubric = set_rubric(
+        store,
+        project=body.project,
+        actor=body.actor,
+        evaluators=body.evaluators,
+        clear=body.clear,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return rubric.to_dict()
+
+
+def _item_rubric(store: Store, path: PathParams) -> Any:
+    return item_rubric(store, path["item_id"]).to_dict()
+
+
 def _calibration(store: Store, path: PathParams, query: CalibrationQuery) -> Any:
     reports = calibrate(
         store, project=query.project, evaluator=query.evaluator, min_labels=query.min_labels
@@ -155,6 +186,10 @@ REVIEW_OPERATIONS = [
     Operation("POST", "/api/reviews/second-reviews", _second_reviews, body=SecondReviewBody),
     Operation("GET", "/api/reviews/{item_id}/decision", _decision, query=DecisionQuery),
     Operation("GET", "/api/reviews/corrections", _corrections, query=CorrectionsQuery),
+    Operation("GET", "/api/reviews/rubrics", _rubrics, query=RubricsQuery),
+    Operation("GET", "/api/reviews/rubric", _rubric, query=RubricQuery),
+    Operation("POST", "/api/reviews/rubric", _set_rubric, body=RubricBody),
+    Operation("GET", "/api/reviews/{item_id}/rubric", _item_rubric),
     Operation("GET", "/api/reviews/{item_id}", _get),
     Operation("POST", "/api/reviews/{item_id}/actions", _act, body=ActionBody),
     Operation("GET", "/api/calibration", _calibration, query=CalibrationQuery),

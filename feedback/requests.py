@@ -22,6 +22,7 @@ from .dataset_sources import MAX_SPAN_EXAMPLES
 from .datasets import OnDuplicate
 from .review_model import ACTIONS, Source, State
 from .second_review import MAX_SECOND_REVIEWS
+from .verdicts import MAX_EVALUATORS
 
 MAX_OFFSET = 10_000_000
 MAX_VERSION = 10_000_000
@@ -149,6 +150,34 @@ class SecondReviewBody(JsonBody):
     project: str | None = None
     evaluator: str | None = Field(None, description="only items opened by this evaluator")
     seed: str = Field("", description="another seed picks another sample")
+
+
+class RubricsQuery(QueryParams):
+    """Which review queues' rubrics to list: every project with one set, or one project."""
+
+    project: str | None = None
+
+
+class RubricQuery(QueryParams):
+    """Whose rubric to read: a review queue is the items of one project."""
+
+    project: str = Field(description="the project whose review queue it is")
+
+
+class RubricBody(JsonBody):
+    """Set a review queue's rubric: the evaluators its reviewers give a verdict on."""
+
+    project: str = Field(description="the project whose review queue it is")
+    actor: str = _actor()
+    evaluators: list[str] | None = Field(
+        None,
+        description=f"1 to {MAX_EVALUATORS} evaluator names, in the order reviewers see them",
+    )
+    clear: bool = Field(
+        False, description="back to the default: the evaluators whose flags are on each item"
+    )
+    reason: str | None = None
+    expected_version: int | None = _expected("rubric version")
 
 
 # ---- /api/datasets

@@ -745,4 +745,25 @@ WHERE trace_id IN (
             ),
         ),
     ),
+    (
+        # A review queue's rubric: the evaluators its reviewers give a verdict on. Append-only;
+        # the highest version of a project counts, a NULL list is a return to the default.
+        "0062_create_review_rubrics",
+        (
+            (
+                """
+CREATE TABLE review_rubrics (
+    project VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    evaluators VARCHAR[],  -- in the order a reviewer sees them; NULL: back to the default
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project, version)
+)
+""",
+                None,
+            ),
+        ),
+    ),
 )

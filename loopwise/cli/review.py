@@ -1,5 +1,6 @@
 """``loopwise review``: the review queue without the dashboard: list, pick, assign, comment,
-approve, correct (with verdicts per evaluator), reject, reopen, and second reviews."""
+approve, correct (with verdicts per evaluator), reject, reopen, second reviews, and each
+queue's rubric (``review rubric``, in ``review_rubric``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import quote
 
 import typer
 
+from . import review_rubric
 from .common import fail
 from .feedback_target import (
     ActorOption,
@@ -29,6 +31,7 @@ app = TargetTyper(
     help="Review flagged, picked and thumbs-down spans: approve, correct or reject them.",
     no_args_is_help=True,
 )
+app.add_typer(review_rubric.app, name="rubric")
 ITEM_COLUMNS = (
     "item_id",
     "state",

@@ -50,6 +50,7 @@ SHIPPED = [
     ("0054_create_logs", "64fd63aedbeaa2b3"),
     ("0060_create_audit_log", "fb9e9394e293904a"),
     ("0061_uncount_duplicate_usage", "406419c52070a2e7"),
+    ("0062_create_review_rubrics", "9f9d406ed78f19b4"),
 ]
 
 

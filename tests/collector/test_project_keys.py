@@ -383,3 +383,35 @@ def test_a_keys_logs_land_in_its_project_and_never_fill_another_projects_span(se
         logs = admin.post("/api/sql", json={"sql": "SELECT DISTINCT project FROM logs"}).json()
     assert ["planted"] not in outputs
     assert logs["rows"] == [["alpha"]]
+
+
+def test_a_keys_review_rubric_is_its_projects(server, keys) -> None:
+    """A project key reads and sets only its own project's review rubric (whatever project
+    the request names), records its own name, and reads no other project's item rubric."""
+    alpha_trace = trace_of(server, "alpha")
+    with client(server, keys.alpha_admin) as alpha:
+        made = alpha.post(
+            "/api/reviews/rubric",
+            json={"project": "beta", "actor": "mallory", "evaluators": ["tone"]},
+        )
+        assert made.status_code == 200, made.text
+        assert (made.json()["project"], made.json()["set_by"]) == ("alpha", "ana")
+        read = alpha.get("/api/reviews/rubric", params={"project": "beta"}).json()
+        assert (read["project"], read["evaluators"]) == ("alpha", ["tone"])
+        listed = alpha.get("/api/reviews/rubrics").json()["rubrics"]
+        assert [r["project"] for r in listed] == ["alpha"]
+        picked = alpha.post("/api/reviews", json={"trace_id": alpha_trace})
+        assert picked.status_code in (201, 409), picked.text  # 409: an item is open already
+        item_id = picked.json()["item_id"]
+        assert alpha.get(f"/api/reviews/{item_id}/rubric").json()["evaluators"] == ["tone"]
+    with client(server, keys.beta_admin) as beta:
+        assert beta.get("/api/reviews/rubric").json()["set"] is False
+        assert beta.get("/api/reviews/rubrics").json() == {"rubrics": []}
+        assert beta.get(f"/api/reviews/{item_id}/rubric").status_code == 404
+    with client(server, keys.alpha_read) as reader:
+        assert reader.get("/api/reviews/rubric").json()["evaluators"] == ["tone"]
+        refused = reader.post("/api/reviews/rubric", json={"evaluators": ["refusal"]})
+        assert refused.status_code == 403
+    with client(server, ADMIN) as admin:
+        projects = [r["project"] for r in admin.get("/api/reviews/rubrics").json()["rubrics"]]
+    assert projects == ["alpha"]

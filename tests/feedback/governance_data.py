@@ -264,6 +264,11 @@ def _feedback_loop(store: Store, seeded: Seeded) -> None:
     )
     proposal = api.call("POST", "/api/prompts/reply/proposals", body={"actor": "loopwise"})
     seeded.proposal_id = proposal["proposal_id"]
+    api.call(
+        "POST",
+        "/api/reviews/rubric",
+        body={"project": "shop", "actor": "sam", "evaluators": ["tone", "invented_ids"]},
+    )
 
 
 def _evals_rows(store: Store) -> None:

@@ -293,3 +293,46 @@ def test_adopting_says_what_moved(db_path: Path, tmp_path: Path, spans: Any) -> 
         else:
             assert "no label moved: the application still gets what its labels point at" in said
             assert "(production → version 2)" in said
+
+
+def test_review_rubric_on_a_file_and_through_the_collector(
+    db_path: Path, collector: CollectorServer, spans: Any
+) -> None:
+    db = ("--db", str(db_path))
+    unset = run("review", "rubric", "show", spans.project, *db)
+    assert "no rubric set for project fb-test" in unset.stdout
+    made = as_json(
+        "review",
+        "rubric",
+        "set",
+        spans.project,
+        "tone,refusal",
+        "helpfulness",
+        "--expect",
+        "0",
+        *db,
+    )
+    assert (made["version"], made["evaluators"], made["set_by"]) == (
+        1,
+        ["tone", "refusal", "helpfulness"],
+        "ana",
+    )
+    shown = run("review", "--db", str(db_path), "rubric", "show", spans.project)
+    assert "version 1, set by ana" in shown.stdout and "  2. refusal" in shown.stdout
+    assert "warning: 'tone' has no scores in project 'fb-test'" in shown.stdout
+    stale = run("review", "rubric", "set", spans.project, "tone", "--expect", "0", *db, code=3)
+    assert "at version 1, not 0" in stale.stderr
+    bad = run("review", "rubric", "set", spans.project, "tone", "not a name", *db, code=1)
+    assert "evaluator name 'not a name' is not an evaluator's name" in bad.stderr
+    assert [r["project"] for r in as_json("review", "rubric", "list", *db)] == ["fb-test"]
+    cleared = as_json("review", "rubric", "clear", spans.project, "--reason", "too long", *db)
+    assert (cleared["version"], cleared["set"]) == (2, False)
+    history = as_json("review", "rubric", "show", spans.project, *db)["history"]
+    assert [(v["version"], v["reason"]) for v in history] == [(2, "too long"), (1, None)]
+    assert as_json("review", "rubric", "list", *db) == []
+
+    at = ("--endpoint", collector.url)
+    remote = as_json("review", "rubric", "set", spans.project, "tone", "--actor", "bo", *at)
+    assert (remote["version"], remote["set_by"]) == (1, "bo")
+    shown = run("review", "rubric", "show", spans.project, *at)
+    assert "  1. tone" in shown.stdout

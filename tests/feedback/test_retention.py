@@ -335,3 +335,13 @@ def test_a_failed_deletion_leaves_no_audit_entry(store: Store) -> None:
     with pytest.raises(RetentionError):
         delete_data(store, Selection(user_id="alice"), actor="dpo")
     assert audit_entries(store, action="data") == []
+
+
+def test_a_review_rubric_is_configuration_and_outlives_its_projects_data(
+    store: Store, seeded: Seeded
+) -> None:
+    report = delete_data(store, Selection(project="shop"))
+    assert column(store, "SELECT DISTINCT project FROM spans") == {"other"}
+    assert "review_rubrics" not in report.deleted
+    rows = store.query("SELECT project, version, evaluators FROM review_rubrics").rows
+    assert rows == [("shop", 1, ["tone", "invented_ids"])]  # names evaluators, no one's data
