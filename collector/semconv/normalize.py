@@ -213,13 +213,8 @@ def normalize_request(
                     warned_spans += 1
                     if len(samples) < MAX_WARNING_SAMPLES:
                         samples.append(f"span {span.name!r:.60}: {span_warnings[0]}")
-    # Rows are built as tuples and turned into columns once: cheaper than appending to
-    # one list per column for every span.
-    columns = map(list, zip(*rows, strict=True)) if rows else ([] for _ in ROW_COLUMNS)
-    by_name = dict(zip(ROW_COLUMNS, columns, strict=True))
-    table = pa.Table.from_pydict(by_name, schema=SPAN_ARROW_SCHEMA)
     return NormalizedBatch(
-        table=table,
+        table=rows_table(rows),
         rejected=rejected,
         reasons=reasons,
         warnings=warnings,
@@ -289,8 +284,7 @@ def _span_row(
     ingested_at: int,
     prices: PriceTable,
 ) -> tuple[tuple[Any, ...], list[str]]:
-    """One span's row (in ROW_COLUMNS order) and its normalization warnings."""
-    attrs = key_values(span.attributes)
+    """One OTLP span's row (in ROW_COLUMNS order) and its normalization warnings."""
     events = [
         {
             "name": event.name,
@@ -299,25 +293,67 @@ def _span_row(
         }
         for event in span.events
     ]
-    resolved = resolve_attributes(attrs, events, prices)
-    start = span.start_time_unix_nano
-    end = max(span.end_time_unix_nano, start)
-    status = _STATUS.get(span.status.code, "unset")
-    status_message = span.status.message or (
-        _exception_message(events) if status == "error" else ""
+    return span_row(
+        project=project,
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id=span.parent_span_id.hex() if span.parent_span_id else None,
+        name=span.name,
+        status=_STATUS.get(span.status.code, "unset"),
+        status_message=span.status.message,
+        start_ns=span.start_time_unix_nano,
+        end_ns=span.end_time_unix_nano,
+        service_name=service_name,
+        resource_json=resource_json,
+        ingested_at=ingested_at,
+        attrs=key_values(span.attributes),
+        events=events,
+        prices=prices,
     )
+
+
+def span_row(
+    *,
+    project: str,
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    name: str,
+    status: str,
+    status_message: str,
+    start_ns: int,
+    end_ns: int,
+    service_name: Any,
+    resource_json: str,
+    ingested_at: int,
+    attrs: dict[str, Any],
+    events: list[dict[str, Any]],
+    prices: PriceTable,
+    kind: str | None = None,
+) -> tuple[tuple[Any, ...], list[str]]:
+    """One span's row (in ROW_COLUMNS order) and its normalization warnings, from its ids
+    (hex), times (ns since the epoch), status and decoded attributes and events.
+
+    The OTLP decoder and other receivers (Langfuse's ingestion API) build rows here, so a
+    span reads the same whichever way it arrived. ``kind``, when given, is used where no
+    convention named one."""
+    resolved = resolve_attributes(attrs, events, prices)
+    if kind is not None and resolved.kind == "other":
+        resolved.kind = kind
+    end = max(end_ns, start_ns)
+    status_message = status_message or (_exception_message(events) if status == "error" else "")
     row = (
         project,
-        span.trace_id.hex(),
-        span.span_id.hex(),
-        span.parent_span_id.hex() if span.parent_span_id else None,
-        span.name,
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
         resolved.kind,
         status,
         status_message or None,
-        start // 1000,
+        start_ns // 1000,
         end // 1000,
-        (end - start) / 1e6,
+        (end - start_ns) / 1e6,
         None if service_name is None else str(service_name),
         resolved.model,
         resolved.provider,
@@ -343,6 +379,15 @@ def _span_row(
         resolved.reasoning_tokens,
     )
     return row, resolved.warnings
+
+
+def rows_table(rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Rows built by ``span_row`` as one Arrow table in the ``spans`` schema."""
+    # Rows are built as tuples and turned into columns once: cheaper than appending to
+    # one list per column for every span.
+    columns = map(list, zip(*rows, strict=True)) if rows else ([] for _ in ROW_COLUMNS)
+    by_name = dict(zip(ROW_COLUMNS, columns, strict=True))
+    return pa.Table.from_pydict(by_name, schema=SPAN_ARROW_SCHEMA)
 
 
 def _lift_copied_text(attrs: dict[str, Any], resolved: Resolved) -> dict[str, Any]:

@@ -86,3 +86,30 @@ def parse_json_text(value: Any) -> Any:
             except ValueError:
                 return value
     return value
+
+
+def holds_lone_surrogate(document: Any) -> bool:
+    """True when a string (or key) of parsed JSON holds a lone UTF-16 surrogate, which no
+    UTF-8 store can hold (JSON's ``\\ud800`` escapes decode to one)."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _encodes(item):
+                return True
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if not _encodes(key):
+                    return True
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -117,7 +117,7 @@ _ITEM_OWNER = "SELECT project FROM review_items WHERE item_id = ?"
 RULES: tuple[Rule, ...] = (
     Rule("POST", r"/v1/traces|/api/public/otel/v1/traces|/v1/logs", "ingest", handler=True),
     Rule("POST", r"/api/feedback", "ingest", body=True),
-    Rule("POST", r"/api/public/scores", "ingest", handler=True),
+    Rule("POST", r"/api/public/scores|/api/public/ingestion", "ingest", handler=True),
     Rule("GET", r"/api/public/v2/prompts/([^/]+)", "read", resource="prompt"),
     Rule("POST", r"/api/reviews/held", "ingest", body=True, actor=True),
     Rule("GET", r"/api/reviews/([^/]+)/decision", "ingest", owner=_ITEM_OWNER),

@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from starlette.requests import Request
 
 from ..api_errors import ApiError
+from ..semconv.values import holds_lone_surrogate
 
 if TYPE_CHECKING:
     from .admission import Ticket
@@ -98,7 +99,7 @@ def decode_otlp(
         raise BadRequest(400, "body is not valid OTLP/JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise BadRequest(400, f"OTLP/JSON body must be an object with {root}")
-    if _may_hold_surrogates(body) and _holds_lone_surrogate(document):
+    if may_hold_surrogates(body) and holds_lone_surrogate(document):
         raise BadRequest(
             400, "body is not valid OTLP/JSON: a string holds a lone UTF-16 surrogate escape"
         )
@@ -135,35 +136,10 @@ async def read_body(request: Request, limit: int, ticket: Ticket | None = None) 
     return b"".join(chunks)
 
 
-def _may_hold_surrogates(body: bytes) -> bool:
+def may_hold_surrogates(body: bytes) -> bool:
     """Cheap pre-check: a lone surrogate in parsed JSON can only come from a ``\\uD8xx``-style
     escape (raw UTF-8 cannot encode one), so most bodies skip the walk."""
     return b"\\ud" in body or b"\\uD" in body
-
-
-def _holds_lone_surrogate(document: Any) -> bool:
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not _encodes(item):
-                return True
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if not _encodes(key):
-                    return True
-                stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 _INVALID_ID = base64.b64encode(b"\xff").decode()

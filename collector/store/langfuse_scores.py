@@ -67,16 +67,27 @@ def record_langfuse_scores(
     rows: list[ScoreRow] = []
     for index, item in enumerate(items):
         try:
-            rows.append(_row(item))
+            rows.append(score_row(item))
         except LangfuseScoreError as exc:
             result.errors.append(f"score {index}: {exc}")
-    if rows:
-        projects = {} if project else _projects(store, {row.trace_id for row in rows})
-        for row in rows:
-            row.project = project or projects.get(row.trace_id, default_project)
-        append_scores(store, rows)
-        result.accepted = len(rows)
+    result.accepted = append_langfuse_scores(
+        store, rows, default_project=default_project, project=project
+    )
     return result
+
+
+def append_langfuse_scores(
+    store: Store, rows: list[ScoreRow], *, default_project: str, project: str | None = None
+) -> int:
+    """Store checked scores (``score_row``'s), each in ``project`` when given, else in its
+    trace's project (the default project while the trace is not stored); return how many."""
+    if not rows:
+        return 0
+    projects = {} if project else _projects(store, {row.trace_id for row in rows})
+    for row in rows:
+        row.project = project or projects.get(row.trace_id, default_project)
+    append_scores(store, rows)
+    return len(rows)
 
 
 def _projects(store: Store, trace_ids: set[str]) -> dict[str, str]:
@@ -86,7 +97,9 @@ def _projects(store: Store, trace_ids: set[str]) -> dict[str, str]:
     return {str(trace_id): str(project) for trace_id, project in found}
 
 
-def _row(item: Mapping[str, Any]) -> ScoreRow:
+def score_row(item: Mapping[str, Any]) -> ScoreRow:
+    """One Langfuse score object as a ``scores`` row (its project still unset);
+    LangfuseScoreError names the field that is wrong."""
     name = _text(item.get("name"), "name", MAX_NAME_CHARS)
     if item.get("traceId") is None:
         raise LangfuseScoreError(

@@ -20,7 +20,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,10 @@ class Conformance:
         self.http = httpx.Client(base_url=collector.url, headers={"x-api-key": API_KEY})
         self.scenario = dict(SCENARIO)
 
-    def run(self, client: str) -> list[dict[str, Any]]:
-        """Run ``clients/<client>.py``; return every stored span, JSON columns parsed."""
+    def run(self, client: str, python_path: Sequence[Path] = ()) -> list[dict[str, Any]]:
+        """Run ``clients/<client>.py`` (``python_path``: folders searched before the
+        environment's packages, for a client installed apart); return every stored span,
+        JSON columns parsed."""
         env = {
             **os.environ,
             "COLLECTOR_URL": self.collector.url,
@@ -75,6 +77,9 @@ class Conformance:
             **{f"SCENARIO_{key}": value for key, value in SCENARIO.items()},
         }
         env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        if python_path:
+            paths = [str(path) for path in python_path]
+            env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [env.get("PYTHONPATH")])])
         done = subprocess.run(
             [sys.executable, str(CLIENTS / f"{client}.py")],
             env=env,
