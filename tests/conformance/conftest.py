@@ -127,11 +127,41 @@ def conformance(tmp_path: Path, collector_extensions: list[Any]) -> Iterator[Con
             runner.close()
 
 
+# The columns a golden case records, in this order: every client fills the first group;
+# the optional ones are recorded for the clients that send them.
+GOLDEN_FIELDS = (
+    "kind",
+    "model",
+    "provider",
+    "input",
+    "output",
+    "input_messages",
+    "output_messages",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "tags",
+    "metadata",
+    "ingest_warnings",
+)
+OPTIONAL_GOLDEN_FIELDS = frozenset({"cost_usd", "user_id", "tags", "metadata"})
+
+
 class GoldenWriter:
     """Writes checked spans as golden cases when LOOPWISE_UPDATE_GOLDEN=1 (else does nothing)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+
+    @staticmethod
+    def fields(*optional: str) -> list[str]:
+        """The columns to record: the common ones plus the ``optional`` ones this client sends."""
+        unknown = set(optional) - OPTIONAL_GOLDEN_FIELDS
+        assert not unknown, f"not optional golden fields: {sorted(unknown)}"
+        return [f for f in GOLDEN_FIELDS if f not in OPTIONAL_GOLDEN_FIELDS or f in optional]
 
     def save(
         self, convention: str, name: str, span: dict[str, Any], fields: list[str], source: str

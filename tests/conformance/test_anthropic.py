@@ -9,20 +9,6 @@ import pytest
 pytest.importorskip("anthropic")
 pytest.importorskip("opentelemetry.instrumentation.anthropic")
 
-FIELDS = [
-    "kind",
-    "model",
-    "provider",
-    "input",
-    "output",
-    "input_messages",
-    "output_messages",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "session_id",
-    "ingest_warnings",
-]
 MODEL = "claude-sonnet-4-5"
 SDK, OPENLLMETRY = "anthropic.messages.create", "anthropic.chat"
 TOOL_CALL = {"id": "call_stub0003", "name": "get_weather", "arguments": '{"city":"Paris"}'}
@@ -93,12 +79,13 @@ def test_anthropic_twice_lands_readable_and_counted_once(
     assert all(not (span["metadata"] or {}).get("duplicate_of") for span in stream)
 
     sdk_source = f"anthropic {version('anthropic')} (its own tracer, content mode)"
-    golden.save("genai", "captured_anthropic_sdk_chat", plain[0], FIELDS, sdk_source)
-    golden.save("genai", "captured_anthropic_sdk_tool_result", answered[0], FIELDS, sdk_source)
+    fields = golden.fields()
+    golden.save("genai", "captured_anthropic_sdk_chat", plain[0], fields, sdk_source)
+    golden.save("genai", "captured_anthropic_sdk_tool_result", answered[0], fields, sdk_source)
     openllmetry_source = (
         "opentelemetry-instrumentation-anthropic "
         f"{version('opentelemetry-instrumentation-anthropic')}"
     )
     golden.save(
-        "openllmetry", "captured_anthropic_tool_result", answered[1], FIELDS, openllmetry_source
+        "openllmetry", "captured_anthropic_tool_result", answered[1], fields, openllmetry_source
     )

@@ -10,21 +10,6 @@ import pytest
 pytest.importorskip("langchain_openai")
 pytest.importorskip("openinference.instrumentation.langchain")
 
-FIELDS = [
-    "kind",
-    "model",
-    "provider",
-    "input",
-    "output",
-    "input_messages",
-    "output_messages",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "session_id",
-    "user_id",
-    "ingest_warnings",
-]
 CALL = {"id": "call_stub0003", "name": "get_weather", "arguments": '{"city": "test"}'}
 
 
@@ -90,7 +75,8 @@ def test_langchain_spans_land_readable(conformance, expect, golden, version) -> 
         f"openinference-instrumentation-langchain "
         f"{version('openinference-instrumentation-langchain')}"
     )
-    golden.save("langchain", "captured_openinference_prompt_template", template, FIELDS, source)
-    golden.save("langchain", "captured_openinference_output_parser", parser, FIELDS, source)
-    golden.save("langchain", "captured_openinference_tool", tool, FIELDS, source)
-    golden.save("langchain", "captured_openinference_chat_after_tool", answered, FIELDS, source)
+    fields = golden.fields("user_id")
+    golden.save("langchain", "captured_openinference_prompt_template", template, fields, source)
+    golden.save("langchain", "captured_openinference_output_parser", parser, fields, source)
+    golden.save("langchain", "captured_openinference_tool", tool, fields, source)
+    golden.save("langchain", "captured_openinference_chat_after_tool", answered, fields, source)

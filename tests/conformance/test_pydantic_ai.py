@@ -7,21 +7,6 @@ import pytest
 
 pytest.importorskip("pydantic_ai")
 
-FIELDS = [
-    "kind",
-    "model",
-    "provider",
-    "input",
-    "output",
-    "input_messages",
-    "output_messages",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "session_id",
-    "metadata",
-    "ingest_warnings",
-]
 CALL = {"id": "call_stub0001", "name": "get_weather", "arguments": '{"city": "test"}'}
 
 
@@ -86,7 +71,8 @@ def test_pydantic_ai_agents_land_right(conformance, expect, golden, version) -> 
     assert by_trace[streamer["trace_id"]] == responses["total_tokens"]
 
     source = f"pydantic-ai-slim {version('pydantic-ai-slim')} (OpenAIChatModel, one tool)"
-    golden.save("pydantic_ai", "captured_openai_agent_run", weather, FIELDS, source)
-    golden.save("pydantic_ai", "captured_openai_chat_after_tool", second, FIELDS, source)
+    fields = golden.fields("metadata")
+    golden.save("pydantic_ai", "captured_openai_agent_run", weather, fields, source)
+    golden.save("pydantic_ai", "captured_openai_chat_after_tool", second, fields, source)
     responses_source = f"pydantic-ai-slim {version('pydantic-ai-slim')} (OpenAIResponsesModel)"
-    golden.save("pydantic_ai", "captured_responses_stream", responses, FIELDS, responses_source)
+    golden.save("pydantic_ai", "captured_responses_stream", responses, fields, responses_source)
