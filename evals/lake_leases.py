@@ -59,6 +59,7 @@ class Leases:
     owner: str
     partitions: int = DEFAULT_PARTITIONS
     lease_s: float = LEASE_S
+    share: int = 0
 
     def setup(self) -> int:
         """Create the lease tables and rows unless there; return the lake's partition count
@@ -94,7 +95,7 @@ class Leases:
                 "UPDATE worker_leases SET expires_at = ? WHERE owner = ? AND expires_at > ?",
                 [now + self._ttl(), self.owner, now],
             )
-        share = self.fair_share(now)
+        share = self.share = self.fair_share(now)
         extra = held[share:]
         if extra:
             self._try(

@@ -151,8 +151,13 @@ class LakeWorker:
         return done
 
     def _refresh_when_due(self) -> bool:
-        """Refresh when a third of the lease time has passed; False when nothing was due."""
-        if time.monotonic() - self._refreshed_at < self.leases.lease_s / 3:
+        """Refresh when a third of the lease time has passed, or every poll interval while
+        this worker holds less than its share; False when nothing was due."""
+        elapsed = time.monotonic() - self._refreshed_at
+        short = len(self.stats.partitions) < self.leases.share
+        if elapsed < self.leases.lease_s / 3 and not (
+            short and elapsed >= self.config.poll_interval_s
+        ):
             return False
         self.refresh()
         return True

@@ -3,6 +3,7 @@ a stalled worker's late commit is refused, and spans stored twice are scored onc
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -56,11 +57,13 @@ def model_call_batches() -> tuple[list[list[ReadableSpan]], int]:
     return [spans[i : i + 40] for i in range(0, len(spans), 40)], failed
 
 
-def lake_query(lake: LakeBackend, sql: str) -> list[tuple[object, ...]]:
+def lake_query(
+    lake: LakeBackend, sql: str, params: list[object] | None = None
+) -> list[tuple[object, ...]]:
     """Rows of ``sql`` on the lake, from a connection of its own."""
     con = connect_lake(lake)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
@@ -75,16 +78,24 @@ def worker_process(lake: LakeBackend, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float = 120.0) -> None:
-    """Poll ``check`` until it holds."""
+def read_logs(logs: list[Path]) -> list[str]:
+    """The workers' output so far."""
+    return [log.read_text()[-2000:] for log in logs]
+
+
+def wait_for(
+    check: Callable[[], bool], timeout_s: float = 240.0, state: Callable[[], object] = str
+) -> None:
+    """Poll ``check`` until it holds; on time-out report ``state()``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.5)
-    raise AssertionError("condition not reached")
+    raise AssertionError(f"condition not reached; state: {state()}")
 
 
+@pytest.mark.timeout(900)  # a loaded machine makes each lake commit slower
 def test_two_worker_processes_share_the_lake_and_score_each_span_once(
     lake: LakeBackend, tmp_path: Path, start_collectors: Callable[[int], list[LakeCollector]]
 ) -> None:
@@ -94,24 +105,35 @@ def test_two_worker_processes_share_the_lake_and_score_each_span_once(
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     workers = [worker_process(lake, log) for log in logs]
     try:
+
+        def shared_out() -> tuple[object, ...]:
+            try:
+                return lake_query(
+                    lake,
+                    "SELECT count(DISTINCT owner), count(DISTINCT partition) FROM worker_leases "
+                    "WHERE owner IS NOT NULL AND expires_at > ?",
+                    [dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                )[0]
+            except Exception:  # the first worker may not have made the table yet
+                return ()
+
+        # The first worker to start takes every partition, gives half back once it sees
+        # the second, and the second claims them.
+        wait_for(
+            lambda: shared_out() == (2, 16),
+            state=lambda: (lake_query(lake, "SELECT * FROM worker_leases"), read_logs(logs)),
+        )
         send_all(collector.url, batches)
 
         def scored_everything() -> bool:
-            try:
-                rows = lake_query(lake, "SELECT count(*) FROM scores WHERE name = 'error_status'")
-            except Exception:  # the first worker may not have made the table yet
-                return False
+            rows = lake_query(lake, "SELECT count(*) FROM scores WHERE name = 'error_status'")
             return rows[0][0] == calls
 
-        wait_for(scored_everything)
-        owners = lake_query(lake, "SELECT count(DISTINCT owner) FROM workers")[0][0]
-        assert owners == 2
-        held = lake_query(
-            lake,
-            "SELECT count(DISTINCT owner), count(DISTINCT partition) FROM worker_leases "
-            "WHERE owner IS NOT NULL AND expires_at > now()::TIMESTAMP",
-        )[0]
-        assert held == (2, 16)  # both workers hold a share, every partition is held
+        wait_for(
+            scored_everything,
+            state=lambda: (lake_query(lake, "SELECT * FROM worker_marks"), read_logs(logs)),
+        )
+        assert lake_query(lake, "SELECT count(DISTINCT owner) FROM workers")[0][0] == 2
     finally:
         for process in workers:
             process.send_signal(signal.SIGTERM)
