@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .backend import LakeBackend, connect_lake, sql_string
-from .lake_store import ensure_lake_schema
+from .lake_store import ensure_lake_schema, rollback_quietly
 from .readonly import _first_line
 from .schema import SPAN_COLUMN_NAMES
 
@@ -138,7 +138,7 @@ def _copy(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {source}')
         con.execute("COMMIT")
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise MigrationError(f"copy failed, the lake is unchanged: {_first_line(exc)}") from None
 
 

@@ -55,7 +55,7 @@ def retrying(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list[ob
             con.execute("COMMIT")
             return
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            rollback_quietly(con)  # a failed COMMIT has already ended it
             if not is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
@@ -186,7 +186,7 @@ class LakeStore:
                         cur.execute("COMMIT")
                         return int(result[0]) if result else 0
                     except duckdb.Error as exc:
-                        cur.execute("ROLLBACK")
+                        rollback_quietly(cur)  # a failed COMMIT has already ended it
                         if not is_conflict(exc) or attempt == _CONFLICT_RETRIES - 1:
                             raise
                         time.sleep(0.05 * (attempt + 1))
