@@ -54,8 +54,8 @@ def _post_steadily(url: str, bodies: list[bytes], rate: float, stop: threading.E
     with httpx.Client(timeout=60) as client:
         next_at = time.monotonic()
         index = 0
-        while not stop.is_set():
-            body = bodies[index % len(bodies)]
+        while not stop.is_set() and index < len(bodies):
+            body = bodies[index]
             index += 1
             if client.post(f"{url}/v1/traces", content=body, headers=headers).is_success:
                 acked += SPANS_PER_REQUEST
@@ -81,9 +81,10 @@ def run_case(
             url = f"http://127.0.0.1:{port}"
             ingest._wait_healthy(url, collector)
             command = [sys.executable, "-m", "loopwise", "worker", "--store", lake.spec]
+            logs = [Path(tmp) / f"worker-{i}.log" for i in range(workers)]
             scorers = [
-                subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-                for _ in range(workers)
+                subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                for log in logs
             ]
             stop = threading.Event()
             acked: list[int] = []
@@ -104,6 +105,9 @@ def run_case(
             while _lag(con) > 0 and time.monotonic() - drain_started < 600:
                 time.sleep(0.5)
             drain_s = time.monotonic() - drain_started
+            if _lag(con) > 0:
+                for log in logs:
+                    print(f"{log.name} (scoring did not finish):\n{log.read_text()[-3000:]}")
             row = con.execute(
                 "SELECT count(*), count(DISTINCT span_id) FROM scores WHERE name = 'error_status'"
             ).fetchone()
@@ -144,7 +148,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     args = parser.parse_args()
     rng = random.Random(42)
-    bodies = [build_request(rng, time.time_ns()) for _ in range(20)]
+    needed = int(args.rate * args.seconds / SPANS_PER_REQUEST) + 2  # every span new
+    bodies = [build_request(rng, time.time_ns()) for _ in range(needed)]
     results = [
         run_case(args.pg, bodies, int(n), args.rate, args.seconds) for n in args.workers.split(",")
     ]
