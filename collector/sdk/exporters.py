@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..extras import install_hint
+from .otlp_bytes import encode_request
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -254,7 +255,13 @@ class LocalStoreExporter(SpanExporter):
 
 
 def _encoded(spans: Sequence[ReadableSpan]) -> bytes:
-    """The spans as an OTLP protobuf request (the encoder loads protobuf: first use only)."""
+    """The spans as an OTLP protobuf request, written directly (see ``otlp_bytes``); the
+    official encoder (it loads protobuf: first use only) takes a batch holding a value the
+    direct writer does not know, and does what it does with it."""
+    try:
+        return encode_request(spans)
+    except Exception:
+        log.debug("spans not encoded directly; using the OTLP encoder", exc_info=True)
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     return bytes(encode_spans(spans).SerializeToString())
