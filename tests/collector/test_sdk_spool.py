@@ -1,6 +1,7 @@
 """The SDK's spool: spans written while the collector is away are the OTLP request the official
 encoder makes, byte for byte (written directly, or by the official encoder for values the
-direct writer does not take)."""
+direct writer does not take), and the spool stays under its cap without listing itself on
+every write."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -171,3 +173,71 @@ def test_a_value_the_direct_writer_refuses_is_spooled_as_the_official_encoder_do
     assert body == official(spans)
     assert b"kept" in body and b"huge" not in body
     assert "using the OTLP encoder" in caplog.text
+
+
+def ended_span(finished: tuple[TracerProvider, InMemorySpanExporter], name: str) -> ReadableSpan:
+    """One finished span carrying a kilobyte of input."""
+    provider, memory = finished
+    with provider.get_tracer("t").start_as_current_span(name, attributes={"in": "x" * 1000}):
+        pass
+    return memory.get_finished_spans()[-1]
+
+
+def span_names(body: bytes) -> list[str]:
+    """The names of the spans in a spooled request."""
+    request = ExportTraceServiceRequest.FromString(body)
+    return [s.name for r in request.resource_spans for g in r.scope_spans for s in g.spans]
+
+
+def test_the_spool_is_listed_once_not_on_every_write(
+    finished, free_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listings = []
+    original = SpoolingExporter.spooled_files
+
+    def counted(self: SpoolingExporter) -> list[Path]:
+        listings.append(1)
+        return original(self)
+
+    monkeypatch.setattr(SpoolingExporter, "spooled_files", counted)
+    exporter = SpoolingExporter(
+        f"http://127.0.0.1:{free_port}", tmp_path, timeout_s=0.2, retry_interval_s=3600
+    )
+    try:
+        for n in range(20):
+            assert exporter.export([ended_span(finished, f"s{n}")]) == SpanExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+
+    assert len(listings) == 1
+    assert len(original(exporter)) == 20
+
+
+def test_the_spool_stays_under_its_cap_dropping_the_oldest_requests(
+    finished, free_port: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    one = len(official([ended_span(finished, "size")]))
+    exporter = SpoolingExporter(
+        f"http://127.0.0.1:{free_port}",
+        tmp_path,
+        timeout_s=0.2,
+        retry_interval_s=3600,
+        max_spool_bytes=5 * one,
+    )
+    try:
+        for n in range(12):
+            exporter.export([ended_span(finished, f"s{n:02d}")])
+    finally:
+        exporter.shutdown()
+
+    spooled = exporter.spooled_files()
+    assert len(spooled) == 5
+    assert sum(path.stat().st_size for path in spooled) <= 5 * one
+    assert [name for path in spooled for name in span_names(path.read_bytes())] == [
+        "s07",
+        "s08",
+        "s09",
+        "s10",
+        "s11",
+    ]
+    assert "dropping the oldest request" in caplog.text
