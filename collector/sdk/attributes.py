@@ -36,6 +36,10 @@ PROJECT_RESOURCE = "loopwise.project"
 
 DEFAULT_MAX_TEXT = 64 * 1024
 
+# json.dumps with these options would build a new encoder on every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=repr)
+_SCALARS = frozenset({str, int, float, bool})
+
 
 def check_kind(kind: str) -> str:
     """The kind, lower-cased, if it is one of the normalized span kinds."""
@@ -50,7 +54,7 @@ def to_text(value: Any, max_chars: int = DEFAULT_MAX_TEXT) -> tuple[str, str]:
     if isinstance(value, str):
         text, mime = value, "text/plain"
     else:
-        text = json.dumps(_jsonable(value), ensure_ascii=False, default=repr)
+        text = _JSON.encode(_jsonable(value))
         mime = "application/json"
     if len(text) > max_chars:
         text = text[:max_chars] + f"…[truncated {len(text) - max_chars} chars]"
@@ -58,6 +62,8 @@ def to_text(value: Any, max_chars: int = DEFAULT_MAX_TEXT) -> tuple[str, str]:
 
 
 def _jsonable(value: Any) -> Any:
+    if value is None or type(value) in _SCALARS:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     dump = getattr(value, "model_dump", None)  # pydantic models
@@ -82,6 +88,13 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
+def _signature_of(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return _signature(func)
+    except TypeError:  # an unhashable callable: read its signature each time
+        return _signature.__wrapped__(func)
+
+
 def bound_arguments(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -95,18 +108,48 @@ def bound_arguments(
     whose only text form is its ``repr``) is left out: an input is what a dataset example
     and an evaluator read, and a repr is neither reproducible nor meaningful there.
     """
+    return _recorded(_bind(_signature_of(func), args, kwargs), ignore)
+
+
+def argument_reader(
+    func: Callable[..., Any], ignore: Collection[str] = ()
+) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    """``bound_arguments`` for calls of one function, prepared once. A call that passes only
+    positional arguments, none of them into ``*args``, is mapped to parameter names directly
+    (what binding gives, at a fraction of its cost); any other call is bound."""
     try:
-        signature = _signature(func)
-    except TypeError:  # an unhashable callable: read its signature each time
-        signature = _signature.__wrapped__(func)
+        signature = _signature_of(func)
+    except Exception:
+        signature = None
+    positional: list[str] = []
+    for parameter in signature.parameters.values() if signature is not None else ():
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        positional.append(parameter.name)
+    names = tuple(positional)
+    ignored = frozenset(ignore)
+
+    def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not kwargs and len(args) <= len(names):
+            return _recorded(dict(zip(names, args, strict=False)), ignored)
+        return _recorded(_bind(signature, args, kwargs), ignored)
+
+    return read
+
+
+def _bind(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     try:
         if signature is None:
             raise TypeError("no signature")
         bound = signature.bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
-        arguments = {f"arg{n}": value for n, value in enumerate(args)} | kwargs
-    else:
-        arguments = dict(bound.arguments)
+        return {f"arg{n}": value for n, value in enumerate(args)} | kwargs
+    return dict(bound.arguments)
+
+
+def _recorded(arguments: dict[str, Any], ignore: Collection[str]) -> Any:
     for name in ("self", "cls"):
         arguments.pop(name, None)
     alone = len(arguments) == 1

@@ -26,7 +26,7 @@ from . import attributes as keys
 from .exporters import LocalStoreExporter, SpoolingExporter
 from .feedback import FeedbackSender, feedback_sender
 from .handle import SpanHandle
-from .live import Clock, LiveSpan, SpanContext
+from .live import NO_INPUT, Clock, LiveSpan, SpanContext
 from .observe import observe_function
 from .prompt_template import Prompt
 from .prompts import DEFAULT_TTL_S, PromptFetcher, default_prompt_cache_dir
@@ -310,7 +310,7 @@ class Client:
         def decorate(func: F) -> F:
             return observe_function(
                 func,
-                lambda span_name: self._new_span(span_name, checked, None),
+                lambda span_name, value: self._new_span(span_name, checked, None, value),
                 name=name,
                 capture_input=capture_input,
                 capture_output=capture_output,
@@ -352,7 +352,9 @@ class Client:
             self._provider = None
             self._tracer = trace.get_tracer("loopwise")
 
-    def _new_span(self, name: str, kind: str, attributes: dict[str, Any] | None) -> LiveSpan:
+    def _new_span(
+        self, name: str, kind: str, attributes: dict[str, Any] | None, input_value: Any = NO_INPUT
+    ) -> LiveSpan:
         return LiveSpan(
             self._tracer,
             name,
@@ -360,4 +362,5 @@ class Client:
             clock=self._clock,
             capture_content=self._capture_content,
             attributes=attributes,
+            input_value=input_value,
         )

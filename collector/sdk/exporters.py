@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..extras import install_hint
+from .otlp_bytes import encode_request
 
 log = logging.getLogger("loopwise.sdk")
 
@@ -36,6 +37,9 @@ for _name in (
     logging.getLogger(_name).addFilter(_OwnExportsFilter())
 
 DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024
+# How often the spool's size is read from disk again rather than counted: other processes
+# of the same project may write into the same directory.
+RECOUNT_INTERVAL_S = 30.0
 
 
 class SpoolingExporter(SpanExporter):
@@ -65,6 +69,8 @@ class SpoolingExporter(SpanExporter):
         self._retry_interval_s = retry_interval_s
         self._max_spool_bytes = max_spool_bytes
         self._away = False
+        self._spool_bytes: int | None = None  # counted from disk on the first spool write
+        self._counted_at = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._replayer = threading.Thread(
@@ -151,20 +157,43 @@ class SpoolingExporter(SpanExporter):
     def _spool(self, body: bytes) -> None:
         try:
             self.spool_dir.mkdir(parents=True, exist_ok=True)
-            self._trim(len(body))
+            self._make_room(len(body))
             name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident() % 100000}.pb"
             tmp = self.spool_dir / (name + ".tmp")
             tmp.write_bytes(body)
             tmp.rename(self.spool_dir / name)
+            if self._spool_bytes is not None:
+                self._spool_bytes += len(body)
         except OSError:
             log.warning("cannot spool spans to %s; they are lost", self.spool_dir, exc_info=True)
 
-    def _trim(self, incoming: int) -> None:
+    def _make_room(self, incoming: int) -> None:
+        """Keep the spool under its cap. Its size is counted from disk only on the first write,
+        when a write would pass the cap, and every RECOUNT_INTERVAL_S: listing and reading
+        every file on each write grew with the spool, on a thread that shares the
+        interpreter with the application. Deliveries only make the count too high, which at
+        worst leads to an early recount."""
+        now = time.monotonic()
+        if (
+            self._spool_bytes is None
+            or self._spool_bytes + incoming > self._max_spool_bytes
+            or now - self._counted_at > RECOUNT_INTERVAL_S
+        ):
+            self._spool_bytes = self._trim(incoming)
+            self._counted_at = now
+
+    def _trim(self, incoming: int) -> int:
+        """Drop the oldest requests until ``incoming`` more bytes fit; the bytes left."""
         files = self.spooled_files()
-        sizes = [f.stat().st_size for f in files]
-        total = sum(sizes) + incoming
+        sizes = []
+        for path in files:
+            try:
+                sizes.append(path.stat().st_size)
+            except FileNotFoundError:  # delivered meanwhile by the replay thread
+                sizes.append(0)
+        total = sum(sizes)
         for path, size in zip(files, sizes, strict=True):
-            if total <= self._max_spool_bytes:
+            if total + incoming <= self._max_spool_bytes:
                 break
             log.warning(
                 "spool over %d bytes: dropping the oldest request %s",
@@ -173,6 +202,7 @@ class SpoolingExporter(SpanExporter):
             )
             path.unlink(missing_ok=True)
             total -= size
+        return total
 
     def _replay_loop(self) -> None:
         while not self._stop.wait(self._retry_interval_s):
@@ -254,7 +284,13 @@ class LocalStoreExporter(SpanExporter):
 
 
 def _encoded(spans: Sequence[ReadableSpan]) -> bytes:
-    """The spans as an OTLP protobuf request (the encoder loads protobuf: first use only)."""
+    """The spans as an OTLP protobuf request, written directly (see ``otlp_bytes``); the
+    official encoder (it loads protobuf: first use only) takes a batch holding a value the
+    direct writer does not know, and does what it does with it."""
+    try:
+        return encode_request(spans)
+    except Exception:
+        log.debug("spans not encoded directly; using the OTLP encoder", exc_info=True)
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     return bytes(encode_spans(spans).SerializeToString())

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import INVALID_SPAN, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, Status, StatusCode
 
 from . import attributes as keys
 from .handle import SpanHandle
@@ -22,6 +24,14 @@ from .handle import SpanHandle
 log = logging.getLogger("loopwise.sdk")
 
 Clock = Callable[[], int]
+_OK = Status(StatusCode.OK)
+
+
+class _NoInput:
+    """The type of ``NO_INPUT``."""
+
+
+NO_INPUT = _NoInput()  # no input to record at the start (None is an input: JSON null)
 
 
 class LiveSpan:
@@ -37,13 +47,20 @@ class LiveSpan:
         clock: Clock | None,
         capture_content: bool,
         attributes: dict[str, Any] | None = None,
+        input_value: Any = NO_INPUT,
     ) -> None:
         self._clock = clock
         self._token: object | None = None
         self._ended = False
+        attrs = {keys.KIND: kind.upper(), **(attributes or {})}
+        if capture_content and input_value is not NO_INPUT:
+            # Given at the start, the input costs the span one attribute update, not three.
+            try:
+                attrs[keys.INPUT], attrs[keys.INPUT_MIME] = keys.to_text(input_value)
+            except Exception:
+                log.debug("could not record %s", keys.INPUT, exc_info=True)
         try:
             start = clock() if clock else None
-            attrs = {keys.KIND: kind.upper(), **(attributes or {})}
             span = tracer.start_span(name, attributes=attrs, start_time=start)
         except Exception:
             log.debug("could not start span %r", name, exc_info=True)
@@ -53,19 +70,27 @@ class LiveSpan:
     @contextlib.contextmanager
     def current(self) -> Iterator[SpanHandle]:
         """Make this span the current one for the duration of the block."""
-        token = None
-        try:
-            token = otel_context.attach(trace.set_span_in_context(self.handle.span))
-        except Exception:
-            log.debug("could not attach span context", exc_info=True)
+        token = self.attach()
         try:
             yield self.handle
         finally:
-            if token is not None:
-                try:
-                    otel_context.detach(token)
-                except Exception:
-                    log.debug("could not detach span context", exc_info=True)
+            self.detach(token)
+
+    def attach(self) -> Token[Context] | None:
+        """Make this span the current one until ``detach(token)``; returns the token."""
+        try:
+            return otel_context.attach(trace.set_span_in_context(self.handle.span))
+        except Exception:
+            log.debug("could not attach span context", exc_info=True)
+            return None
+
+    def detach(self, token: Token[Context] | None) -> None:
+        """Restore the context that was current before ``attach`` returned ``token``."""
+        if token is not None:
+            try:
+                otel_context.detach(token)
+            except Exception:
+                log.debug("could not detach span context", exc_info=True)
 
     def fail(self, error: BaseException) -> None:
         """Record an exception that escaped the observed code."""
@@ -89,7 +114,7 @@ class LiveSpan:
                 and getattr(span, "status", None) is not None
                 and span.status.status_code == StatusCode.UNSET  # type: ignore[attr-defined]
             ):
-                span.set_status(StatusCode.OK)
+                span.set_status(_OK)
             span.end(end_time=self._clock() if self._clock else None)
         except Exception:
             log.debug("could not end span", exc_info=True)

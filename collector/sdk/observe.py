@@ -8,15 +8,16 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Collection, Generator
 from typing import Any, TypeVar
 
-from .attributes import bound_arguments
-from .live import LiveSpan
+from .attributes import argument_reader
+from .live import NO_INPUT, LiveSpan
 
 log = logging.getLogger("loopwise.sdk")
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_COLLECTED_ITEMS = 10_000
 
-SpanFactory = Callable[[str], LiveSpan]
+# A started span for a name and the call's input (NO_INPUT: none to record).
+SpanFactory = Callable[[str, Any], LiveSpan]
 
 
 def observe_function(
@@ -30,17 +31,18 @@ def observe_function(
 ) -> F:
     """Wrap ``fn`` so each call runs inside its own span, keeping its kind of callable."""
     span_name = name or fn.__qualname__
+    read_input = argument_reader(fn, ignore_input) if capture_input else None
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> LiveSpan:
-        live = new_span(span_name)
-        if capture_input:
+        value: Any = NO_INPUT
+        if read_input is not None:
             try:
-                arguments = bound_arguments(fn, args, kwargs, ignore_input)
+                arguments = read_input(args, kwargs)
                 if arguments != {}:
-                    live.handle.set_input(arguments)
+                    value = arguments
             except Exception:
                 log.debug("could not capture input of %s", span_name, exc_info=True)
-        return live
+        return new_span(span_name, value)
 
     def finish(live: LiveSpan, output: Any) -> None:
         if capture_output and not live.handle.output_set:
@@ -91,8 +93,11 @@ def observe_function(
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             live = start(args, kwargs)
             try:
-                with live.current():
+                token = live.attach()
+                try:
                     result = await fn(*args, **kwargs)
+                finally:
+                    live.detach(token)
                 finish(live, result)
                 return result
             except BaseException as exc:
@@ -148,8 +153,11 @@ def observe_function(
     def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
         live = start(args, kwargs)
         try:
-            with live.current():
+            token = live.attach()
+            try:
                 result = fn(*args, **kwargs)
+            finally:
+                live.detach(token)
             finish(live, result)
             return result
         except BaseException as exc:

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import loopwise
+from loopwise.collector.sdk.attributes import argument_reader, bound_arguments
 
 EPOCH = dt.datetime(2026, 1, 1)
 TICK = dt.timedelta(milliseconds=1)
@@ -417,6 +418,94 @@ def test_only_arguments_that_are_data_are_recorded(client: loopwise.Client, expo
     assert json.loads(rows["draft"]["input"]) == {"question": "where is my parcel?"}
     assert rows["sample"]["input"] is None
     assert all("Random" not in str(row["input"]) for row in rows.values())
+
+
+def positional(a: int, b: int = 2) -> None:
+    """Parameters that take positional arguments."""
+
+
+def starred(a: int, *rest: int, k: int = 1, **more: int) -> None:
+    """Every kind of parameter."""
+
+
+def positional_only(a: int, /, b: int) -> None:
+    """A positional-only parameter."""
+
+
+def keyword_only(*, k: int) -> None:
+    """A keyword-only parameter."""
+
+
+class Holder:
+    """A method, and a callable instance that cannot be hashed."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def method(self, question: str) -> None:
+        """Takes ``self`` first."""
+
+    def __call__(self, x: int) -> None:
+        """Called as a function."""
+
+
+CALLS: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
+    (positional, (), {}),
+    (positional, (1,), {}),
+    (positional, (1, 5), {}),
+    (positional, (1, 5, 9), {}),  # too many: recorded by position
+    (positional, (1,), {"b": 3}),
+    (positional, (), {"nope": 3}),
+    (starred, (1,), {}),
+    (starred, (1, 2, 3), {"k": 4, "x": 5}),
+    (positional_only, (1, 2), {}),
+    (positional_only, (1,), {"b": 2}),
+    (keyword_only, (), {"k": 1}),
+    (keyword_only, (1,), {}),
+    (Holder.method, (Holder(), "why?"), {}),
+    (Holder(), (7,), {}),
+    (max, (1, 2), {}),  # no signature to read
+    (positional, (random.Random(1), [1, 2]), {}),  # an argument that is not data
+]
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs"), CALLS)
+@pytest.mark.parametrize("ignore", [(), ("b", "k")])
+def test_arguments_read_without_binding_are_the_bound_ones(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], ignore: tuple[str, ...]
+) -> None:
+    read = argument_reader(func, ignore)
+
+    assert read(args, kwargs) == bound_arguments(func, args, kwargs, ignore)
+
+
+def test_capture_content_off_records_neither_input_nor_output(exporter) -> None:
+    quiet = loopwise.Client()
+    quiet.init("sdk-tests", exporter=exporter, batch=False, set_global=False, capture_content=False)
+
+    @quiet.observe(name="secret")
+    def secret(password: str) -> str:
+        return password[::-1]
+
+    try:
+        assert secret("hunter2") == "2retnuh"
+    finally:
+        quiet.shutdown()
+    row = only_row(exporter)
+    assert (row["input"], row["output"], row["status"]) == (None, None, "ok")
+
+
+def test_an_input_that_fails_to_serialize_is_left_out(client: loopwise.Client, exporter) -> None:
+    @dataclasses.dataclass
+    class Wrapper:
+        inside: object
+
+    @client.observe(name="wrapped")
+    def wrapped(value: Wrapper) -> str:
+        return "fine"
+
+    assert wrapped(Wrapper(Unprintable())) == "fine"
+    row = only_row(exporter)
+    assert (row["input"], row["output"], row["status"]) == (None, "fine", "ok")
 
 
 def test_unknown_kind_is_refused_at_declaration(client: loopwise.Client) -> None:
