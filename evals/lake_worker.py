@@ -22,7 +22,6 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -49,6 +48,9 @@ MARKS_DDL = (
     "partition INTEGER, last_rowid BIGINT, last_ingested_at TIMESTAMP, processed BIGINT, "
     "scored BIGINT, flagged BIGINT, updated_at TIMESTAMP)"
 )
+
+
+_WINDOW = "_lake_window"
 
 
 @dataclass
@@ -91,6 +93,9 @@ class LakeWorker:
     ) -> None:
         self.config = config
         self.con = connect_lake(backend)
+        # Each binding's share of a window is selected here, in memory: on the lake
+        # connection every name is first looked up in the lake's catalog.
+        self._local = duckdb.connect(":memory:")
         ensure_lake_schema(self.con)
         ensure_lake_tables(self.con, ("scores", "flags"))
         retrying(self.con, [(MARKS_DDL, [])])
@@ -114,6 +119,7 @@ class LakeWorker:
             self.leases.release()
         finally:
             self.con.close()
+            self._local.close()
 
     def stop(self) -> None:
         """Finish the current window and return from ``run``."""
@@ -166,11 +172,17 @@ class LakeWorker:
         """Score the next window of every binding on ``partition`` and store them all in one
         transaction; return the spans scored (0 when another worker stored first)."""
         marks = self._marks(partition, newest)
-        windows = [
-            window
-            for binding in self.config.bindings
-            if (window := self._evaluate(binding, partition, marks[binding.key], newest))
-        ]
+        pending = [b for b in self.config.bindings if marks[b.key] < newest]
+        if not pending:
+            return 0
+        start = min(marks[b.key] for b in pending)
+        until = min(newest, start + self.config.scan_rows)
+        self._local.register(_WINDOW, self._read(partition, start, until))
+        try:
+            evaluated = [self._evaluate(b, marks[b.key], until) for b in pending]
+        finally:
+            self._local.unregister(_WINDOW)
+        windows = [window for window in evaluated if window is not None]
         if not windows:
             return 0
         con = self.con
@@ -198,13 +210,27 @@ class LakeWorker:
         self.stats.flags += sum(window.flagged for window in windows)
         return max(rows, 1)
 
-    def _evaluate(
-        self, binding: Binding, partition: int, after: int, newest: int
-    ) -> _Window | None:
-        if after >= newest:
+    def _evaluate(self, binding: Binding, after: int, until: int) -> _Window | None:
+        """Score the binding's spans of the partition's window after its own watermark."""
+        if after >= until:
             return None
-        until = min(newest, after + self.config.scan_rows)
-        spans = self._window(binding, partition, after, until)
+        if binding.settle_s > 0:  # stop before the first span still settling
+            cutoff = _now() - dt.timedelta(seconds=binding.settle_s)
+            row = self._local.execute(
+                f"SELECT min(_rowid) FROM {_WINDOW} WHERE _rowid > ? AND ingested_at > ?",
+                [after, cutoff],
+            ).fetchone()
+            if row and row[0] is not None:
+                until = int(row[0]) - 1
+            if until <= after:
+                return None
+        where, params = binding.selector.where()
+        spans = query_arrow(
+            self._local,
+            f"SELECT * FROM {_WINDOW} WHERE _rowid > ? AND _rowid <= ? AND ({where}) "
+            f"ORDER BY _rowid LIMIT {int(self.config.batch_size)}",
+            [after, until, *params],
+        )
         if spans.num_rows == self.config.batch_size:
             until = int(spans.column("_rowid")[-1].as_py())
         evaluator = binding.evaluator
@@ -287,28 +313,22 @@ class LakeWorker:
         )
         return self._marks(partition, newest)
 
-    def _window(self, binding: Binding, partition: int, after: int, until: int) -> pa.Table:
-        """The binding's spans of ``partition`` with ``after < rowid <= until``, first copies
-        only, in rowid order (at most ``batch_size``)."""
-        where, params = binding.selector.where()
-        settled: list[Any] = []
-        settle = ""
-        if binding.settle_s > 0:
-            settle = "AND ingested_at <= ?"
-            settled = [_now() - dt.timedelta(seconds=binding.settle_s)]
+    def _read(self, partition: int, after: int, until: int) -> pa.Table:
+        """The spans of ``partition`` with ``after < rowid <= until``, first copies only, in
+        rowid order: read once per partition and step for every binding."""
         part = partition_sql("trace_id", self.leases.partitions)
         sql = f"""
             SELECT * FROM (
                 SELECT rowid AS _rowid, {SPAN_FIELDS} FROM spans_raw
-                WHERE rowid > ? AND rowid <= ? AND {part} = ? AND ({where}) {settle}
+                WHERE rowid > ? AND rowid <= ? AND {part} = ?
             ) AS s
             WHERE NOT EXISTS (
                 SELECT 1 FROM spans_raw AS e
                 WHERE e.trace_id = s.trace_id AND e.span_id = s.span_id AND e.rowid < s._rowid
             )
-            ORDER BY _rowid LIMIT {int(self.config.batch_size)}
+            ORDER BY _rowid
         """
-        return query_arrow(self.con, sql, [after, until, partition, *params, *settled])
+        return query_arrow(self.con, sql, [after, until, partition])
 
 
 def worker_lag(con: duckdb.DuckDBPyConnection, partitions: int) -> dt.timedelta:
