@@ -32,7 +32,8 @@ from loopwise.collector.store.lake_store import LakeStore
 CLIENTS_PER_COLLECTOR = 2
 
 
-def _database(server: str) -> str:
+def fresh_database(server: str) -> str:
+    """Create an empty PostgreSQL database on ``server`` for one case; its conninfo."""
     name = "lw_bench_" + uuid.uuid4().hex[:10]
     subprocess.run(
         ["psql", f"{server} dbname=postgres", "-q", "-c", f"CREATE DATABASE {name}"], check=True
@@ -44,7 +45,7 @@ def run_case(server: str, bodies: list[bytes], collectors: int) -> dict[str, flo
     """Start ``collectors`` lake collectors on a fresh lake, post every body across them."""
     ingest._BODIES[:] = bodies
     with tempfile.TemporaryDirectory() as tmp:
-        lake = LakeBackend(conninfo=_database(server), data_path=Path(tmp) / "data")
+        lake = LakeBackend(conninfo=fresh_database(server), data_path=Path(tmp) / "data")
         ports = [ingest._free_port() for _ in range(collectors)]
         command = [sys.executable, "-m", "loopwise", "collect", "--store", lake.spec]
         command += ["--data-path", str(lake.data_path)]

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +29,13 @@ import duckdb
 import httpx
 import ingest
 from ingest import SPANS_PER_REQUEST, build_request, machine, write_section
+from lake_ingest import fresh_database
 from rich.console import Console
 
 from loopwise.collector.store.backend import LakeBackend, connect_lake
 from loopwise.evals.lake_worker import worker_lag
 
 PARTITIONS = 16
-
-
-def _database(server: str) -> str:
-    name = "lw_bench_" + uuid.uuid4().hex[:10]
-    subprocess.run(
-        ["psql", f"{server} dbname=postgres", "-q", "-c", f"CREATE DATABASE {name}"], check=True
-    )
-    return f"{server} dbname={name}"
 
 
 def _post_steadily(url: str, bodies: list[bytes], rate: float, stop: threading.Event) -> int:
@@ -69,7 +61,7 @@ def run_case(
 ) -> dict[str, Any]:
     """One lake, one collector, ``workers`` workers; steady posting for ``seconds``."""
     with tempfile.TemporaryDirectory() as tmp:
-        lake = LakeBackend(conninfo=_database(server), data_path=Path(tmp) / "data")
+        lake = LakeBackend(conninfo=fresh_database(server), data_path=Path(tmp) / "data")
         env = {**os.environ, "LOOPWISE_DATA_PATH": str(lake.data_path)}
         port = ingest._free_port()
         collect = ["collect", "--store", lake.spec, "--port", str(port)]
@@ -118,6 +110,7 @@ def run_case(
                 process.terminate()
             for process in [*scorers, collector]:
                 process.wait(timeout=60)
+    lags = [lag for lag in lags if lag != float("inf")]  # before the workers made their tables
     steady = lags[len(lags) // 3 :] or lags
     return {
         "workers": workers,
@@ -126,8 +119,8 @@ def run_case(
         "spans": stored[0] if stored else 0,
         "scored": row[0] if row else 0,
         "scored_once": (row[0] == row[1]) if row else False,
-        "lag_median": statistics.median(steady),
-        "lag_max": max(lags),
+        "lag_median": statistics.median(steady) if steady else 0.0,
+        "lag_max": max(lags, default=0.0),
         "drain_s": drain_s,
     }
 
