@@ -13,6 +13,10 @@ original ids stay readable in the span's attributes (``langfuse.trace.id``,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from ..store.langfuse_scores import LangfuseScoreError
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -39,3 +43,23 @@ def _hex(langfuse_id: str, length: int, salt: bytes) -> str:
         return lowered
     digest = hashlib.sha256(salt + langfuse_id.encode("utf-8", "surrogatepass")).hexdigest()
     return digest[:length] if digest[:length].strip("0") else "1".rjust(length, "0")
+
+
+def map_score_ids(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A Langfuse score object with its ``traceId``/``observationId`` mapped as the spans'
+    ids are (hex ids kept, others hashed); a mapped original goes to the score's metadata."""
+    mapped = dict(item)
+    extra: dict[str, Any] = {}
+    for key, to_hex in (("traceId", trace_hex), ("observationId", observation_hex)):
+        value = mapped.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value:
+            raise LangfuseScoreError(f"{key} must be non-empty text")
+        mapped[key] = to_hex(value)
+        if mapped[key] != value.lower():
+            extra[f"langfuse.{key}"] = value
+    metadata = mapped.get("metadata")
+    if extra and (metadata is None or isinstance(metadata, dict)):
+        mapped["metadata"] = {**(metadata or {}), **extra}
+    return mapped

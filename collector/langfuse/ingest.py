@@ -31,7 +31,7 @@ from ..store import Store
 from ..store.langfuse_scores import LangfuseScoreError, append_langfuse_scores, score_row
 from ..store.scores import ScoreRow
 from ..store.span_updates import Key, stored_spans, traces_of_spans, write_spans
-from .ids import observation_hex, trace_hex
+from .ids import map_score_ids
 from .models import InvalidEvent, ParsedEvent, event_id_of, parse_event
 from .patches import ROOT, TRACE_ID, Patch, observation_patch, root_touch, trace_patch
 from .rows import langfuse_row
@@ -236,20 +236,7 @@ def _score_item(event: ParsedEvent) -> dict[str, Any]:
     """A ``score-create`` body as ``POST /api/public/scores`` takes it: its trace and
     observation ids mapped as the spans' (the originals kept in metadata), its id and
     timestamp the event's when it has none."""
-    item = dict(event.body)
-    metadata = item.get("metadata")
-    extra: dict[str, Any] = {}
-    for key, to_hex in (("traceId", trace_hex), ("observationId", observation_hex)):
-        value = item.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or not value:
-            raise LangfuseScoreError(f"{key} must be non-empty text")
-        item[key] = to_hex(value)
-        if item[key] != value:
-            extra[f"langfuse.{key}"] = value
-    if extra and (metadata is None or isinstance(metadata, dict)):
-        item["metadata"] = {**(metadata or {}), **extra}
+    item = map_score_ids(event.body)
     if item.get("id") is None:
         item["id"] = event.id
     if item.get("timestamp") is None:

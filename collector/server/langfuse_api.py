@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..langfuse.ids import map_score_ids
 from ..langfuse.ingest import IngestionResult, IngestSettings, ingest_batch, sdk_resource
 from ..store.langfuse_scores import LangfuseScoreError, record_langfuse_scores
 from .access import principal_of
@@ -63,6 +64,7 @@ def langfuse_routes(collector: Collector) -> list[BaseRoute]:
                 payload,
                 default_project=collector.config.default_project,
                 project=principal_of(request.scope).project,
+                map_ids=map_score_ids,
             )
         except BadRequest as exc:
             return json_error(exc.status, exc.message)

@@ -6,9 +6,11 @@ array of scores: ``{"id", "traceId", "observationId"?, "name", "value", "dataTyp
 "comment"?, "metadata"?, "timestamp"?, "environment"?, "configId"?}``. Each is checked on its
 own: a bad one is reported and skipped, the others are stored. Mapping:
 
-- ``traceId`` / ``observationId`` → ``trace_id`` / ``span_id`` (hex, as the OTel ids the
-  same SDK exports); a score on a session or dataset run alone is refused (loopwise scores
-  traces and spans).
+- ``traceId`` / ``observationId`` → ``trace_id`` / ``span_id``: hex ids (the OTel ids the
+  same SDK exports) as they are; the route maps any other id (a v2 SDK's UUID) the way
+  ``/api/public/ingestion`` maps its traces' and observations' (collector/langfuse/ids.py),
+  so the score lands on that trace. A score on a session or dataset run alone is refused
+  (loopwise scores traces and spans).
 - ``value``: a number is ``value`` (``BOOLEAN`` also sets ``passed``); a string is the
   ``label`` (``CATEGORICAL``), or the ``explanation`` for ``TEXT`` and ``CORRECTION``.
 - ``kind`` is ``code`` (a score computed by the application), ``source`` is ``langfuse``;
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +55,17 @@ class LangfuseScoreResult:
 
 
 def record_langfuse_scores(
-    store: Store, payload: Any, *, default_project: str, project: str | None = None
+    store: Store,
+    payload: Any,
+    *,
+    default_project: str,
+    project: str | None = None,
+    map_ids: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
 ) -> LangfuseScoreResult:
     """Check and store a ``POST /api/public/scores`` body (an array, or one score).
 
-    ``project`` (a project key's) is where every score lands, whatever trace it names."""
+    ``project`` (a project key's) is where every score lands, whatever trace it names;
+    ``map_ids`` turns each score's Langfuse ids into loopwise's first."""
     items = payload if isinstance(payload, list) else [payload]
     if not items or not all(isinstance(item, dict) for item in items):
         raise LangfuseScoreError("the body must be a score object or a non-empty array of them")
@@ -67,7 +75,7 @@ def record_langfuse_scores(
     rows: list[ScoreRow] = []
     for index, item in enumerate(items):
         try:
-            rows.append(score_row(item))
+            rows.append(score_row(map_ids(item) if map_ids else item))
         except LangfuseScoreError as exc:
             result.errors.append(f"score {index}: {exc}")
     result.accepted = append_langfuse_scores(

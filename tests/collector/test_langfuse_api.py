@@ -38,7 +38,7 @@ def test_a_batch_with_a_bad_score_stores_the_others(client, otlp) -> None:
     batch = [
         {"id": "s1", "traceId": trace_id, "name": "accuracy", "value": 0.9},
         {"id": "s2", "traceId": trace_id, "name": "notes", "value": "fine", "dataType": "TEXT"},
-        {"id": "s3", "traceId": "not-hex", "name": "broken", "value": 1},
+        {"id": "s3", "traceId": 12345, "name": "broken", "value": 1},
         {"id": "s4", "sessionId": "sess-1", "name": "session-only", "value": 1},
         {"id": "s5", "traceId": trace_id, "name": "flag", "value": 3, "dataType": "BOOLEAN"},
     ]
@@ -48,7 +48,7 @@ def test_a_batch_with_a_bad_score_stores_the_others(client, otlp) -> None:
     reply = response.json()
     assert (reply["accepted"], reply["rejected"]) == (2, 3)
     messages = " ".join(error["message"] for error in reply["errors"])
-    assert "traceId must be 32 hex" in messages
+    assert "traceId must be non-empty text" in messages
     assert "traceId is required" in messages
     assert "BOOLEAN value must be 0 or 1" in messages
     stored = scores(client, trace_id)
@@ -100,3 +100,22 @@ def test_the_api_key_is_required(make_api, otlp) -> None:
     anonymous = make_api()
     body = [{"traceId": otlp.trace_id().hex(), "name": "x", "value": 1}]
     assert anonymous.http.post("/api/public/scores", json=body).status_code == 401
+
+
+def test_a_score_on_a_v2_trace_id_lands_where_ingestion_put_that_trace(client) -> None:
+    from loopwise.collector.langfuse.ids import observation_hex, trace_hex
+
+    batch = [
+        {
+            "id": "v2-score",
+            "traceId": "3f0e6c1e-trace-of-a-v2-sdk",
+            "observationId": "gen-1",
+            "name": "helpful",
+            "value": 1,
+        }
+    ]
+    assert client.http.post("/api/public/scores", json=batch).status_code == 202
+
+    stored = scores(client, trace_hex("3f0e6c1e-trace-of-a-v2-sdk"))
+    assert [(s["name"], s["span_id"]) for s in stored] == [("helpful", observation_hex("gen-1"))]
+    assert '"langfuse.traceId": "3f0e6c1e-trace-of-a-v2-sdk"' in stored[0]["metadata"]
