@@ -10,6 +10,7 @@ store is then read through the collector's SQL endpoint.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +176,25 @@ def shown_trace(page: Page) -> str:
     return found.group(1)
 
 
+def quiet(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
+    """Wait until no script run is going and the page has not changed for ``quiet_s``: a
+    freshly started dashboard binds its key shortcuts a moment after it draws them."""
+    deadline = time.monotonic() + timeout_s
+    last, since = "", time.monotonic()
+    while time.monotonic() < deadline:
+        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        text = page.locator(MAIN).inner_text()
+        if busy or text != last:
+            last, since = text, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the page kept running or changing for 30 s")
+
+
 def press(page: Page, key: str) -> None:
-    """One key to the page itself: nothing that takes text has the focus."""
+    """One key to the page itself, once it is quiet: nothing that takes text has the focus."""
+    quiet(page)
     page.evaluate("() => document.activeElement?.blur()")
     page.keyboard.press(key)
 
