@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import duckdb
 
 from loopwise.collector.store.lake_store import is_conflict, retrying, rollback_quietly
+from loopwise.collector.store.retention import utc_now
 
 DEFAULT_PARTITIONS = 16
 LEASE_S = 30.0
@@ -87,7 +88,7 @@ class Leases:
     def refresh(self) -> list[int]:
         """Heartbeat, renew what is held, give back or claim toward the fair share; return
         the partitions held now."""
-        now = _now()
+        now = utc_now()
         self._heartbeat(now)
         held = self.held(now)
         if held:
@@ -116,14 +117,14 @@ class Leases:
                 "AND (owner IS NULL OR owner = ? OR expires_at <= ?)",
                 [self.owner, now + self._ttl(), self.owner, now],
             )
-        return self.held(_now())
+        return self.held(utc_now())
 
     def held(self, now: dt.datetime | None = None) -> list[int]:
         """The partitions whose lease this worker holds, in order."""
         rows = self.con.execute(
             "SELECT DISTINCT partition FROM worker_leases WHERE owner = ? AND expires_at > ? "
             "ORDER BY partition",
-            [self.owner, now or _now()],
+            [self.owner, now or utc_now()],
         ).fetchall()
         return [int(row[0]) for row in rows]
 
@@ -132,7 +133,7 @@ class Leases:
         row = cur.execute(
             "SELECT count(*) FROM worker_leases WHERE partition = ? AND owner = ? "
             "AND expires_at > ?",
-            [partition, self.owner, _now()],
+            [partition, self.owner, utc_now()],
         ).fetchone()
         return bool(row and row[0])
 
@@ -140,7 +141,7 @@ class Leases:
         """``ceil(partitions / live workers)``, this worker included."""
         live = self._scalar(
             "SELECT count(DISTINCT owner) FROM workers WHERE seen_at > ? AND owner <> ?",
-            [(now or _now()) - self._ttl(), self.owner],
+            [(now or utc_now()) - self._ttl(), self.owner],
         )
         return math.ceil(self.partitions / (live + 1))
 
@@ -191,7 +192,3 @@ class Leases:
 
 def _numbers(values: list[int]) -> str:
     return ", ".join(str(int(value)) for value in values)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -34,6 +34,7 @@ from loopwise.collector.store.lake_store import (
     rollback_quietly,
 )
 from loopwise.collector.store.lake_tables import ensure_lake_tables
+from loopwise.collector.store.retention import utc_now
 
 from .config import Binding, EvalsConfig
 from .lake_leases import DEFAULT_PARTITIONS, LEASE_S, Leases, new_worker_id, partition_sql
@@ -215,7 +216,7 @@ class LakeWorker:
         if after >= until:
             return None
         if binding.settle_s > 0:  # stop before the first span still settling
-            cutoff = _now() - dt.timedelta(seconds=binding.settle_s)
+            cutoff = utc_now() - dt.timedelta(seconds=binding.settle_s)
             row = self._local.execute(
                 f"SELECT min(_rowid) FROM {_WINDOW} WHERE _rowid > ? AND ingested_at > ?",
                 [after, cutoff],
@@ -267,7 +268,7 @@ class LakeWorker:
                 window.rows,
                 window.scored,
                 window.flagged,
-                _now(),
+                utc_now(),
                 key,
                 partition,
                 window.after,
@@ -292,7 +293,7 @@ class LakeWorker:
             "WHERE NOT EXISTS (SELECT 1 FROM worker_marks "
             "WHERE watermark_key = ? AND partition = ?)"
         )
-        now = _now()
+        now = utc_now()
         retrying(
             self.con,
             [
@@ -342,13 +343,9 @@ def worker_lag(con: duckdb.DuckDBPyConnection, partitions: int) -> dt.timedelta:
     oldest = row[0] if row else None
     if not isinstance(oldest, dt.datetime):
         return dt.timedelta(0)
-    return max(_now() - oldest, dt.timedelta(0))
+    return max(utc_now() - oldest, dt.timedelta(0))
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row and row[0] is not None else -1
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
