@@ -27,6 +27,8 @@ EXCEPTION = '[data-testid="stException"]'
 MAIN = '[data-testid="stMain"]'
 CHART = '[data-testid="stPlotlyChart"]'
 DRAWN_CHART = ".js-plotly-plot"
+# Streamlit loads each element kind's code lazily and shows this placeholder meanwhile.
+LOADING = '[data-testid="stSkeleton"]'
 
 
 def settle(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
@@ -37,7 +39,8 @@ def settle(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
     while time.monotonic() < deadline:
         # Plotly's bundle loads lazily: a chart's element exists before the chart is drawn.
         undrawn = page.locator(CHART).count() > page.locator(DRAWN_CHART).count()
-        busy = undrawn or page.locator(RUNNING).count() > 0
+        loading = page.locator(LOADING).count() > 0
+        busy = undrawn or loading or page.locator(RUNNING).count() > 0
         text = page.locator(MAIN).inner_text() if page.locator(MAIN).count() else ""
         if busy or text != last:
             last, quiet_since = text, time.monotonic()
@@ -112,7 +115,7 @@ def test_overview_draws_numbers_and_charts(
     open_page(page, dashboard, "")
     metric = page.locator('[data-testid="stMetric"]', has_text="Traces")
     assert metric.locator('[data-testid="stMetricValue"]').inner_text() == "13"
-    assert page.locator(DRAWN_CHART).count() >= 5  # traffic charts and score trends
+    page.locator(DRAWN_CHART).nth(4).wait_for()  # traffic charts and score trends
     legend = page.locator(".js-plotly-plot .legendtext").all_text_contents()
     assert any(text.startswith("judge <b>bold</b> <img") for text in legend)  # literal text
     assert page.get_by_role("heading", name="Open flags").is_visible()

@@ -182,7 +182,9 @@ def quiet(page: Page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     last, since = "", time.monotonic()
     while time.monotonic() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        # Streamlit loads each element kind's code lazily and shows this placeholder meanwhile.
+        busy = running or page.locator('[data-testid="stSkeleton"]').count() > 0
         text = page.locator(MAIN).inner_text()
         if busy or text != last:
             last, since = text, time.monotonic()
