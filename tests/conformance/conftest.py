@@ -46,6 +46,7 @@ SCENARIO = {
     "USER": "user-7",
 }
 CLIENT_TIMEOUT_S = 120
+INSTALL_TIMEOUT_S = 300
 SPANS_SQL = """
 SELECT * REPLACE (raw_attributes(attributes, input, output) AS attributes)
 FROM spans ORDER BY start_time, span_id
@@ -107,6 +108,35 @@ class Conformance:
     def close(self) -> None:
         """Close the HTTP client."""
         self.http.close()
+
+
+def install_apart(target: Path, requirement: str, package: str) -> Path:
+    """Install ``requirement`` alone (``pip install --no-deps --target``) into ``target``, for
+    a client whose pins the test environment cannot hold beside the others; its dependencies
+    are the environment's. Skips the test when pip cannot fetch it or ``package`` (a path
+    under ``target``) is not there afterwards. Returns ``target``, for ``Conformance.run``'s
+    ``python_path``."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(target),
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0 or not (target / package).is_dir():
+        pytest.skip(f"{requirement} could not be installed: {done.stderr[-500:]}")
+    return target
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ is skipped."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +18,16 @@ import pytest
 
 from loopwise.collector.langfuse.ids import observation_hex, trace_hex
 
+from .conftest import install_apart
+
 LANGFUSE_V2 = "2.60.10"
-INSTALL_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="session")
 def langfuse_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding the ``langfuse`` package of the SDK v2."""
     target = tmp_path_factory.mktemp("langfuse-v2")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(target),
-            f"langfuse=={LANGFUSE_V2}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0 or not (target / "langfuse").is_dir():
-        pytest.skip(f"langfuse=={LANGFUSE_V2} could not be installed: {done.stderr[-500:]}")
-    return target
+    return install_apart(target, f"langfuse=={LANGFUSE_V2}", "langfuse")
 
 
 def scores(conformance) -> list[dict[str, Any]]:
