@@ -276,12 +276,13 @@ def take_value(
 
 def take_serialized(attrs: dict[str, Any], key: str, out: Resolved, *, output: bool) -> bool:
     """Use the attribute ``key`` as the input (or output) text verbatim, unless it holds a
-    framework serialization (LangChain messages, Responses API items): then its messages,
-    their content as the text. True when the attribute was there."""
+    framework serialization (LangChain messages, Responses API items, LlamaIndex return
+    values): then its messages, their content as the text. True when the attribute was
+    there."""
     value = attrs.get(key)
     if value is None or value == "":
         return False
-    if isinstance(value, str) and value[:1] in ("{", "[") and '"type"' in value:
+    if isinstance(value, str) and value[:1] in ("{", "[") and _may_be_serialized(value):
         parsed = json_scalar(value)
         plain = framework_messages(parsed)
         messages = read_messages(plain) if plain else None
@@ -289,3 +290,13 @@ def take_serialized(attrs: dict[str, Any], key: str, out: Resolved, *, output: b
             (out.set_output if output else out.set_input)(render_text(messages), messages)
             return True
     return out.copy_output(attrs, key) if output else out.copy_input(attrs, key)
+
+
+# Every serialization framework_messages reads names one of these keys (LangChain and
+# Responses items a "type"; LlamaIndex's ToolOutput a "tool_name", its responses their
+# "source_nodes"): other JSON is not parsed.
+SERIALIZED_MARKERS = ('"type"', '"tool_name"', '"source_nodes"')
+
+
+def _may_be_serialized(text: str) -> bool:
+    return any(marker in text for marker in SERIALIZED_MARKERS)

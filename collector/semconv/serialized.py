@@ -13,6 +13,10 @@ Frameworks dump their own message objects into span attributes (``input.value``,
   ``function_call``, ``function_call_output``, ``custom_tool_call(_output)``; ``reasoning``
   and hosted-tool items are left out. A request (``{"model", "instructions", "input"}``) and
   a response object (``{"object": "response", "output": [...]}``) hold them.
+- LlamaIndex return values, as openinference-instrumentation-llama-index dumps them: a
+  ``ToolOutput`` (``tool_name``, ``raw_input``, ``raw_output``; its text in ``blocks`` or
+  ``content``) is a tool message, a ``Response`` or ``AgentChatResponse`` (``response``,
+  ``source_nodes``) an assistant message.
 
 ``framework_messages`` returns the messages as ``{"role", "content", "tool_calls"?,
 "tool_call_id"?}`` dicts, or None when the value is none of these shapes.
@@ -47,7 +51,8 @@ Plain = dict[str, Any]
 
 
 def framework_messages(value: Any) -> list[Plain] | None:
-    """Plain chat messages from a LangChain or Responses API serialization, or None."""
+    """Plain chat messages from a LangChain, Responses API or LlamaIndex serialization, or
+    None."""
     if isinstance(value, dict):
         return _from_dict(value, depth=0)
     if isinstance(value, list):
@@ -59,6 +64,9 @@ def _from_dict(value: dict[str, Any], depth: int) -> list[Plain] | None:
     message = langchain_message(value)
     if message is not None:
         return [message] if message["role"] else []
+    message = llama_index_message(value)
+    if message is not None:
+        return [message]
     if value.get("lc") == 1 and isinstance(value.get("kwargs"), dict):  # a prompt value
         kwargs = value["kwargs"]
         if isinstance(kwargs.get("messages"), list):
@@ -149,6 +157,21 @@ def langchain_message(value: Any) -> Plain | None:
         if call_id:
             message["tool_call_id"] = call_id
     return message
+
+
+def llama_index_message(value: dict[str, Any]) -> Plain | None:
+    """A LlamaIndex ``ToolOutput`` (as a tool message) or ``Response``/``AgentChatResponse``
+    (as an assistant message) dumped as a dict; None for any other dict."""
+    if "tool_name" in value and "raw_output" in value and "raw_input" in value:
+        content: Any = value.get("blocks")
+        if not isinstance(content, list) or not content:
+            content = value.get("content")
+        if content is None or content == "":
+            content = value["raw_output"]
+        return {"role": "tool", "content": content}
+    if isinstance(value.get("response"), str) and isinstance(value.get("source_nodes"), list):
+        return {"role": "assistant", "content": value["response"]}
+    return None
 
 
 def _langchain_calls(body: dict[str, Any]) -> list[Plain]:

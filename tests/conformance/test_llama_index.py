@@ -1,9 +1,10 @@
 """LlamaIndex (llama-index-llms-openai's OpenAI LLM) under
-openinference-instrumentation-llama-index: ``complete`` and ``chat``. The instrumentation
-sends a method's bound arguments as ``input.value`` (``{"args": [...]}`` for ``complete``,
-``{"messages": [<ChatMessage reprs>]}`` for ``chat``), the prompt as ``llm.prompts`` (a
-plain string array) and chat messages flattened; stored text is the prompt and the
-messages' content.
+openinference-instrumentation-llama-index: ``complete``, ``chat`` and a function tool run.
+The instrumentation sends a method's bound arguments as ``input.value`` (``{"args": [...]}``
+for ``complete``, ``{"messages": [<ChatMessage reprs>]}`` for ``chat``, ``{"kwargs": ...}``
+for a tool), the prompt as ``llm.prompts`` (a plain string array), chat messages flattened
+and a tool's ToolOutput dumped as ``output.value``; stored text is the prompt, the
+messages' content and the tool's text.
 
 llama-index-llms-openai caps ``openai<3`` while the test environment holds openai 3 (the
 Agents SDK and pydantic-ai need it), so it is installed on its own into a folder of the test
@@ -45,7 +46,8 @@ def test_llama_index_spans_land_readable(
         assert span["service_name"] == "conformance-llama-index"
     completed = expect.one(spans, name="OpenAI.complete")
     chatted = expect.one(spans, name="OpenAI.chat")
-    assert len(spans) == 2
+    tool = expect.one(spans, name="FunctionTool.call")
+    assert len(spans) == 3
 
     # complete(): the prompt (llm.prompts), not input.value's {"args": [...]}.
     assert completed["attributes"]["input.value"].startswith('{"args": ')
@@ -58,6 +60,11 @@ def test_llama_index_spans_land_readable(
     # chat(): the flattened messages, not input.value's ChatMessage reprs.
     expect.chat(chatted, streamed)
     expect.reply_message(chatted, streamed)
+    # The tool: its arguments as given, its ToolOutput's text blocks as a tool message.
+    assert (tool["kind"], tool["input"]) == ("tool", '{"kwargs": {"city": "test"}}')
+    assert tool["output"] == "Sunny in test"
+    assert tool["output_messages"] == [{"role": "tool", "content": "Sunny in test"}]
+    assert tool["status"] == "ok" and tool["ingest_warnings"] is None
     for span in (completed, chatted):
         assert (span["model"], span["provider"]) == (scenario["MODEL"], "openai")
         assert span["ingest_warnings"] is None and span["status"] == "ok"
@@ -75,3 +82,5 @@ def test_llama_index_spans_land_readable(
     fields = golden.fields("cost_usd", "user_id", "metadata")
     golden.save("openinference", "captured_llama_index_complete", completed, fields, source)
     golden.save("openinference", "captured_llama_index_chat", chatted, fields, source)
+    tool_fields = golden.fields("user_id")
+    golden.save("openinference", "captured_llama_index_tool", tool, tool_fields, source)
