@@ -154,10 +154,36 @@ def _count(url: str) -> int:
     return int(body.json()["rows"][0][0])
 
 
-def run_case(bodies: list[bytes], clients: int, scoring: bool) -> dict[str, float]:
-    """A fresh collector; post every body from ``clients`` processes; wait for the rows."""
+def post_and_count(
+    bodies: list[bytes], port: int, clients: int, count: Callable[[], int]
+) -> dict[str, float]:
+    """Post every body to 127.0.0.1:``port`` from ``clients`` processes; stop the clock when
+    ``count()`` reaches the spans of every request answered 200 (or after 600 s)."""
     ingest._BODIES[:] = bodies
     sent = len(bodies) * SPANS_PER_REQUEST
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        started = time.perf_counter()
+        shares = pool.map(_post_share, [(port, i, clients) for i in range(clients)])
+        failed = sum(len(share[0]) for share in shares)
+        # Every span of an answered-200 request must be counted; a refused one is not.
+        accepted = sent - failed * SPANS_PER_REQUEST
+        stored = count()
+        while stored < accepted and time.perf_counter() - started < 600:
+            time.sleep(0.2)
+            stored = count()
+        elapsed = time.perf_counter() - started
+    return {
+        "spans": sent,
+        "stored": stored,
+        "failed": failed,
+        "retries": sum(share[1] for share in shares),
+        "seconds": elapsed,
+        "spans_per_s": stored / elapsed,
+    }
+
+
+def run_case(bodies: list[bytes], clients: int, scoring: bool) -> dict[str, float]:
+    """A fresh collector; post every body from ``clients`` processes; wait for the rows."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ)
         if scoring:
@@ -175,28 +201,10 @@ def run_case(bodies: list[bytes], clients: int, scoring: bool) -> dict[str, floa
         url = f"http://127.0.0.1:{port}"
         try:
             ingest._wait_healthy(url, process)
-            with multiprocessing.get_context("fork").Pool(clients) as pool:
-                started = time.perf_counter()
-                shares = pool.map(_post_share, [(port, i, clients) for i in range(clients)])
-                failed = sum(len(share[0]) for share in shares)
-                # Every span of an answered-200 request must be counted; a refused one is not.
-                accepted = sent - failed * SPANS_PER_REQUEST
-                stored = _count(url)
-                while stored < accepted and time.perf_counter() - started < 600:
-                    time.sleep(0.2)
-                    stored = _count(url)
-                elapsed = time.perf_counter() - started
+            return post_and_count(bodies, port, clients, lambda: _count(url))
         finally:
             process.terminate()
             process.wait(30)
-    return {
-        "spans": sent,
-        "stored": stored,
-        "failed": failed,
-        "retries": sum(share[1] for share in shares),
-        "seconds": elapsed,
-        "spans_per_s": stored / elapsed,
-    }
 
 
 def main() -> None:
