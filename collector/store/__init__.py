@@ -46,7 +46,15 @@ if TYPE_CHECKING:
         append_scores,
         scores_table,
     )
-    from .store import DEFAULT_DB_PATH, QueryResult, QueryTimeout, QueryTooLarge, Store, StoreError
+    from .store import (
+        DEFAULT_DB_PATH,
+        QueryResult,
+        QuerySource,
+        QueryTimeout,
+        QueryTooLarge,
+        Store,
+        StoreError,
+    )
     from .trace_fragments import trace_fragments
     from .trace_queries import (
         Page,
@@ -157,6 +165,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".store": (
         "DEFAULT_DB_PATH",
         "QueryResult",
+        "QuerySource",
         "QueryTimeout",
         "QueryTooLarge",
         "Store",
@@ -217,6 +226,7 @@ __all__ = [
     "Page",
     "QueryRejected",
     "QueryResult",
+    "QuerySource",
     "QueryTimeout",
     "QueryTooLarge",
     "RecentTraces",

@@ -3,8 +3,11 @@
 The file is first opened as a store (so it is on the current schema), then attached
 read-only to the lake connection. One lake transaction copies each table: ``spans`` into the
 lake's ``spans_raw`` (read through its deduplicating ``spans`` view), every other table as
-it is (``CREATE TABLE ... AS``; DuckLake has no primary keys, indexes or sequences, so only
-columns and rows carry over). After the commit each table is compared in both directions
+it is (``CREATE TABLE ... AS``, or into the empty table a collector or worker already
+made; DuckLake has no primary keys, indexes or sequences, so only columns and rows carry
+over), except ``traces``: the lake's ``traces`` view computes those rows from the spans,
+and the file's table is compared with it like any copy. After the commit each table is
+compared in both directions
 with ``EXCEPT ALL`` (a multiset difference, so a lost or doubled row shows), and the
 migration reports a table that differs instead of claiming success.
 """
@@ -23,6 +26,7 @@ from .schema import SPAN_COLUMN_NAMES
 
 SOURCE_ALIAS = "_migrate_source"
 _LAKE_SPANS = "spans_raw"
+_COMPUTED = frozenset({"traces"})  # views in the lake, computed from the copied spans
 
 
 class MigrationError(RuntimeError):
@@ -105,36 +109,38 @@ def _lake_table(name: str) -> str:
     return _LAKE_SPANS if name == "spans" else name
 
 
-def _check_empty(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    existing = {
+def _lake_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
         str(row[0])
         for row in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
         ).fetchall()
     }
+
+
+def _check_empty(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    existing = _lake_tables(con)
     for name in tables:
         target = _lake_table(name)
-        if target in existing and target != _LAKE_SPANS:
+        if target in existing and _scalar(con, f'SELECT count(*) FROM "{target}"'):
             raise MigrationError(
-                f"the lake already has a table {target}: migrate copies into an empty lake"
+                f"the lake already holds rows in {target}: migrate copies into an empty lake"
             )
-    held = con.execute(f"SELECT count(*) FROM {_LAKE_SPANS}").fetchone()
-    if held and held[0]:
-        raise MigrationError(
-            f"the lake already holds {held[0]} spans: migrate copies into an empty lake"
-        )
 
 
 def _copy(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
     columns = ", ".join(f'"{name}"' for name in SPAN_COLUMN_NAMES)
+    existing = _lake_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for name in tables:
             source = f'{SOURCE_ALIAS}.main."{name}"'
             if name == "spans":
                 con.execute(f"INSERT INTO {_LAKE_SPANS} ({columns}) SELECT {columns} FROM {source}")
-            else:
+            elif name in existing:  # made empty by a collector or worker, same columns
+                con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM {source}')
+            elif name not in _COMPUTED:
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {source}')
         con.execute("COMMIT")
     except duckdb.Error as exc:

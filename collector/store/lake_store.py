@@ -25,10 +25,16 @@ import duckdb
 import pyarrow as pa
 
 from .backend import LAKE_ALIAS, LakeBackend, connect_lake
+from .migration_sql import FROZEN_MIGRATIONS
 from .readonly import check_single_select
 from .schema import SPAN_COLUMN_NAMES, SPAN_COLUMNS
+from .store import MAX_RESULT_ROWS, QueryResult, query_on, select_checked
+from .traces import traces_select
+from .user_sql import DEFAULT_USER_SQL_MEMORY_BYTES
 
-LAKE_SCHEMA_VERSION = 1
+LAKE_SCHEMA_VERSION = 2  # 2: the traces view
+LOCAL_CATALOG = "memory"  # the connection's own in-memory database: holds what a lake cannot
+SEARCH_PATH = f"{LAKE_ALIAS}.main,{LOCAL_CATALOG}.main"
 _CONFLICT_RETRIES = 20
 
 SPANS_RAW_DDL = (
@@ -40,6 +46,7 @@ SPANS_VIEW_DDL = (
     "CREATE OR REPLACE VIEW spans AS SELECT * FROM spans_raw "
     "QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY ingested_at) = 1"
 )
+TRACES_VIEW_DDL = f"CREATE OR REPLACE VIEW traces AS {traces_select()}"
 SCHEMA_TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS _lake_schema (version INTEGER NOT NULL, applied_at TIMESTAMP)"
 )
@@ -73,6 +80,20 @@ def is_conflict(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.TransactionException) or "conflict" in text
 
 
+def file_macros() -> list[str]:
+    """The file store's macros (``raw_attributes``, ...) as its migrations define them, to be
+    created in the connection's own database: DuckLake stores no functions."""
+    statements = []
+    for _, migration in FROZEN_MIGRATIONS:
+        for sql, _params in migration:
+            text = sql.strip()
+            for head in ("CREATE MACRO ", "CREATE OR REPLACE MACRO "):
+                if text.startswith(head):
+                    rest = text[len(head) :]
+                    statements.append(f"CREATE OR REPLACE MACRO {LOCAL_CATALOG}.main.{rest}")
+    return statements
+
+
 def lake_schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The lake schema version recorded in the lake behind ``con`` (0: none yet)."""
     exists = con.execute(
@@ -91,6 +112,7 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     retrying(con, [(SCHEMA_TABLE_DDL, []), (SPANS_RAW_DDL, [])])
     retrying(con, [(SPANS_VIEW_DDL, [])])
+    retrying(con, [(TRACES_VIEW_DDL, [])])
     if lake_schema_version(con) >= LAKE_SCHEMA_VERSION:
         return False
     retrying(
@@ -128,6 +150,8 @@ class LakeStore:
         self.backend = backend
         self._con = connect_lake(backend)
         self._write_lock = threading.Lock()
+        for statement in file_macros():
+            self._con.execute(statement)
         ensure_lake_schema(self._con)
 
     def close(self) -> None:
@@ -144,26 +168,38 @@ class LakeStore:
         """A new cursor on the lake; each statement reads the latest committed snapshot."""
         cur = self._con.cursor()
         cur.execute(f"USE {LAKE_ALIAS}")
+        cur.execute(f"SET search_path = '{SEARCH_PATH}'")
         return cur
 
+    def query(
+        self,
+        sql: str,
+        params: list[Any] | dict[str, Any] | None = None,
+        *,
+        max_rows: int = MAX_RESULT_ROWS,
+        timeout_s: float | None = None,
+    ) -> QueryResult:
+        """Run trusted SQL (our own read queries) on the latest snapshot."""
+        return query_on(self.cursor(), sql, params, max_rows=max_rows, timeout_s=timeout_s)
+
     def select(
-        self, sql: str, *, max_rows: int = 10_000
-    ) -> tuple[list[str], list[tuple[Any, ...]], bool]:
-        """Run one read-only SELECT (checked as for the file store) on one snapshot; return
-        (columns, rows cut at ``max_rows``, whether rows were cut)."""
-        statement = check_single_select(sql)
-        cur = self.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                result = cur.execute(statement)
-                columns = [d[0] for d in result.description or []]
-                rows = result.fetchmany(max_rows + 1)
-            finally:
-                cur.execute("ROLLBACK")
-        finally:
-            cur.close()
-        return columns, rows[:max_rows], len(rows) > max_rows
+        self,
+        sql: str,
+        *,
+        max_rows: int = MAX_RESULT_ROWS,
+        timeout_s: float | None = 30.0,
+        memory_bytes: int | None = DEFAULT_USER_SQL_MEMORY_BYTES,
+    ) -> QueryResult:
+        """Run one user query where it cannot write, on one snapshot, checked and limited
+        as on a file store (``Store.select``); cut at ``max_rows``."""
+        return select_checked(
+            self._con,
+            check_single_select(sql),
+            max_rows=max_rows,
+            timeout_s=timeout_s,
+            memory_bytes=memory_bytes,
+            search_path=SEARCH_PATH,
+        )
 
     def append_spans(self, table: pa.Table) -> int:
         """Append normalized spans in one lake transaction; return how many were new.

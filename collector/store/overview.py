@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .store import Store
+from .store import QuerySource
 from .usage import duplicate_sql, superseded_sql
 
 BUCKET_LADDER_S: tuple[int, ...] = (
@@ -192,7 +192,7 @@ class Window:
 
 
 def resolve_window(
-    store: Store, f: OverviewFilter, where: Where, source: str, bucket_seconds: int | None
+    store: QuerySource, f: OverviewFilter, where: Where, source: str, bucket_seconds: int | None
 ) -> Window | None:
     """The filter's bounds, or the data's extent where one is open (``source`` is a table and
     its time column, e.g. ``traces.start_time``); None when no row matches."""
@@ -210,7 +210,7 @@ def resolve_window(
     return Window(since, until, width)
 
 
-def data_extent(store: Store) -> dict[str, Any]:
+def data_extent(store: QuerySource) -> dict[str, Any]:
     """When the stored traces start: the earliest and latest start and how many traces (a
     page picks a default time range that fits the data from it)."""
     [row] = run(
@@ -221,7 +221,7 @@ def data_extent(store: Store) -> dict[str, Any]:
     return {"first": row["first"], "last": row["last"], "traces": int(row["traces"])}
 
 
-def run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def run(store: QuerySource, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of one of our own queries, as dicts, under the Overview's time limit."""
     return store.query(sql, params, timeout_s=QUERY_TIMEOUT_S).records()
 
@@ -257,7 +257,9 @@ GROUP BY GROUPING SETS ((bucket), ())
 """
 
 
-def traffic(store: Store, f: OverviewFilter, bucket_seconds: int | None = None) -> dict[str, Any]:
+def traffic(
+    store: QuerySource, f: OverviewFilter, bucket_seconds: int | None = None
+) -> dict[str, Any]:
     """Per time bucket and for the whole window: traces, spans, traces with an error and the
     error rate, trace duration p50/p95, LLM calls and their p50/p95, tokens and cost.
 

@@ -25,7 +25,7 @@ from .overview import (
     run,
     trace_where,
 )
-from .store import Store
+from .store import QuerySource
 
 MAX_EVALUATORS = 12
 DEFAULT_FACET_LIMIT = 50
@@ -81,7 +81,7 @@ MAX_SCORE_ROWS = 200_000
 
 
 def score_trends(
-    store: Store, f: OverviewFilter, bucket_seconds: int | None = None
+    store: QuerySource, f: OverviewFilter, bucket_seconds: int | None = None
 ) -> dict[str, Any]:
     """Per evaluator (score name): scores, errored runs, mean value and pass rate, per time
     bucket and over the window; only the ``MAX_EVALUATORS`` with the most scores.
@@ -145,7 +145,7 @@ ORDER BY facet, count DESC, value
 
 
 def facets(
-    store: Store,
+    store: QuerySource,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int = DEFAULT_FACET_LIMIT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import QueryResult, Store
+from .store import QueryResult, QuerySource
 
 RECENT_TRACES_SQL = """
 SELECT trace_id, project, root_name, start_time,
@@ -24,13 +24,13 @@ FROM spans WHERE trace_id = ? ORDER BY start_time, span_id
 
 
 def recent_traces(
-    store: Store, *, limit: int = 50, offset: int = 0, project: str | None = None
+    store: QuerySource, *, limit: int = 50, offset: int = 0, project: str | None = None
 ) -> QueryResult:
     """One summary row per trace (from the ``traces`` table), newest first, paginated."""
     return store.query(RECENT_TRACES_SQL, {"limit": limit, "offset": offset, "project": project})
 
 
-def trace_spans(store: Store, trace_id: str) -> list[dict[str, Any]]:
+def trace_spans(store: QuerySource, trace_id: str) -> list[dict[str, Any]]:
     """Every span of one trace, in start order."""
     return store.query(TRACE_SPANS_SQL, [trace_id]).records()
 

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from .store import Store
+from .store import QuerySource
 
 _FAILING_SQL = """
 WITH failing AS (
@@ -52,12 +52,12 @@ def _failing_sql(where: str, score_where: str) -> str:
     return _FAILING_SQL.format(span_where=where, score_where=score_where)
 
 
-def trace_root_cause(store: Store, trace_id: str) -> dict[str, Any] | None:
+def trace_root_cause(store: QuerySource, trace_id: str) -> dict[str, Any] | None:
     """The root-cause span of one trace (span_id, name, kind, reasons), or None."""
     return root_causes_of(store, [trace_id]).get(trace_id)
 
 
-def root_causes_of(store: Store, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def root_causes_of(store: QuerySource, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The root-cause span of each of ``trace_ids`` that has one, by trace id (one query)."""
     ids = sorted(set(trace_ids))
     if not ids:
@@ -76,7 +76,7 @@ def root_causes_of(store: Store, trace_ids: Sequence[str]) -> dict[str, dict[str
 
 
 def root_cause_counts(
-    store: Store,
+    store: QuerySource,
     *,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,

@@ -6,7 +6,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -48,6 +48,22 @@ class QueryResult:
     def records(self) -> list[dict[str, Any]]:
         """Rows as dicts keyed by column name."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+class QuerySource(Protocol):
+    """What the read queries (traces, overview, root causes) run on: a file ``Store`` or a
+    ``LakeStore``."""
+
+    def query(
+        self,
+        sql: str,
+        params: list[Any] | dict[str, Any] | None = None,
+        *,
+        max_rows: int = MAX_RESULT_ROWS,
+        timeout_s: float | None = None,
+    ) -> QueryResult:
+        """Run trusted SQL; stop it after ``timeout_s`` (QueryTimeout)."""
+        ...
 
 
 class Store:
@@ -244,18 +260,9 @@ class Store:
         if project is not None:
             scoped, stored = self._tables_by_scope()
             statement = check_single_select(scope_to_project(statement, project, scoped, stored))
-        try:
-            with read_only_cursor(self._con, timeout_s=timeout_s, memory_bytes=memory_bytes) as cur:
-                result = cur.execute(statement)
-                columns = [d[0] for d in result.description or []]
-                rows = result.fetchmany(max_rows + 1)
-        except QueryStopped as exc:
-            if exc.limit == "memory":
-                raise QueryTooLarge(str(exc)) from None
-            raise QueryTimeout(str(exc)) from None
-        except duckdb.TransactionException as exc:
-            raise QueryRejected(f"only reads are allowed: {_first_line(exc)}") from None
-        return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
+        return select_checked(
+            self._con, statement, max_rows=max_rows, timeout_s=timeout_s, memory_bytes=memory_bytes
+        )
 
     def _tables_by_scope(self) -> tuple[list[str], list[str]]:
         """(tables with a ``project`` column, every stored table) of the main schema."""
@@ -274,21 +281,60 @@ class Store:
         timeout_s: float | None = None,
     ) -> QueryResult:
         """Run trusted SQL (our own queries) on a fresh cursor, interrupted after ``timeout_s``."""
-        cur = self._con.cursor()
-        timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
-        try:
-            if timer:
-                timer.start()
-            result = cur.execute(sql, params or [])
+        return query_on(self._con.cursor(), sql, params, max_rows=max_rows, timeout_s=timeout_s)
+
+
+def query_on(
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None = None,
+    *,
+    max_rows: int = MAX_RESULT_ROWS,
+    timeout_s: float | None = None,
+) -> QueryResult:
+    """Run trusted SQL on ``cur`` (closed afterwards), interrupted after ``timeout_s``."""
+    timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
+    try:
+        if timer:
+            timer.start()
+        result = cur.execute(sql, params or [])
+        columns = [d[0] for d in result.description or []]
+        rows = result.fetchmany(max_rows + 1)
+    except duckdb.InterruptException:
+        raise QueryTimeout(f"query ran longer than {timeout_s:g}s and was stopped") from None
+    finally:
+        if timer:
+            timer.cancel()
+        cur.close()
+    return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
+
+
+def select_checked(
+    con: duckdb.DuckDBPyConnection,
+    statement: str,
+    *,
+    max_rows: int = MAX_RESULT_ROWS,
+    timeout_s: float | None = 30.0,
+    memory_bytes: int | None = DEFAULT_USER_SQL_MEMORY_BYTES,
+    search_path: str | None = None,
+) -> QueryResult:
+    """Run one already checked user SELECT in a READ ONLY transaction on its own cursor of
+    ``con`` (names looked up in ``search_path`` when given), stopped at ``timeout_s`` or
+    ``memory_bytes``."""
+    try:
+        with read_only_cursor(
+            con, timeout_s=timeout_s, memory_bytes=memory_bytes, search_path=search_path
+        ) as cur:
+            result = cur.execute(statement)
             columns = [d[0] for d in result.description or []]
             rows = result.fetchmany(max_rows + 1)
-        except duckdb.InterruptException:
-            raise QueryTimeout(f"query ran longer than {timeout_s:g}s and was stopped") from None
-        finally:
-            if timer:
-                timer.cancel()
-            cur.close()
-        return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
+    except QueryStopped as exc:
+        if exc.limit == "memory":
+            raise QueryTooLarge(str(exc)) from None
+        raise QueryTimeout(str(exc)) from None
+    except duckdb.TransactionException as exc:
+        raise QueryRejected(f"only reads are allowed: {_first_line(exc)}") from None
+    return QueryResult(columns, rows[:max_rows], truncated=len(rows) > max_rows)
 
 
 def _count(cur: duckdb.DuckDBPyConnection, table_name: str) -> int:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .store import Store
+from .store import QuerySource
 
 TRACE_SUMMARY_COLUMNS = (
     "trace_id",
@@ -101,7 +101,7 @@ class Page:
 
 
 def list_traces(
-    store: Store, where: TraceFilter | None = None, *, limit: int = 50, offset: int = 0
+    store: QuerySource, where: TraceFilter | None = None, *, limit: int = 50, offset: int = 0
 ) -> Page:
     """Trace summaries matching ``where``, newest start first."""
     condition, params = (where or TraceFilter()).where()
@@ -113,14 +113,14 @@ def list_traces(
     return Page(rows, count_traces(store, where), limit, offset)
 
 
-def count_traces(store: Store, where: TraceFilter | None = None) -> int:
+def count_traces(store: QuerySource, where: TraceFilter | None = None) -> int:
     """How many traces match ``where``."""
     condition, params = (where or TraceFilter()).where()
     rows = store.query(f"SELECT count(*) FROM traces WHERE {condition}", params).rows
     return int(rows[0][0])
 
 
-def trace_summary(store: Store, trace_id: str) -> dict[str, Any] | None:
+def trace_summary(store: QuerySource, trace_id: str) -> dict[str, Any] | None:
     """The summary row of one trace, or None when no span of it is stored."""
     records = store.query(
         f"SELECT {_SUMMARY_SELECT} FROM traces WHERE trace_id = ?", [trace_id]
@@ -128,7 +128,7 @@ def trace_summary(store: Store, trace_id: str) -> dict[str, Any] | None:
     return records[0] if records else None
 
 
-def trace_scores(store: Store, trace_id: str) -> list[dict[str, Any]]:
+def trace_scores(store: QuerySource, trace_id: str) -> list[dict[str, Any]]:
     """Every score of one trace (evaluators' and people's), oldest first."""
     return store.query(
         "SELECT * FROM scores WHERE trace_id = ? ORDER BY created_at, score_id", [trace_id]
@@ -136,7 +136,7 @@ def trace_scores(store: Store, trace_id: str) -> list[dict[str, Any]]:
 
 
 def session_traces(
-    store: Store,
+    store: QuerySource,
     session_id: str,
     *,
     project: str | None = None,
@@ -196,7 +196,7 @@ _USER_AGGREGATES = """
 
 
 def list_sessions(
-    store: Store, *, project: str | None = None, limit: int = 50, offset: int = 0
+    store: QuerySource, *, project: str | None = None, limit: int = 50, offset: int = 0
 ) -> Page:
     """Sessions with their trace count, first and last activity, users and errors; the
     most recently active first."""
@@ -204,7 +204,7 @@ def list_sessions(
 
 
 def list_users(
-    store: Store, *, project: str | None = None, limit: int = 50, offset: int = 0
+    store: QuerySource, *, project: str | None = None, limit: int = 50, offset: int = 0
 ) -> Page:
     """End users with their trace and session counts and last activity; the most recently
     active first."""
@@ -212,7 +212,7 @@ def list_users(
 
 
 def _grouped_page(
-    store: Store, key: str, aggregates: str, project: str | None, limit: int, offset: int
+    store: QuerySource, key: str, aggregates: str, project: str | None, limit: int, offset: int
 ) -> Page:
     condition, params = TraceFilter(project=project).where()
     sql = _GROUPS_SQL.format(key=key, aggregates=aggregates, condition=condition)

@@ -152,6 +152,12 @@ INSERT_SQL = f"INSERT INTO traces ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM _t
 MAX_LISTED_IDS = 2048
 
 
+def traces_select(where: str = "true") -> str:
+    """The SELECT that computes trace rows from the stored spans matching ``where`` (SQL on
+    ``spans``), with the same rules as the writer; the lake's ``traces`` view is this."""
+    return _SUMMARY_SQL.format(where=where)
+
+
 def rebuild_traces(con: duckdb.DuckDBPyConnection, trace_ids: Sequence[str] | None = None) -> int:
     """Recompute trace rows from the stored spans (all, or ``trace_ids``); return how many.
 
@@ -166,7 +172,7 @@ def rebuild_traces(con: duckdb.DuckDBPyConnection, trace_ids: Sequence[str] | No
             return 0
         con.execute("DELETE FROM traces WHERE list_contains(?, trace_id)", [ids]).fetchall()
         where, params = "list_contains(?, trace_id)", [ids]
-    sql = _SUMMARY_SQL.format(where=where)
+    sql = traces_select(where)
     rows = con.execute(f"INSERT INTO traces ({_COLUMN_LIST}) {sql}", params).fetchall()
     return int(rows[0][0]) if rows else 0
 
@@ -178,7 +184,7 @@ def rebuild_listed_traces(con: duckdb.DuckDBPyConnection, relation: str) -> tupl
     (a deletion) this joins instead of passing a list; run it inside a transaction."""
     listed = f"trace_id IN (SELECT trace_id FROM {relation})"
     removed = con.execute(f"DELETE FROM traces WHERE {listed}").fetchall()
-    sql = _SUMMARY_SQL.format(where=listed)
+    sql = traces_select(listed)
     written = con.execute(f"INSERT INTO traces ({_COLUMN_LIST}) {sql}").fetchall()
     return (int(removed[0][0]) if removed else 0, int(written[0][0]) if written else 0)
 

@@ -83,6 +83,7 @@ def read_only_cursor(
     *,
     timeout_s: float | None,
     memory_bytes: int | None = DEFAULT_USER_SQL_MEMORY_BYTES,
+    search_path: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh cursor inside a READ ONLY transaction, rolled back on exit, watched for limits.
 
@@ -91,6 +92,8 @@ def read_only_cursor(
     """
     cur = con.cursor()
     try:
+        if search_path is not None:  # a cursor starts in the connection's default catalog
+            cur.execute("SET search_path = ?", [search_path])
         cur.execute("BEGIN TRANSACTION READ ONLY")
         watchdog = _Watchdog(cur, timeout_s, memory_bytes)
         try:

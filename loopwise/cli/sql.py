@@ -52,11 +52,8 @@ def sql(
     target = current_target(lake_ok=True)
     if target.endpoint is not None:
         columns, rows = _from_api(query, target.endpoint, target.api_key)
-    elif target.lake is not None:
-        columns, rows = _from_lake(query, target.lake)
     else:
-        assert target.db is not None
-        columns, rows = _from_file(query, target.db)
+        columns, rows = _from_store(query, target.lake or target.db)
     _print(columns, rows, output)
 
 
@@ -72,30 +69,23 @@ def _warn_truncated(shown: int) -> None:
     err_console.print(f"[yellow]showing the first {shown} rows; add a LIMIT or aggregate[/]")
 
 
-def _from_file(query: str, db: Path) -> tuple[list[str], list[list[Any]]]:
+def _from_store(query: str, where: LakeBackend | Path | None) -> tuple[list[str], list[list[Any]]]:
+    """Run ``query`` on the lake or the DuckDB file ``where`` names, read-only."""
+    assert where is not None
     try:
-        with Store(db, read_only=True) as store:
+        with (
+            LakeStore(where)
+            if isinstance(where, LakeBackend)
+            else Store(where, read_only=True) as store
+        ):
             result = store.select(query)
-    except (QueryRejected, StoreError) as exc:
+    except (QueryRejected, BackendError, StoreError) as exc:
         fail(str(exc))
     except Exception as exc:  # DuckDB binder and catalog errors belong to the query
         fail(str(exc).strip().splitlines()[0])
     if result.truncated:
         _warn_truncated(len(result.rows))
     return result.columns, [list(r) for r in result.rows]
-
-
-def _from_lake(query: str, lake: LakeBackend) -> tuple[list[str], list[list[Any]]]:
-    try:
-        with LakeStore(lake) as store:
-            columns, rows, truncated = store.select(query)
-    except (QueryRejected, BackendError) as exc:
-        fail(str(exc))
-    except Exception as exc:  # DuckDB binder and catalog errors belong to the query
-        fail(str(exc).strip().splitlines()[0])
-    if truncated:
-        _warn_truncated(len(rows))
-    return columns, [list(r) for r in rows]
 
 
 def _print(columns: list[str], rows: list[list[Any]], output: OutputFormat) -> None:
