@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -28,6 +29,7 @@ from loopwise.collector.api_errors import Unavailable
 from loopwise.collector.server.decode import BadRequest
 from loopwise.collector.server.errors import ApiRoute, body_schema, model_body
 from loopwise.collector.server.responses import json_response
+from loopwise.collector.store import QuerySource
 from loopwise.collector.times import parse_utc
 
 from .clustering import cluster_all, cluster_project
@@ -118,8 +120,9 @@ class ScoreReply(BaseModel):
     tallies: list[dict[str, Any]]
 
 
-def routes(extension: EvalsExtension) -> list[BaseRoute]:
-    """The extension's routes."""
+def read_routes(store: Callable[[], QuerySource]) -> APIRouter:
+    """The routes that only read flags and scores, over ``store()`` (a file store or a lake):
+    ``GET /api/flags``, ``GET /api/flags/clusters``, ``GET /api/scores``."""
     router = APIRouter(route_class=ApiRoute, tags=["evaluation"])
 
     @router.get("/api/flags", response_model=FlagPage)
@@ -144,30 +147,14 @@ def routes(extension: EvalsExtension) -> list[BaseRoute]:
             "limit": limit,
             "offset": offset,
         }
-        page = await _in_thread(lambda: list_flags(extension.store(), **options))
+        page = await _in_thread(lambda: list_flags(store(), **options))
         return json_response({"flags": page.rows, "total": page.total, **_page(limit, offset)})
 
     @router.get("/api/flags/clusters")
     async def get_clusters(project: Name = None) -> Response:
         """The latest clustering of open flags: counts and labels per cluster."""
-        summary = await _in_thread(lambda: flag_clusters(extension.store(), project=project))
+        summary = await _in_thread(lambda: flag_clusters(store(), project=project))
         return json_response({"project": project, **summary})
-
-    @router.post("/api/flags/clusters", openapi_extra=body_schema(ReclusterRequest, False))
-    async def post_clusters(request: Request) -> Response:
-        """Re-cluster the open flags of one project (or all) now."""
-        body = await _optional_body(request, ReclusterRequest)
-        project = body.project
-
-        def run() -> dict[str, Any]:
-            store = extension.store()
-            if project:
-                cluster_project(store, project)
-            else:
-                cluster_all(store)
-            return flag_clusters(store, project=project)
-
-        return json_response({"project": project, **(await _in_thread(run))})
 
     @router.get("/api/scores", response_model=ScorePage)
     async def get_scores(
@@ -187,8 +174,31 @@ def routes(extension: EvalsExtension) -> list[BaseRoute]:
             "limit": limit,
             "offset": offset,
         }
-        page = await _in_thread(lambda: list_scores(extension.store(), **options))
+        page = await _in_thread(lambda: list_scores(store(), **options))
         return json_response({"scores": page.rows, "total": page.total, **_page(limit, offset)})
+
+    return router
+
+
+def routes(extension: EvalsExtension) -> list[BaseRoute]:
+    """The extension's routes."""
+    router = read_routes(extension.store)
+
+    @router.post("/api/flags/clusters", openapi_extra=body_schema(ReclusterRequest, False))
+    async def post_clusters(request: Request) -> Response:
+        """Re-cluster the open flags of one project (or all) now."""
+        body = await _optional_body(request, ReclusterRequest)
+        project = body.project
+
+        def run() -> dict[str, Any]:
+            store = extension.store()
+            if project:
+                cluster_project(store, project)
+            else:
+                cluster_all(store)
+            return flag_clusters(store, project=project)
+
+        return json_response({"project": project, **(await _in_thread(run))})
 
     @router.get("/api/evals/status")
     async def get_status() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loopwise.collector.store import Store
+from loopwise.collector.store import QuerySource
 
 LATEST_ASSIGNMENTS = """
 latest AS (
@@ -85,7 +85,7 @@ def _page(records: list[dict[str, Any]]) -> Page:
 
 
 def list_flags(
-    store: Store,
+    store: QuerySource,
     *,
     project: str | None = None,
     rule: str | None = None,
@@ -110,7 +110,7 @@ def list_flags(
     return _page(store.query(FLAGS_SQL, params, max_rows=limit).records())
 
 
-def flag_clusters(store: Store, *, project: str | None = None) -> dict[str, Any]:
+def flag_clusters(store: QuerySource, *, project: str | None = None) -> dict[str, Any]:
     """The latest clustering of each project: clusters with counts, labels and examples."""
     clusters = store.query(CLUSTERS_SQL, {"project": project}).records()
     unclustered = store.query(UNCLUSTERED_SQL, {"project": project}).rows[0][0]
@@ -118,7 +118,7 @@ def flag_clusters(store: Store, *, project: str | None = None) -> dict[str, Any]
 
 
 def list_scores(
-    store: Store,
+    store: QuerySource,
     *,
     trace_id: str | None = None,
     span_id: str | None = None,

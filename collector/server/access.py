@@ -195,17 +195,20 @@ RULES: tuple[Rule, ...] = (
 
 class AccessMiddleware:
     """Authenticates each request, applies RULES, and leaves the Principal in
-    ``scope["state"]["principal"]`` for the handlers that scope themselves."""
+    ``scope["state"]["principal"]`` for the handlers that scope themselves.
+
+    Without ``keys`` (a store that holds no project keys, such as a lake) only the instance
+    admin key is accepted, and every caller it admits sees everything."""
 
     def __init__(
         self,
         app: Callable[..., Awaitable[None]],
-        store: Store,
-        keys: KeyRing,
+        store: Store | None,
+        keys: KeyRing | None,
         admin_key: str | None,
     ) -> None:
         self.app = app
-        self.store = store
+        self._store = store
         self.keys = keys
         self.admin_key = admin_key.encode("utf-8") if admin_key else None
 
@@ -236,15 +239,22 @@ class AccessMiddleware:
             return
         await self._scoped(rule, found, principal.key, scope, receive, send)
 
+    @property
+    def store(self) -> Store:
+        """The store a project key's request is checked against (there is one whenever a
+        project key can be presented)."""
+        assert self._store is not None, "project keys need a store"
+        return self._store
+
     def _authenticate(self, scope: Scope) -> Principal | None:
         presented = presented_keys(scope["headers"])
         for token in presented:
             if self.admin_key and token and hmac.compare_digest(token, self.admin_key):
                 return Principal()
-            key = self.keys.match(token)
+            key = self.keys.match(token) if self.keys else None
             if key is not None:
                 return Principal(key)
-        if self.admin_key is None and not self.keys.enabled:
+        if self.admin_key is None and not (self.keys and self.keys.enabled):
             return Principal()
         return None
 

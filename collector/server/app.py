@@ -23,6 +23,7 @@ from ..semconv import NormalizedBatch, normalize_request
 from ..store import (
     GroupCommitWriter,
     QueryRejected,
+    QueryResult,
     Store,
     StoreError,
     WriterOverloaded,
@@ -141,11 +142,11 @@ def create_app(
     app.router.routes.extend(docs_routes(app.title))
     for router in (
         _core_routes(collector),
-        trace_routes(collector),
+        trace_routes(collector.store),
         user_feedback_routes(collector),
         key_routes(collector),
         admin_routes(collector),
-        overview_routes(collector),
+        overview_routes(collector.store),
         audit_routes(collector),
     ):
         app.router.routes.extend(router.routes)  # flat: one route table, as access.py reads it
@@ -222,6 +223,21 @@ def _core_routes(collector: Collector) -> APIRouter:
         """The collector's state; needs no key."""
         return json_response(_health_payload(collector))
 
+    router.routes.extend(
+        sql_routes(
+            lambda sql, project: collector.store.select(
+                sql, timeout_s=collector.config.sql_timeout_s, project=project
+            )
+        ).routes
+    )
+    return router
+
+
+def sql_routes(select: Callable[[str, str | None], QueryResult]) -> APIRouter:
+    """``POST /api/sql`` over ``select(sql, project)``: one checked read-only statement on a
+    read-only cursor (a project key's project, else None, scopes it)."""
+    router = APIRouter(route_class=ApiRoute)
+
     @router.post(
         "/api/sql", response_model=SqlResult, tags=["sql"], openapi_extra=body_schema(SqlRequest)
     )
@@ -232,11 +248,7 @@ def _core_routes(collector: Collector) -> APIRouter:
             raise BadRequest(400, 'body must be JSON: {"sql": "SELECT ..."}')
         project = principal_of(request.scope).project
         try:
-            result = await run_in_threadpool(
-                lambda: collector.store.select(
-                    body.sql, timeout_s=collector.config.sql_timeout_s, project=project
-                )
-            )
+            result = await run_in_threadpool(select, body.sql, project)
         except (ApiError, QueryRejected, StoreError):
             raise  # the one mapping: a timeout is a 503, a refused or too large query a 400
         except Exception as exc:  # DuckDB binder/catalog/conversion errors: the query's fault

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .app import Collector
 
 
-def key_routes(collector: Collector) -> APIRouter:
-    """The key routes, bound to ``collector``'s store and key ring."""
+def whoami_routes() -> APIRouter:
+    """``GET /api/whoami``: read from the request's principal, so any store serves it."""
     router = APIRouter(route_class=ApiRoute, tags=["keys"])
 
     @router.get("/api/whoami", response_model=WhoamiReply)
@@ -49,6 +49,13 @@ def key_routes(collector: Collector) -> APIRouter:
                 "key_id": key.key_id,
             }
         )
+
+    return router
+
+
+def key_routes(collector: Collector) -> APIRouter:
+    """The key routes, bound to ``collector``'s store and key ring (whoami included)."""
+    router = whoami_routes()
 
     @router.get("/api/keys", response_model=list[KeyModel])
     async def get_keys(request: Request, project: Text = None) -> Response:

@@ -1,10 +1,17 @@
-"""The ingest role on a DuckLake store: OTLP/HTTP traces in, committed to the lake, acked.
+"""The collector on a DuckLake store: OTLP/HTTP traces in, committed to the lake, acked;
+and the lake's read API.
 
 Several of these run at once against one lake (behind a load balancer or an OpenTelemetry
 Collector). Each request is decoded, normalized and redacted exactly as in the file
 collector, then group-committed; the 200 is sent only after the lake transaction holding
-its spans has committed. The JSON read API is served by the file collector only; read a
-lake with ``loopwise sql --store ducklake:...`` or any DuckDB/Parquet reader.
+its spans has committed.
+
+Reads are the file collector's own routes over the lake (each query on the latest
+snapshot): traces, sessions, users, a trace's spans, tree, scores and root cause, the
+Overview's series, facets and root causes, and ``POST /api/sql`` with the same checks and
+limits. So the dashboard's Overview, Traces and Sessions pages work on a lake; routes that
+write (reviews, datasets, prompts, keys) are not served here and answer 404. Only the
+instance admin key (``--api-key``) is accepted: project keys live in a file store.
 """
 
 from __future__ import annotations
@@ -13,28 +20,39 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import uvicorn
-from starlette.applications import Starlette
+from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from ... import __version__
 from ..pricing import PriceTable
 from ..redact import redact_table
 from ..semconv import NormalizedBatch, normalize_request
+from ..store import QuerySource
 from ..store.backend import LakeBackend
 from ..store.lake_store import LakeStore
+from ..store.lake_tables import ensure_lake_tables
 from ..store.writer import GroupCommitWriter, WriterOverloaded
-from .app import OTLP_TRACE_PATHS
+from .access import AccessMiddleware
+from .app import OTLP_TRACE_PATHS, sql_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type, read_body
-from .responses import otlp_error, otlp_success
+from .docs_page import docs_routes
+from .keys_api import whoami_routes
+from .overview_api import overview_routes
+from .responses import http_error, json_response, otlp_error, otlp_success
 from .run import GIL_SWITCH_INTERVAL_S, _bind
+from .traces_api import trace_routes
 
 log = logging.getLogger(__name__)
+
+READ_TABLES = ("scores", "flags", "flag_clusterings", "flag_clusters")
 
 
 class LakeCollector:
@@ -44,6 +62,8 @@ class LakeCollector:
         self.config = config
         self.prices = PriceTable.load(config.prices_path)
         self.store = LakeStore(backend)
+        # Read routes join these; the worker fills scores and flags, and may not have run yet.
+        ensure_lake_tables(self.store.cursor(), READ_TABLES)
         self.writer = GroupCommitWriter(self.store)
         self.rejected_spans = 0
 
@@ -58,11 +78,17 @@ class LakeCollector:
         return batch
 
 
-def create_lake_app(collector: LakeCollector) -> Starlette:
-    """The ingest-only ASGI app: POST OTLP traces, GET /health."""
+ReadRoutes = Callable[[QuerySource], APIRouter]
+"""Routes a layer above the collector adds over the lake (the evals package's flag and score
+reads): given the store, they return a router."""
+
+
+def create_lake_app(collector: LakeCollector, extra_routes: Sequence[ReadRoutes] = ()) -> FastAPI:
+    """The lake collector's ASGI app: POST OTLP traces, the read API (plus ``extra_routes``),
+    GET /health."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         collector.writer.start()
         try:
             yield
@@ -70,9 +96,32 @@ def create_lake_app(collector: LakeCollector) -> Starlette:
             collector.writer.close()
             collector.store.close()
 
-    routes = [Route(path, _receive(collector), methods=["POST"]) for path in OTLP_TRACE_PATHS]
-    routes.append(Route("/health", _health(collector), methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = FastAPI(
+        title="loopwise lake collector",
+        version=__version__,
+        summary="OTLP receiver and read API of a loopwise DuckLake store.",
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    app.router.routes.extend(
+        Route(path, _receive(collector), methods=["POST"]) for path in OTLP_TRACE_PATHS
+    )
+    app.router.routes.append(Route("/health", _health(collector), methods=["GET"]))
+    app.router.routes.extend(docs_routes(app.title))
+    store, timeout_s = collector.store, collector.config.sql_timeout_s
+    for router in (
+        whoami_routes(),
+        trace_routes(store),
+        overview_routes(store),
+        sql_routes(lambda sql, _project: store.select(sql, timeout_s=timeout_s)),
+        *(build(store) for build in extra_routes),
+    ):
+        app.router.routes.extend(router.routes)
+    app.add_middleware(AccessMiddleware, store=None, keys=None, admin_key=collector.config.api_key)
+    return app
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -106,9 +155,10 @@ def _receive(collector: LakeCollector) -> Handler:
 
 def _health(collector: LakeCollector) -> Handler:
     async def health(_: Request) -> Response:
-        return JSONResponse(
+        return json_response(
             {
                 "status": "ok",
+                "version": __version__,
                 "store": "ducklake",
                 "pending_rows": collector.writer.pending_rows,
                 "commits": collector.writer.commits,
@@ -120,11 +170,13 @@ def _health(collector: LakeCollector) -> Handler:
     return health
 
 
-def serve_lake(config: CollectorConfig, backend: LakeBackend) -> None:
-    """Run the lake ingest role in the foreground until interrupted."""
+def serve_lake(
+    config: CollectorConfig, backend: LakeBackend, extra_routes: Sequence[ReadRoutes] = ()
+) -> None:
+    """Run the lake collector in the foreground until interrupted."""
     config.check()
     sock = _bind(config.host, config.port)
-    app = create_lake_app(LakeCollector(config, backend))
+    app = create_lake_app(LakeCollector(config, backend), extra_routes)
     uv_config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=10, lifespan="on"
     )

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from ..store import QuerySource
 from ..store.overview import BUCKET_LADDER_S, OverviewFilter, data_extent, traffic
 from ..store.overview_scores import DEFAULT_FACET_LIMIT, facets, score_trends
 from ..store.root_cause import root_cause_counts
@@ -32,9 +33,6 @@ from .errors import ApiRoute
 from .responses import json_response
 from .schemas import Reply
 from .traces_api import Since, Text, Until, iso_utc, parse_time
-
-if TYPE_CHECKING:
-    from .app import Collector
 
 MAX_BUCKET_SECONDS = BUCKET_LADDER_S[-1]
 BucketSeconds = Annotated[
@@ -96,10 +94,9 @@ class RootCauseReply(Reply):
     steps: list[dict[str, Any]]
 
 
-def overview_routes(collector: Collector) -> APIRouter:
-    """The Overview's routes, bound to ``collector``'s store."""
+def overview_routes(store: QuerySource) -> APIRouter:
+    """The Overview's routes, reading ``store`` (a file store or a lake)."""
     router = APIRouter(route_class=ApiRoute, tags=["overview"])
-    store = collector.store
 
     @router.get("/api/overview", response_model=OverviewReply)
     async def get_traffic(where: Values, bucket_seconds: BucketSeconds = None) -> Response:

@@ -17,7 +17,7 @@ parameter.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,7 @@ from starlette.responses import Response
 from ..api_errors import NotFound
 from ..store import (
     Page,
+    QuerySource,
     TraceFilter,
     list_sessions,
     list_traces,
@@ -43,9 +44,6 @@ from .errors import ApiRoute
 from .responses import json_response
 from .schemas import SessionPage, SessionTraces, TraceDetail, TracePage, UserPage
 
-if TYPE_CHECKING:
-    from .app import Collector
-
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000_000
 MAX_VALUE_CHARS = 1000
@@ -59,10 +57,9 @@ Since = Annotated[str | None, Query(description="ISO 8601; naive means UTC; incl
 Until = Annotated[str | None, Query(description="ISO 8601; naive means UTC; exclusive")]
 
 
-def trace_routes(collector: Collector) -> APIRouter:
-    """The trace, session and user routes, bound to ``collector``'s store."""
+def trace_routes(store: QuerySource) -> APIRouter:
+    """The trace, session and user routes, reading ``store`` (a file store or a lake)."""
     router = APIRouter(route_class=ApiRoute, tags=["traces"])
-    store = collector.store
 
     @router.get("/api/traces", response_model=TracePage)
     async def get_traces(
@@ -90,7 +87,7 @@ def trace_routes(collector: Collector) -> APIRouter:
         trace_id = trace_id.lower()
         if len(trace_id) != 32 or not set(trace_id) <= _HEX:
             raise BadRequest(400, "trace id must be 32 hex characters")
-        return json_response(await run_in_threadpool(_trace_detail, collector, trace_id))
+        return json_response(await run_in_threadpool(_trace_detail, store, trace_id))
 
     @router.get("/api/sessions", response_model=SessionPage)
     async def get_sessions(project: Text = None, limit: Limit = 50, offset: Offset = 0) -> Response:
@@ -125,8 +122,7 @@ def trace_routes(collector: Collector) -> APIRouter:
     return router
 
 
-def _trace_detail(collector: Collector, trace_id: str) -> dict[str, Any]:
-    store = collector.store
+def _trace_detail(store: QuerySource, trace_id: str) -> dict[str, Any]:
     spans = trace_spans(store, trace_id)
     if not spans:
         raise NotFound(f"no trace {trace_id}")

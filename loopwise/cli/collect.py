@@ -68,8 +68,9 @@ def collect(
                 highlight=False,
             )
             from loopwise.collector.server.lake_app import serve_lake
+            from loopwise.evals.api import read_routes
 
-            serve_lake(config, lake)
+            serve_lake(config, lake, [lambda store: read_routes(lambda: store)])
             return
         console.print(
             f"loopwise collector on http://{host}:{port} → {db}  (Ctrl-C to stop)", highlight=False

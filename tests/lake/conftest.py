@@ -107,8 +107,8 @@ def lake(pg_server: str, tmp_path: Path) -> LakeBackend:
 class LakeCollector:
     """``python -m loopwise collect --store ducklake:...`` in its own process."""
 
-    def __init__(self, lake: LakeBackend, log: Path) -> None:
-        self.lake, self.log = lake, log
+    def __init__(self, lake: LakeBackend, log: Path, api_key: str | None = None) -> None:
+        self.lake, self.log, self.api_key = lake, log, api_key
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -130,6 +130,7 @@ class LakeCollector:
             str(self.lake.data_path),
             "--port",
             str(self.port),
+            *(["--api-key", self.api_key] if self.api_key else []),
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
