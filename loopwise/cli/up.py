@@ -51,12 +51,24 @@ def up(
     demo_interval: Annotated[
         float, typer.Option("--demo-interval", min=0.0, help="Seconds between demo traces.")
     ] = 1.0,
+    collector: Annotated[
+        str | None,
+        typer.Option(
+            "--collector",
+            help="Use the collector already running at this URL (a lake collector, say) "
+            "instead of starting one.",
+        ),
+    ] = None,
 ) -> None:
     """Start the collector and the dashboard (and demo traffic with --demo) until Ctrl-C.
 
     The collector listens on 127.0.0.1:4318 (OTLP/HTTP and the JSON API) and owns the DuckDB
-    file; the dashboard is on 127.0.0.1:8501.
+    file; the dashboard is on 127.0.0.1:8501. With --collector URL only the dashboard (and
+    the demo) start, against that collector.
     """
+    if collector is not None:
+        _against(collector.rstrip("/"), host, dashboard_port, api_key, demo, demo_interval)
+        return
     with clean_errors():
         redaction = load_redaction(redact) if redact else None
         config = CollectorConfig.from_env(
@@ -90,16 +102,48 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        stop.set()
-        if demo_thread is not None:
-            demo_thread.join(15)
-        if dashboard is not None and dashboard.poll() is None:
-            dashboard.terminate()
-            try:
-                dashboard.wait(10)
-            except subprocess.TimeoutExpired:
-                dashboard.kill()
+        _stop(stop, dashboard, demo_thread)
         server.stop()
+
+
+def _against(
+    url: str, host: str, dashboard_port: int, api_key: str | None, demo: bool, interval: float
+) -> None:
+    """The dashboard (and demo traffic) against the running collector at ``url``."""
+    try:
+        httpx.get(f"{url}/health", timeout=5.0).raise_for_status()
+    except httpx.HTTPError as exc:
+        fail(f"no collector answers at {url}: {exc}", code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    dashboard = _start_dashboard(host, dashboard_port, url, api_key)
+    demo_thread = _start_demo(url, api_key, interval, stop) if demo else None
+    console.print(f"dashboard  http://{host}:{dashboard_port}  → {url}", highlight=False)
+    console.print("Ctrl-C to stop", style="dim")
+    try:
+        while not stop.is_set() and dashboard.poll() is None:
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(stop, dashboard, demo_thread)
+
+
+def _stop(
+    stop: threading.Event,
+    dashboard: subprocess.Popen[bytes] | None,
+    demo_thread: threading.Thread | None,
+) -> None:
+    """End the demo traffic, then the dashboard."""
+    stop.set()
+    if demo_thread is not None:
+        demo_thread.join(15)
+    if dashboard is not None and dashboard.poll() is None:
+        dashboard.terminate()
+        try:
+            dashboard.wait(10)
+        except subprocess.TimeoutExpired:
+            dashboard.kill()
 
 
 def _start_dashboard(
