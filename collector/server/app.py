@@ -51,6 +51,7 @@ from .user_feedback_api import user_feedback_routes
 log = logging.getLogger(__name__)
 
 OTLP_TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 
 class Collector:
@@ -104,6 +105,22 @@ class Collector:
         self.store.close()
 
 
+def api_app(title: str, summary: str, lifespan: Lifespan) -> FastAPI:
+    """An empty collector app: the one error mapping, the API described, no CDN docs."""
+    return FastAPI(
+        title=title,
+        version=__version__,
+        summary=summary,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+        docs_url=None,  # served by docs_page.py, without a CDN
+        redoc_url=None,
+        # A path that matches nothing is a 404, never a redirect to a guessed neighbour
+        # (``/api/datasets/%2F`` was redirected to ``/api/datasets/``).
+        redirect_slashes=False,
+    )
+
+
 def create_app(
     config: CollectorConfig, store: Store | None = None, extensions: Sequence[Extension] = ()
 ) -> FastAPI:
@@ -122,18 +139,7 @@ def create_app(
         finally:
             await run_in_threadpool(collector.stop)
 
-    app = FastAPI(
-        title="loopwise collector",
-        version=__version__,
-        summary="OTLP receiver and JSON API of a loopwise store.",
-        lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
-        docs_url=None,  # served by docs_page.py, without a CDN
-        redoc_url=None,
-        # A path that matches nothing is a 404, never a redirect to a guessed neighbour
-        # (``/api/datasets/%2F`` was redirected to ``/api/datasets/``).
-        redirect_slashes=False,
-    )
+    app = api_app("loopwise collector", "OTLP receiver and JSON API of a loopwise store.", lifespan)
     receive = _receive_traces(collector)
     # The OTLP receiver stays a raw route: its body is protobuf or OTLP JSON, decoded by
     # decode.py at full speed, and it answers in OTLP's own error shape.

@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,13 +39,13 @@ from ..store.lake_store import LakeStore
 from ..store.lake_tables import ensure_lake_tables
 from ..store.writer import GroupCommitWriter, WriterOverloaded
 from .access import AccessMiddleware
-from .app import OTLP_TRACE_PATHS, sql_routes
+from .app import OTLP_TRACE_PATHS, api_app, sql_routes
 from .config import CollectorConfig
 from .decode import BadRequest, decode_traces, decompress, media_type, read_body
 from .docs_page import docs_routes
 from .keys_api import whoami_routes
 from .overview_api import overview_routes
-from .responses import http_error, json_response, otlp_error, otlp_success
+from .responses import json_response, otlp_error, otlp_success
 from .run import GIL_SWITCH_INTERVAL_S, _bind
 from .traces_api import trace_routes
 
@@ -96,15 +95,10 @@ def create_lake_app(collector: LakeCollector, extra_routes: Sequence[ReadRoutes]
             collector.writer.close()
             collector.store.close()
 
-    app = FastAPI(
-        title="loopwise lake collector",
-        version=__version__,
-        summary="OTLP receiver and read API of a loopwise DuckLake store.",
-        lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
+    app = api_app(
+        "loopwise lake collector",
+        "OTLP receiver and read API of a loopwise DuckLake store.",
+        lifespan,
     )
     app.router.routes.extend(
         Route(path, _receive(collector), methods=["POST"]) for path in OTLP_TRACE_PATHS
