@@ -9,7 +9,10 @@ page's API calls answer within 300 ms at p95.
 
     python bench/api_latency.py [--spans 1000000] [--repeats 30] [--db PATH] [--keep]
 
-With ``--db PATH --keep`` the loaded file is kept and reused by the next run.
+With ``--db PATH --keep`` the loaded file is kept and reused by the next run. With
+``--store ducklake:postgres:CONNINFO --data-path DIR`` (an empty lake) the same rows are loaded
+into a DuckLake and a lake collector is timed instead (its trace list is a view over the
+spans, computed per call).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from rich.console import Console
 from rich.table import Table
 
 from loopwise.collector.store import Store
+from loopwise.collector.store.backend import LakeBackend, parse_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import _free_port, _wait_healthy, machine, write_section
-from latency_data import load
+from latency_data import load, load_lake
 
 TARGET_P95_MS = 300.0
 
@@ -128,8 +132,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--db", type=Path, default=None, help="database file (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep and reuse the --db file")
+    parser.add_argument("--store", default=None, help="an empty ducklake:postgres:... instead")
+    parser.add_argument("--data-path", type=Path, default=None, help="the lake's data directory")
     args = parser.parse_args()
     console = Console()
+    if args.store:
+        backend = parse_store(args.store, args.data_path)
+        assert isinstance(backend, LakeBackend), "--store must name a ducklake:postgres: lake"
+        loaded, seconds = load_lake(backend, args.spans, console)
+        console.print(f"{loaded:,} spans in the lake: loaded in {seconds:.0f} s")
+        load_before = os.getloadavg()[0]
+        command = ["--store", backend.spec, "--data-path", str(backend.data_path)]
+        results = _serve_and_time(command, args.repeats, console)
+        _report(results, loaded, args.repeats, console, (load_before, os.getloadavg()[0]), "lake")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "latency.duckdb"
         if args.keep and db.exists():
@@ -141,7 +157,7 @@ def main() -> None:
             load_note = f"loaded in {seconds:.0f} s ({loaded / seconds:,.0f} spans/s)"
         console.print(f"{loaded:,} spans: {load_note}")
         load_before = os.getloadavg()[0]
-        results = _serve_and_time(db, args.repeats, console)
+        results = _serve_and_time(["--db", str(db)], args.repeats, console)
         cpu_load = (load_before, os.getloadavg()[0])
         if not args.keep and args.db is not None:
             db.unlink(missing_ok=True)
@@ -161,10 +177,10 @@ QUIET_EVALS = "[settings]\ninclude_defaults = false\n"
 million fresh spans competes with the API for the two cores (the tables are still served)."""
 
 
-def _serve_and_time(db: Path, repeats: int, console: Console) -> list[Result]:
+def _serve_and_time(store: list[str], repeats: int, console: Console) -> list[Result]:
     port = _free_port()
-    command = [sys.executable, "-m", "loopwise", "collect", "--db", str(db), "--port", str(port)]
-    evals = db.with_suffix(".evals.toml")
+    command = [sys.executable, "-m", "loopwise", "collect", *store, "--port", str(port)]
+    evals = Path(tempfile.mkdtemp()) / "quiet.evals.toml"
     evals.write_text(QUIET_EVALS)
     env = {**os.environ, "LOOPWISE_EVALS": str(evals)}
     process = subprocess.Popen(
@@ -193,8 +209,10 @@ def _report(
     repeats: int,
     console: Console,
     load: tuple[float, float],
+    store: str = "file",
 ) -> None:
-    table = Table(title=f"dashboard API latency, {spans:,} spans stored, {repeats} calls each")
+    where = "in a DuckLake (PostgreSQL catalog)" if store == "lake" else "in the DuckDB file"
+    table = Table(title=f"dashboard API latency, {spans:,} spans {where}, {repeats} calls each")
     for column in ("page", "call", "status", "p50 ms", "p95 ms", "max ms", "≤ 300 ms p95"):
         table.add_column(column, justify="right")
     lines = [
@@ -221,15 +239,16 @@ def _report(
     console.print(table)
     if absent:
         console.print("not served by this collector yet: " + ", ".join(absent))
+    heading = "## dashboard api latency" + (" on a lake" if store == "lake" else "")
     section = "\n".join(
         [
-            "## dashboard api latency (bench/api_latency.py)",
+            f"{heading} (bench/api_latency.py)",
             "",
             f"{dt.date.today().isoformat()} · {machine()} · load average {load[0]:.1f} before "
             f"and {load[1]:.1f} after timing (other work shares the cores when above ~0.5)",
             "",
             f"{spans:,} spans (five-span traces over 7 days, ~1.5 KB prompts) and two scores "
-            "per trace in the DuckDB file; `loopwise collect` in its own process; each call "
+            f"per trace {where}; `loopwise collect` in its own process; each call "
             f"{repeats} times over keep-alive after two warm-ups, with no online evaluators "
             "configured (an idle collector). Target: p95 ≤ 300 ms.",
             "",
@@ -242,7 +261,7 @@ def _report(
             ),
         ]
     )
-    write_section(Path(__file__).with_name("RESULTS.md"), "## dashboard api latency", section)
+    write_section(Path(__file__).with_name("RESULTS.md"), heading, section)
 
 
 if __name__ == "__main__":

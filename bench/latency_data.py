@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import pyarrow as pa
 from rich.console import Console
 
 from loopwise.collector.store import SCORE_ARROW_SCHEMA, SPAN_ARROW_SCHEMA, Store, append_scores
+from loopwise.collector.store.backend import LakeBackend
+from loopwise.collector.store.lake_store import LakeStore
+from loopwise.collector.store.lake_tables import ensure_lake_tables
 
 WORDS = (
     "refund",
@@ -200,6 +204,7 @@ def score_batch(rng: np.random.Generator, spans: pa.Table, first_id: int) -> pa.
             "comment": pa.array([None] * len(names), pa.string()),
             "metadata": pa.array([None] * len(names), pa.string()),
             "created_at": pa.concat_arrays([created.combine_chunks()] * 2),
+            "direction": ["higher"] * len(names),  # both: a higher value is better
         },
         schema=SCORE_ARROW_SCHEMA,
     )
@@ -207,6 +212,30 @@ def score_batch(rng: np.random.Generator, spans: pa.Table, first_id: int) -> pa.
 
 def load(db: Path, spans: int, console: Console) -> tuple[int, float]:
     """Fill ``db`` with ``spans`` spans (and their scores); return (spans stored, seconds)."""
+    with Store(db) as store:
+        return _fill(store.append_spans, lambda table: append_scores(store, table), spans, console)
+
+
+def load_lake(backend: LakeBackend, spans: int, console: Console) -> tuple[int, float]:
+    """Fill the lake ``backend`` as ``load`` fills a file; return (spans stored, seconds)."""
+    with LakeStore(backend) as store:
+        cur = store.cursor()
+        ensure_lake_tables(cur, ("scores",))
+
+        def append(table: pa.Table) -> None:
+            cur.register("_loaded_scores", table)
+            cur.execute("INSERT INTO scores BY NAME SELECT * FROM _loaded_scores")
+            cur.unregister("_loaded_scores")
+
+        return _fill(store.append_spans, append, spans, console)
+
+
+def _fill(
+    append_spans: Callable[[pa.Table], int],
+    append: Callable[[pa.Table], object],
+    spans: int,
+    console: Console,
+) -> tuple[int, float]:
     total = max(spans // SPANS_PER_TRACE, 1)
     seconds_apart = WINDOW.total_seconds() / total
     rng = np.random.default_rng(7)
@@ -214,12 +243,11 @@ def load(db: Path, spans: int, console: Console) -> tuple[int, float]:
     start = dt.datetime.now(dt.UTC).replace(tzinfo=None) - WINDOW
     started = time.perf_counter()
     stored = 0
-    with Store(db) as store:
-        for first in range(0, total, TRACES_PER_BATCH):
-            count = min(TRACES_PER_BATCH, total - first)
-            batch_start = start + dt.timedelta(seconds=first * seconds_apart)
-            table = span_batch(rng, pools, first, count, batch_start, seconds_apart)
-            stored += store.append_spans(table)
-            append_scores(store, score_batch(rng, table, first_id=2 * first))
-            console.print(f"  loaded {stored:,} spans")
+    for first in range(0, total, TRACES_PER_BATCH):
+        count = min(TRACES_PER_BATCH, total - first)
+        batch_start = start + dt.timedelta(seconds=first * seconds_apart)
+        table = span_batch(rng, pools, first, count, batch_start, seconds_apart)
+        stored += append_spans(table)
+        append(score_batch(rng, table, first_id=2 * first))
+        console.print(f"  loaded {stored:,} spans")
     return stored, time.perf_counter() - started
