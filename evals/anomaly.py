@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -29,16 +30,18 @@ MAX_HISTORY_ROWS = 250_000
 
 ANOMALY_SQL = """
 WITH window_spans AS (
-    SELECT rowid AS rid, project, name FROM spans
+    SELECT rowid AS rid, project, name FROM {spans}
     WHERE rowid > $after AND rowid <= $until AND {metric} IS NOT NULL AND ({where})
+      AND {window_part}
 ),
 groups AS (SELECT DISTINCT project, name FROM window_spans),
 history AS (
     SELECT s.rowid AS rid, s.project, s.trace_id, s.span_id, s.name, s.{metric} AS x,
+           {judged_part} AS judged,
            row_number() OVER (PARTITION BY s.project, s.name ORDER BY s.rowid DESC) AS recent,
            count(*) FILTER (WHERE s.rowid <= $after)
                OVER (PARTITION BY s.project, s.name) AS before_window
-    FROM spans s JOIN groups g ON s.project = g.project AND s.name = g.name
+    FROM {spans} s JOIN groups g ON s.project = g.project AND s.name = g.name
     WHERE s.rowid <= $until AND s.rowid > $until - $history
       AND s.{metric} IS NOT NULL AND ({where_s})
 ),
@@ -57,18 +60,25 @@ FROM history h
 JOIN stats st ON h.project = st.project AND h.name = st.name
 JOIN spread sp ON h.project = sp.project AND h.name = sp.name
 WHERE st.n >= $min_samples
+  AND h.judged
   AND (h.rid > $after OR h.before_window < $min_samples)
   AND h.x > st.med
 """
 
-INSERT_FLAG_SQL = """
-INSERT OR IGNORE INTO flags
-    (flag_id, project, trace_id, span_id, span_name, rule, cause_key, reason, severity,
-     evaluator, evaluator_version, score_id, metric, value, status, details, created_at)
-SELECT md5(cause_key), project, trace_id, span_id, span_name, rule, cause_key, reason,
-       severity, NULL, NULL, NULL, metric, value, 'open', details, created_at
-FROM _anomalies
-"""
+_FLAG_COLUMNS = """(flag_id, project, trace_id, span_id, span_name, rule, cause_key, reason,
+     severity, evaluator, evaluator_version, score_id, metric, value, status, details,
+     created_at)"""
+_FLAG_ROWS = """SELECT md5(cause_key) AS flag_id, project, trace_id, span_id, span_name, rule,
+       cause_key, reason, severity, NULL, NULL, NULL, metric, value, 'open', details, created_at
+FROM _anomalies"""
+INSERT_FLAG_SQL = f"INSERT OR IGNORE INTO flags {_FLAG_COLUMNS} {_FLAG_ROWS}"
+# A lake's flags table has no key: skip flags already stored, and repeats in the batch (a
+# span two collectors stored at once).
+INSERT_UNKEYED_FLAG_SQL = f"""INSERT INTO flags {_FLAG_COLUMNS}
+SELECT * FROM ({_FLAG_ROWS} QUALIFY row_number() OVER (PARTITION BY cause_key) = 1) AS n
+WHERE n.flag_id NOT IN (
+    SELECT flag_id FROM flags WHERE trace_id IN (SELECT trace_id FROM _anomalies)
+)"""
 
 
 @dataclass(frozen=True)
@@ -95,13 +105,30 @@ def robust_z(x: float, median: float, mad: float, mean_ad: float) -> float:
 
 
 def find_anomalies(
-    cur: duckdb.DuckDBPyConnection, rule: AnomalyRule, after: int, until: int
+    cur: duckdb.DuckDBPyConnection,
+    rule: AnomalyRule,
+    after: int,
+    until: int,
+    *,
+    spans: str = "spans",
+    partition: Callable[[str], str] | None = None,
 ) -> list[Anomaly]:
-    """Outliers among the spans in ``(after, until]`` (and in groups that just became
-    large enough to judge)."""
+    """Outliers among the spans in ``(after, until]`` of ``spans`` by rowid (and in groups
+    that just became large enough to judge).
+
+    With ``partition`` (a column name to a SQL condition) only the spans meeting it are
+    judged, against a baseline of every span of their group: a lake worker judges its own
+    partition's spans by the whole lake's medians."""
     where, params = rule.selector.where()
     where_s, params_s = rule.selector.where("s")
-    sql = ANOMALY_SQL.format(metric=rule.metric, where=_numbered(where), where_s=_numbered(where_s))
+    sql = ANOMALY_SQL.format(
+        spans=spans,
+        metric=rule.metric,
+        where=_numbered(where),
+        where_s=_numbered(where_s),
+        window_part=partition("trace_id") if partition else "true",
+        judged_part=partition("s.trace_id") if partition else "true",
+    )
     named = {
         "after": after,
         "until": until,
@@ -139,8 +166,11 @@ def store_anomalies(
     rule: AnomalyRule,
     anomalies: list[Anomaly],
     created_at: dt.datetime | None = None,
+    *,
+    keyed: bool = True,
 ) -> int:
-    """Open a flag per anomaly (deduplicated by cause key); return how many were new."""
+    """Open a flag per anomaly (deduplicated by cause key); return how many were new.
+    ``keyed`` False: the flags table has no key (a lake's), so repeats are skipped here."""
     if not anomalies:
         return 0
     created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -177,7 +207,7 @@ def store_anomalies(
         )
     cur.register("_anomalies", pa.Table.from_pylist(rows))
     try:
-        row = cur.execute(INSERT_FLAG_SQL).fetchall()[0]
+        row = cur.execute(INSERT_FLAG_SQL if keyed else INSERT_UNKEYED_FLAG_SQL).fetchall()[0]
     finally:
         cur.unregister("_anomalies")
     return int(row[0]) if row else 0

@@ -7,7 +7,9 @@ when their transaction commits, in commit order, and keeps them through file mer
 window ``(after, until]`` of rowids never misses a span committed later.
 
 One window is one lake transaction: the scores, the flags threshold rules open from them,
-and the watermark row moved from ``after`` to ``until``. The watermark update is the fence:
+the flags of the anomaly rules (each with its own watermark; a partition's spans judged
+against the whole lake's recent spans of their name), and the watermark rows moved from
+``after`` to ``until``. The watermark update is the fence:
 if another worker (one whose lease this worker took over while it stalled) moved the same
 row, DuckLake refuses one of the two commits and its scores go with it. Scores and flags are
 also skipped when their ids are already stored (a lake migrated from a file store keeps its
@@ -36,11 +38,14 @@ from loopwise.collector.store.lake_store import (
 from loopwise.collector.store.lake_tables import ensure_lake_tables
 from loopwise.collector.store.retention import utc_now
 
+from .anomaly import Anomaly, find_anomalies, store_anomalies
 from .config import Binding, EvalsConfig
 from .lake_leases import DEFAULT_PARTITIONS, LEASE_S, Leases, new_worker_id, partition_sql
 from .persist import store_results
+from .rules import AnomalyRule
 from .runner import EvaluationResult, Runtime, evaluate
 from .source import SPAN_FIELDS, prepare, query_arrow
+from .watermarks import config_key
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,19 @@ class _Window:
     ingested_at: dt.datetime | None
     result: EvaluationResult
     scored: int = 0
+    flagged: int = 0
+
+
+@dataclass
+class _RuleWindow:
+    """One anomaly rule's window on one partition: the outliers found, not yet stored."""
+
+    rule: AnomalyRule
+    key: str
+    after: int
+    until: int
+    rows: int
+    anomalies: list[Anomaly]
     flagged: int = 0
 
 
@@ -104,6 +122,9 @@ class LakeWorker:
             self.con, owner or new_worker_id(), partitions=partitions, lease_s=lease_s
         )
         self.leases.setup()
+        self.rule_keys = {
+            rule.name: config_key("rule", rule.to_dict()) for rule in config.anomaly_rules
+        }
         self.runtime = Runtime()
         self.stats = LakeWorkerStats()
         self._stop = threading.Event()
@@ -174,17 +195,24 @@ class LakeWorker:
         transaction; return the spans scored (0 when another worker stored first)."""
         marks = self._marks(partition, newest)
         pending = [b for b in self.config.bindings if marks[b.key] < newest]
-        if not pending:
+        rules = [r for r in self.config.anomaly_rules if marks[self.rule_keys[r.name]] < newest]
+        if not pending and not rules:
             return 0
-        start = min(marks[b.key] for b in pending)
+        start = min(
+            [marks[b.key] for b in pending] + [marks[self.rule_keys[r.name]] for r in rules]
+        )
         until = min(newest, start + self.config.scan_rows)
         self._local.register(_WINDOW, self._read(partition, start, until))
         try:
             evaluated = [self._evaluate(b, marks[b.key], until) for b in pending]
+            judged = [
+                self._judge(r, marks[self.rule_keys[r.name]], until, partition) for r in rules
+            ]
         finally:
             self._local.unregister(_WINDOW)
         windows = [window for window in evaluated if window is not None]
-        if not windows:
+        rule_windows = [window for window in judged if window is not None]
+        if not windows and not rule_windows:
             return 0
         con = self.con
         try:
@@ -192,11 +220,12 @@ class LakeWorker:
             if not self.leases.holds(con, partition):
                 con.execute("ROLLBACK")
                 return 0
-            for window in windows:
-                if not self._store(window, partition):  # another worker moved the mark
-                    con.execute("ROLLBACK")
-                    self.stats.lost_commits += 1
-                    return 0
+            stored = [self._store(window, partition) for window in windows]
+            stored += [self._store_rule(window, partition) for window in rule_windows]
+            if not all(stored):  # another worker moved a mark
+                con.execute("ROLLBACK")
+                self.stats.lost_commits += 1
+                return 0
             con.execute("COMMIT")
         except duckdb.Error as exc:
             rollback_quietly(con)
@@ -204,11 +233,11 @@ class LakeWorker:
                 raise
             self.stats.lost_commits += 1
             return 0
-        rows = sum(window.rows for window in windows)
-        self.stats.windows += len(windows)
+        rows = max([w.rows for w in windows] + [w.rows for w in rule_windows])
+        self.stats.windows += len(windows) + len(rule_windows)
         self.stats.spans += rows
         self.stats.scores += sum(window.scored for window in windows)
-        self.stats.flags += sum(window.flagged for window in windows)
+        self.stats.flags += sum(w.flagged for w in windows) + sum(w.flagged for w in rule_windows)
         return max(rows, 1)
 
     def _evaluate(self, binding: Binding, after: int, until: int) -> _Window | None:
@@ -257,22 +286,71 @@ class LakeWorker:
             metadata={"config": key, "mode": "online", "worker": self.owner},
             keyed=False,
         )
+        return self._move_mark(
+            key,
+            partition,
+            window.after,
+            window.until,
+            rows=window.rows,
+            ingested_at=window.ingested_at,
+            scored=window.scored,
+            flagged=window.flagged,
+        )
+
+    def _judge(self, rule: AnomalyRule, after: int, until: int, partition: int) -> _RuleWindow:
+        """The outliers among the partition's spans in ``(after, until]``, each judged
+        against the recent spans of its project and name in the whole lake."""
+        anomalies = []
+        if after < until:
+            anomalies = find_anomalies(
+                self.con,
+                rule,
+                after,
+                until,
+                spans="spans_raw",
+                partition=lambda column: (
+                    f"{partition_sql(column, self.leases.partitions)} = {int(partition)}"
+                ),
+            )
+        counted = self._local.execute(
+            f"SELECT count(*) FROM {_WINDOW} WHERE _rowid > ? AND _rowid <= ?", [after, until]
+        ).fetchone()
+        rows = int(counted[0]) if counted else 0
+        return _RuleWindow(rule, self.rule_keys[rule.name], after, until, rows, anomalies)
+
+    def _store_rule(self, window: _RuleWindow, partition: int) -> bool:
+        """Open the window's anomaly flags and move the rule's watermark, inside the
+        caller's transaction; False when the watermark is no longer where it started."""
+        window.flagged = store_anomalies(self.con, window.rule, window.anomalies, keyed=False)
+        return self._move_mark(
+            window.key,
+            partition,
+            window.after,
+            window.until,
+            rows=window.rows,
+            flagged=window.flagged,
+        )
+
+    def _move_mark(
+        self,
+        key: str,
+        partition: int,
+        after: int,
+        until: int,
+        *,
+        rows: int,
+        ingested_at: dt.datetime | None = None,
+        scored: int = 0,
+        flagged: int = 0,
+    ) -> bool:
+        """Move ``key``'s watermark on ``partition`` from ``after`` to ``until``; False when
+        it is no longer at ``after`` (the fence: another worker moved it)."""
         moved = self.con.execute(
             "UPDATE worker_marks SET last_rowid = ?, "
             "last_ingested_at = coalesce(?, last_ingested_at), processed = processed + ?, "
             "scored = scored + ?, flagged = flagged + ?, updated_at = ? "
             "WHERE watermark_key = ? AND partition = ? AND last_rowid = ?",
-            [
-                window.until,
-                window.ingested_at,
-                window.rows,
-                window.scored,
-                window.flagged,
-                utc_now(),
-                key,
-                partition,
-                window.after,
-            ],
+            [until, ingested_at, rows, scored, flagged, utc_now(), key, partition, after],
         ).fetchone()
         return bool(moved and moved[0])
 
@@ -285,7 +363,9 @@ class LakeWorker:
             [partition],
         ).fetchall()
         marks = {str(key): int(mark) for key, mark in rows}
-        missing = [b for b in self.config.bindings if b.key not in marks]
+        steps = [(b.key, b.evaluator.name, b.start == "latest") for b in self.config.bindings]
+        steps += [(self.rule_keys[r.name], r.name, False) for r in self.config.anomaly_rules]
+        missing = [step for step in steps if step[0] not in marks]
         if not missing:
             return marks
         insert = (
@@ -297,19 +377,8 @@ class LakeWorker:
         retrying(
             self.con,
             [
-                (
-                    insert,
-                    [
-                        b.key,
-                        b.evaluator.name,
-                        partition,
-                        newest if b.start == "latest" else -1,
-                        now,
-                        b.key,
-                        partition,
-                    ],
-                )
-                for b in missing
+                (insert, [key, name, partition, newest if latest else -1, now, key, partition])
+                for key, name, latest in missing
             ],
         )
         return self._marks(partition, newest)

@@ -228,3 +228,64 @@ def test_a_span_stored_twice_is_scored_once(
     assert total == per_span
     calls = lake_query(lake, "SELECT count(*) FROM scores WHERE name = 'error_status'")
     assert calls[0][0] == TRACES * CALLS_PER_TRACE
+
+
+def tool_calls_with_outliers(normal: int, slow: int) -> tuple[list[list[ReadableSpan]], set[str]]:
+    """``normal`` traces whose tool call takes 10-14 ms and ``slow`` ones taking 900 ms, in
+    batches; the slow calls' span ids."""
+    captured = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"loopwise.project": "lake-anomaly"}))
+    provider.add_span_processor(SimpleSpanProcessor(captured))
+    tracer = provider.get_tracer("lake-anomaly")
+    start = time.time_ns()
+    slow_ids = set()
+    for index in range(normal + slow):
+        began = start + index * 1_000_000_000
+        took_ms = 900 if index % ((normal + slow) // slow) == 7 else 10 + index % 5
+        with tracer.start_as_current_span("handle", start_time=began, end_on_exit=False) as root:
+            tool = tracer.start_span(
+                "lookup_order",
+                start_time=began,
+                attributes={"openinference.span.kind": "TOOL", "output.value": "shipped"},
+            )
+            tool.end(end_time=began + took_ms * 1_000_000)
+            if took_ms == 900:
+                slow_ids.add(format(tool.get_span_context().span_id, "016x"))
+            root.end(end_time=began + (took_ms + 1) * 1_000_000)
+    spans = list(captured.get_finished_spans())
+    provider.shutdown()
+    return [spans[i : i + 200] for i in range(0, len(spans), 200)], slow_ids
+
+
+def test_the_worker_flags_latency_outliers_against_the_whole_lake(
+    lake: LakeBackend, start_collectors: Callable[[int], list[LakeCollector]]
+) -> None:
+    (collector,) = start_collectors(1)
+    batches, slow_ids = tool_calls_with_outliers(normal=400, slow=4)
+    assert len(slow_ids) == 4
+    send_all(collector.url, batches)
+
+    def score_all() -> None:
+        worker = LakeWorker(lake, default_config(), owner="only")
+        try:
+            worker.refresh()
+            while worker.run_once():
+                pass
+        finally:
+            worker.close()
+
+    score_all()
+    flagged = lake_query(
+        lake, "SELECT span_id, reason FROM flags WHERE rule = 'latency_anomaly' ORDER BY span_id"
+    )
+    assert {span_id for span_id, _ in flagged} == slow_ids  # each partition judged its own
+    assert len(flagged) == len(slow_ids)
+    assert all("'lookup_order' spans" in reason for _, reason in flagged)
+    marks = lake_query(
+        lake,
+        "SELECT count(DISTINCT partition) FROM worker_marks WHERE evaluator = 'latency_anomaly'",
+    )
+    assert marks[0][0] == 16
+    score_all()  # nothing new: no flag twice
+    again = lake_query(lake, "SELECT count(*) FROM flags WHERE rule = 'latency_anomaly'")
+    assert again[0][0] == len(slow_ids)
