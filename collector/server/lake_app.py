@@ -62,7 +62,11 @@ class LakeCollector:
         self.prices = PriceTable.load(config.prices_path)
         self.store = LakeStore(backend)
         # Read routes join these; the worker fills scores and flags, and may not have run yet.
-        ensure_lake_tables(self.store.cursor(), READ_TABLES)
+        cur = self.store.cursor()
+        try:
+            ensure_lake_tables(cur, READ_TABLES)
+        finally:
+            cur.close()
         self.writer = GroupCommitWriter(self.store)
         self.rejected_spans = 0
 
