@@ -68,6 +68,17 @@ def lake_query(
         con.close()
 
 
+def score_everything(lake: LakeBackend) -> None:
+    """One in-process worker holding every partition scores until nothing is left."""
+    worker = LakeWorker(lake, default_config(), owner="only")
+    try:
+        worker.refresh()
+        while worker.run_once():
+            pass
+    finally:
+        worker.close()
+
+
 def worker_process(lake: LakeBackend, log: Path) -> subprocess.Popen[bytes]:
     """``loopwise worker`` as a user starts it."""
     return subprocess.Popen(
@@ -215,13 +226,7 @@ def test_a_span_stored_twice_is_scored_once(
         con.close()
     assert lake_query(lake, "SELECT count(*) FROM spans_raw")[0][0] == 2 * TRACES * 4
 
-    worker = LakeWorker(lake, default_config(), owner="only")
-    try:
-        worker.refresh()
-        while worker.run_once():
-            pass
-    finally:
-        worker.close()
+    score_everything(lake)
     total, per_span = lake_query(
         lake, "SELECT count(*), count(DISTINCT name || '|' || span_id) FROM scores"
     )[0]
@@ -265,16 +270,7 @@ def test_the_worker_flags_latency_outliers_against_the_whole_lake(
     assert len(slow_ids) == 4
     send_all(collector.url, batches)
 
-    def score_all() -> None:
-        worker = LakeWorker(lake, default_config(), owner="only")
-        try:
-            worker.refresh()
-            while worker.run_once():
-                pass
-        finally:
-            worker.close()
-
-    score_all()
+    score_everything(lake)
     flagged = lake_query(
         lake, "SELECT span_id, reason FROM flags WHERE rule = 'latency_anomaly' ORDER BY span_id"
     )
@@ -286,6 +282,6 @@ def test_the_worker_flags_latency_outliers_against_the_whole_lake(
         "SELECT count(DISTINCT partition) FROM worker_marks WHERE evaluator = 'latency_anomaly'",
     )
     assert marks[0][0] == 16
-    score_all()  # nothing new: no flag twice
+    score_everything(lake)  # nothing new: no flag twice
     again = lake_query(lake, "SELECT count(*) FROM flags WHERE rule = 'latency_anomaly'")
     assert again[0][0] == len(slow_ids)
