@@ -198,7 +198,8 @@ def test_a_stalled_worker_loses_its_partitions_and_its_late_commit(
         # Even a worker that believes it still holds a lease (a clock far behind) cannot
         # store a window the other worker stored: the watermark row it read has moved.
         stalled.leases.holds = lambda _cur, _partition: True  # type: ignore[method-assign]
-        stale = dict.fromkeys((b.key for b in config.bindings), -1)
+        keys = [b.key for b in config.bindings] + list(stalled.rule_keys.values())
+        stale = dict.fromkeys(keys, -1)  # every watermark, the anomaly rules' included
         stalled._marks = lambda *_args: stale  # type: ignore[method-assign]
         newest = lake_query(lake, "SELECT max(rowid) FROM spans_raw")[0][0]
         assert isinstance(newest, int)
