@@ -297,21 +297,24 @@ class LakeWorker:
             flagged=window.flagged,
         )
 
-    def _judge(self, rule: AnomalyRule, after: int, until: int, partition: int) -> _RuleWindow:
+    def _judge(
+        self, rule: AnomalyRule, after: int, until: int, partition: int
+    ) -> _RuleWindow | None:
         """The outliers among the partition's spans in ``(after, until]``, each judged
-        against the recent spans of its project and name in the whole lake."""
-        anomalies = []
-        if after < until:
-            anomalies = find_anomalies(
-                self.con,
-                rule,
-                after,
-                until,
-                spans="spans_raw",
-                partition=lambda column: (
-                    f"{partition_sql(column, self.leases.partitions)} = {int(partition)}"
-                ),
-            )
+        against the recent spans of its project and name in the whole lake; None when the
+        rule's watermark is already at or past ``until`` (another step lags behind it)."""
+        if after >= until:
+            return None
+        anomalies = find_anomalies(
+            self.con,
+            rule,
+            after,
+            until,
+            spans="spans_raw",
+            partition=lambda column: (
+                f"{partition_sql(column, self.leases.partitions)} = {int(partition)}"
+            ),
+        )
         counted = self._local.execute(
             f"SELECT count(*) FROM {_WINDOW} WHERE _rowid > ? AND _rowid <= ?", [after, until]
         ).fetchone()
